@@ -1,0 +1,380 @@
+/// Writes the C function for one ``KernelGroup``.
+///
+/// Heavy loops (GEMM, im2col, pooling, vector math, the LSTM cell) are calls into the runtime
+/// table `rt`, whose routines are vectorized; the generated code orchestrates them with every
+/// shape baked in as a named constant, and does the light loops (bias on a non-GEMM value,
+/// strided softmax, copies) itself. Each function opens with a comment naming the layers and
+/// operations it fuses.
+struct KernelCodeGenerator {
+    let graph: Graph
+
+    func generate(_ group: KernelGroup) -> GeneratedKernel {
+        var emitter = KernelEmitter(graph: graph, group: group)
+        emitter.emitBody()
+        return emitter.finish()
+    }
+}
+
+/// The state of writing one kernel: its arguments, constants and body.
+private struct KernelEmitter {
+    let graph: Graph
+    let group: KernelGroup
+    private var arguments: [KernelArgument] = []
+    private var argumentNames: [KernelArgument: String] = [:]
+    private var declarations: [String] = []
+    private var constants: [(String, Int)] = []
+    private var usedNames: Set<String> = []
+    private var body = CSourceWriter()
+    private var multiplyAdds = 0
+
+    init(graph: Graph, group: KernelGroup) {
+        self.graph = graph
+        self.group = group
+    }
+
+    // MARK: Arguments and constants
+
+    /// The C name bound to `argument`, declaring `buffers[i]` on first use.
+    mutating func bind(_ argument: KernelArgument) -> String {
+        if let name = argumentNames[argument] { return name }
+        let (base, comment, isWritable): (String, String, Bool)
+        switch argument {
+        case let .value(id):
+            let value = graph[id]
+            let shape = value.shape.map(String.init).joined(separator: "x")
+            switch value.role {
+            case .input: (base, comment, isWritable) = (value.name, "model input \(shape)", false)
+            case .parameter: (base, comment, isWritable) = (value.name, "weight \(shape)", false)
+            case .computed:
+                let isOutput = id == group.output
+                (base, comment, isWritable) = (value.name + (isOutput ? "_out" : "_in"),
+                                              "\(isOutput ? "output" : "input") \(shape) from \(value.name)",
+                                              isOutput)
+            }
+        case let .packedWeights(id):
+            let shape = graph[id].shape.map(String.init).joined(separator: "x")
+            (base, comment, isWritable) = (graph[id].name + "_packed", "weight \(shape), packed for sgemm_packed", false)
+        case let .scratch(floats, label):
+            (base, comment, isWritable) = (label, "scratch, \(floats) floats", true)
+        }
+        var name = base.replacingNonIdentifierCharacters()
+        if usedNames.contains(name) { name += "_\(arguments.count)" }
+        usedNames.insert(name)
+        let type = isWritable ? "float *const" : "const float *const"
+        declarations.append("\(type) \(name) = buffers[\(arguments.count)];  /* \(comment) */")
+        arguments.append(argument)
+        argumentNames[argument] = name
+        return name
+    }
+
+    /// Declares a named compile-time constant and returns its name.
+    mutating func constant(_ name: String, _ value: Int) -> String {
+        if !constants.contains(where: { $0.0 == name }) { constants.append((name, value)) }
+        return name
+    }
+
+    /// A fresh scratch buffer of `floats` floats.
+    mutating func scratch(_ floats: Int, _ label: String) -> String {
+        bind(.scratch(floats: floats, label: label))
+    }
+
+    var output: String { mutating get { bind(.value(group.output)) } }
+
+    // MARK: Body
+
+    mutating func emitBody() {
+        switch group.anchor.operation {
+        case let .conv2d(window): emitConvolution(window)
+        case .matmul: emitMatmul()
+        case let .lstm(attributes): emitLSTM(attributes)
+        case let .concatenate(axis): emitConcatenation(axis)
+        case let .maxPool2d(window): emitPooling(window)
+        case .biasAdd, .activation, .softmax, .weightedSum, .reshape:
+            emitChain(Array(group.nodes), source: bind(.value(group.anchor.inputs[0])))
+        }
+    }
+
+    /// Splits off a leading bias and activation that a GEMM epilogue can apply.
+    private mutating func foldEpilogue(_ stages: [GraphNode]) -> (bias: String, activation: String, rest: [GraphNode]) {
+        var rest = stages[...]
+        var bias = "0"
+        var activation = ActivationFunction.linear
+        if let first = rest.first, first.operation == .biasAdd {
+            bias = bind(.value(first.inputs[1]))
+            rest = rest.dropFirst()
+        }
+        if let first = rest.first, case let .activation(function) = first.operation {
+            activation = function
+            rest = rest.dropFirst()
+        }
+        return (bias, activation.cConstant, Array(rest))
+    }
+
+    /// A weight for a GEMM's B operand: packed once if it is a parameter, else as stored.
+    private mutating func gemmOperand(_ id: ValueID) -> (name: String, isPacked: Bool) {
+        if case .parameter = graph[id].role { return (bind(.packedWeights(id)), true) }
+        return (bind(.value(id)), false)
+    }
+
+    // MARK: Contractions
+
+    private mutating func emitMatmul() {
+        let anchor = group.anchor
+        let weightShape = graph[anchor.inputs[1]].shape
+        let (k, n) = (weightShape[0], weightShape[1])
+        let m = graph[anchor.inputs[0]].shape.elementCount / k
+        multiplyAdds += m * n * k
+        let x = bind(.value(anchor.inputs[0]))
+        let w = gemmOperand(anchor.inputs[1])
+        let (bias, activation, rest) = foldEpilogue(Array(group.stages))
+        let target = rest.contains(where: Self.changesShape) ? scratch(m * n, "product") : output
+        let (cm, cn, ck) = (constant("M", m), constant("N", n), constant("K", k))
+        body.line("/* \(anchor.layer): [\(cm) x \(ck)] x [\(ck) x \(cn)], epilogue bias + \(activation) */")
+        if w.isPacked {
+            body.line("rt->sgemm_packed(\(cm), \(cn), \(ck), \(x), \(ck), \(w.name), \(target), \(cn), \(bias), \(activation), 0);")
+        } else {
+            body.line("rt->sgemm(\(cm), \(cn), \(ck), \(x), \(ck), \(w.name), \(cn), \(target), \(cn), \(bias), \(activation), 0);")
+        }
+        emitChain(rest, source: target, sourceIsWritable: true)
+    }
+
+    private mutating func emitConvolution(_ window: Window2D) {
+        let anchor = group.anchor
+        let inputShape = graph[anchor.inputs[0]].shape
+        let kernelShape = graph[anchor.inputs[1]].shape
+        let (batch, height, width, channels) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let filters = kernelShape[3]
+        let (oh, ow) = (window.outputSize[0], window.outputSize[1])
+        let patch = window.size[0] * window.size[1] * channels
+        multiplyAdds += batch * oh * ow * filters * patch
+
+        let x = bind(.value(anchor.inputs[0]))
+        let w = gemmOperand(anchor.inputs[1])
+        let (bias, activation, rest) = foldEpilogue(Array(group.stages))
+        let pool = rest.first { if case .maxPool2d = $0.operation { true } else { false } }
+        let columns = scratch(oh * ow * patch, "columns")
+        let convolved = pool == nil ? "" : scratch(oh * ow * filters, "convolved")
+        let out = output
+
+        _ = constant("BATCH", batch)
+        _ = (constant("H", height), constant("W", width), constant("C", channels))
+        _ = (constant("KH", window.size[0]), constant("KW", window.size[1]))
+        _ = (constant("OH", oh), constant("OW", ow), constant("F", filters), constant("PATCH", patch))
+        let outputImage = constant("OUT_IMAGE", graph[group.output].shape.dropFirst().elementCount)
+        body.block("for (int b = 0; b < BATCH; ++b)") { writer in
+            writer.line("const float *const image = \(x) + (long)b * H * W * C;")
+            writer.line("float *const result = \(out) + (long)b * \(outputImage);")
+            writer.line("/* \(anchor.layer): im2col, then [OH*OW x PATCH] x [PATCH x F] + bias + \(activation) */")
+            writer.line("rt->im2col_nhwc(image, H, W, C, KH, KW, \(window.strides[0]), \(window.strides[1]), "
+                        + "\(window.padBefore[0]), \(window.padBefore[1]), OH, OW, \(columns));")
+            let target = pool == nil ? "result" : convolved
+            let call = w.isPacked
+                ? "rt->sgemm_packed(OH * OW, F, PATCH, \(columns), PATCH, \(w.name), \(target), F, \(bias), \(activation), 0);"
+                : "rt->sgemm(OH * OW, F, PATCH, \(columns), PATCH, \(w.name), F, \(target), F, \(bias), \(activation), 0);"
+            writer.line(call)
+        }
+        // Stages run inside the image loop; re-open it so the writer above stays simple.
+        guard !rest.isEmpty else { return }
+        var inner = CSourceWriter()
+        var current = pool == nil ? "result" : convolved
+        var currentCount = oh * ow * filters
+        for stage in rest {
+            switch stage.operation {
+            case let .maxPool2d(poolWindow):
+                inner.line("/* \(stage.layer): max pool \(poolWindow) */")
+                inner.line("rt->maxpool_nhwc(\(current), OH, OW, F, \(poolWindow.size[0]), \(poolWindow.size[1]), "
+                           + "\(poolWindow.strides[0]), \(poolWindow.strides[1]), \(poolWindow.padBefore[0]), "
+                           + "\(poolWindow.padBefore[1]), \(poolWindow.outputSize[0]), \(poolWindow.outputSize[1]), result);")
+                current = "result"
+                currentCount = poolWindow.outputSize[0] * poolWindow.outputSize[1] * filters
+            default:
+                emitInPlace(stage, on: current, count: currentCount, writer: &inner)
+            }
+        }
+        body.reopenLastBlock(with: inner.lines)
+    }
+
+    // MARK: Other anchors
+
+    private mutating func emitLSTM(_ attributes: LSTMAttributes) {
+        let anchor = group.anchor
+        let zShape = graph[anchor.inputs[0]].shape
+        let (batch, steps, units) = (zShape[0], zShape[1], attributes.units)
+        multiplyAdds += batch * steps * units * 4 * units
+        let z = bind(.value(anchor.inputs[0]))
+        let u = gemmOperand(anchor.inputs[1])
+        let out = output
+        let gates = scratch(batch * 4 * units, "gates")
+        let cell = scratch(batch * units, "cell")
+        _ = (constant("BATCH", batch), constant("T", steps), constant("U", units), constant("G", 4 * units))
+        let hStride = attributes.returnSequences ? "T * U" : "U"
+        body.line("/* \(anchor.layer): the input projection z = x W + b was computed by the previous kernel. */")
+        body.line("memset(\(cell), 0, sizeof(float) * BATCH * U);")
+        body.block("for (int t = 0; t < T; ++t)") { writer in
+            let hNow = attributes.returnSequences ? "\(out) + (long)t * U" : out
+            writer.line("float *const h = \(hNow);")
+            writer.block("for (int b = 0; b < BATCH; ++b)") { rows in
+                rows.line("memcpy(\(gates) + (long)b * G, \(z) + ((long)b * T + t) * G, sizeof(float) * G);")
+            }
+            writer.block("if (t > 0)") { recurrent in
+                let hPrevious = attributes.returnSequences ? "\(out) + (long)(t - 1) * U" : out
+                recurrent.line("/* gates += h(t-1) x recurrent_kernel */")
+                let call = u.isPacked
+                    ? "rt->sgemm_packed(BATCH, G, U, \(hPrevious), \(hStride), \(u.name), \(gates), G, 0, GJ_LINEAR, 1);"
+                    : "rt->sgemm(BATCH, G, U, \(hPrevious), \(hStride), \(u.name), G, \(gates), G, 0, GJ_LINEAR, 1);"
+                recurrent.line(call)
+            }
+            writer.line("rt->lstm_cell(BATCH, U, \(gates), G, \(cell), U, h, \(hStride), "
+                        + "\(attributes.activation.cConstant), \(attributes.recurrentActivation.cConstant));")
+        }
+        emitChain(Array(group.stages), source: out, sourceIsWritable: true)
+    }
+
+    private mutating func emitConcatenation(_ axis: Int) {
+        let shape = graph[group.anchor.output].shape
+        let outer = shape[..<axis].elementCount
+        let outChunk = shape[axis...].elementCount
+        let out = output
+        _ = constant("OUTER", outer)
+        var sources: [(name: String, chunk: Int)] = []
+        for input in group.anchor.inputs {
+            sources.append((bind(.value(input)), graph[input].shape[axis...].elementCount))
+        }
+        body.block("for (long o = 0; o < OUTER; ++o)") { writer in
+            var offset = 0
+            for (name, chunk) in sources {
+                writer.line("memcpy(\(out) + o * \(outChunk) + \(offset), \(name) + o * \(chunk), sizeof(float) * \(chunk));")
+                offset += chunk
+            }
+        }
+        emitChain(Array(group.stages), source: out, sourceIsWritable: true)
+    }
+
+    private mutating func emitPooling(_ window: Window2D) {
+        let shape = graph[group.anchor.inputs[0]].shape
+        let x = bind(.value(group.anchor.inputs[0]))
+        let out = output
+        let (inImage, outImage) = (shape.dropFirst().elementCount, graph[group.anchor.output].shape.dropFirst().elementCount)
+        _ = constant("BATCH", shape[0])
+        body.block("for (int b = 0; b < BATCH; ++b)") { writer in
+            writer.line("rt->maxpool_nhwc(\(x) + (long)b * \(inImage), \(shape[1]), \(shape[2]), \(shape[3]), "
+                        + "\(window.size[0]), \(window.size[1]), \(window.strides[0]), \(window.strides[1]), "
+                        + "\(window.padBefore[0]), \(window.padBefore[1]), \(window.outputSize[0]), "
+                        + "\(window.outputSize[1]), \(out) + (long)b * \(outImage));")
+        }
+        emitChain(Array(group.stages), source: out, sourceIsWritable: true)
+    }
+
+    // MARK: Stage chains
+
+    private static func changesShape(_ node: GraphNode) -> Bool {
+        if case .weightedSum = node.operation { return true }
+        return false
+    }
+
+    /// Emits `nodes` one after another starting from `source`. In-place stages work on the current
+    /// buffer (copying a read-only source into the next buffer first); shape-changing stages write a
+    /// new buffer. The last buffer written is the group's output.
+    private mutating func emitChain(_ nodes: [GraphNode], source: String, sourceIsWritable: Bool = false) {
+        guard !nodes.isEmpty else { return }
+        // Which nodes start a new buffer: shape changers, and the first in-place node on a read-only source.
+        var startsBuffer: [Bool] = []
+        var writable = sourceIsWritable
+        for node in nodes {
+            let starts = Self.changesShape(node) || !writable
+            startsBuffer.append(starts)
+            writable = writable || starts
+        }
+        let lastStart = startsBuffer.lastIndex(of: true)
+        var current = source
+        for (position, node) in nodes.enumerated() {
+            let count = graph[node.output].shape.elementCount
+            if startsBuffer[position] {
+                let target = position == lastStart ? output : scratch(count, "\(node.operation.mnemonic)_tmp")
+                if case .weightedSum = node.operation {
+                    emitWeightedSum(node, weights: current, into: target)
+                    current = target
+                    continue
+                }
+                body.line("memcpy(\(target), \(current), sizeof(float) * \(count));")
+                current = target
+            }
+            var writer = body
+            emitInPlace(node, on: current, count: count, writer: &writer)
+            body = writer
+        }
+    }
+
+    private mutating func emitWeightedSum(_ node: GraphNode, weights: String, into target: String) {
+        let values = graph[node.inputs[1]].shape
+        let (batch, steps, depth) = (values[0], values[1], values[2])
+        multiplyAdds += batch * steps * depth
+        let v = bind(.value(node.inputs[1]))
+        body.line("/* \(node.layer): context = sum over time of weights * inputs, per row: [1 x T] x [T x D] */")
+        body.block("for (int b = 0; b < \(batch); ++b)") { writer in
+            writer.line("rt->sgemm(1, \(depth), \(steps), \(weights) + (long)b * \(steps), \(steps), "
+                        + "\(v) + (long)b * \(steps * depth), \(depth), \(target) + (long)b * \(depth), \(depth), 0, GJ_LINEAR, 0);")
+        }
+    }
+
+    /// A stage that keeps the shape, applied to `buffer` (`count` floats) in place.
+    private mutating func emitInPlace(_ node: GraphNode, on buffer: String, count: Int, writer: inout CSourceWriter) {
+        switch node.operation {
+        case let .activation(function):
+            writer.line("rt->activate(\(buffer), \(count), \(function.cConstant));  /* \(node.layer) */")
+        case .biasAdd:
+            let bias = bind(.value(node.inputs[1]))
+            let n = graph[node.inputs[1]].shape[0]
+            writer.line("/* \(node.layer): bias */")
+            writer.line("for (long i = 0; i < \(count); ++i) \(buffer)[i] += \(bias)[i % \(n)];")
+        case let .softmax(axis):
+            let shape = graph[node.output].shape
+            let extent = shape[axis]
+            let inner = shape[(axis + 1)...].elementCount
+            let outer = shape.elementCount / (extent * inner)
+            if inner == 1 {
+                writer.line("rt->softmax_rows(\(buffer), \(outer), \(extent));  /* \(node.layer): softmax over axis \(axis) */")
+            } else {
+                writer.line("/* \(node.layer): softmax over axis \(axis) (strided) */")
+                writer.block("for (long o = 0; o < \(outer); ++o) for (long i = 0; i < \(inner); ++i)") { loop in
+                    loop.line("float *const p = \(buffer) + o * \(extent * inner) + i;")
+                    loop.line("float maximum = p[0], sum = 0.0f;")
+                    loop.line("for (int e = 1; e < \(extent); ++e) if (p[e * \(inner)] > maximum) maximum = p[e * \(inner)];")
+                    loop.line("for (int e = 0; e < \(extent); ++e) { p[e * \(inner)] = rt->expf(p[e * \(inner)] - maximum); sum += p[e * \(inner)]; }")
+                    loop.line("for (int e = 0; e < \(extent); ++e) p[e * \(inner)] /= sum;")
+                }
+            }
+        default:
+            preconditionFailure("\(node.operation.mnemonic) is not an in-place stage")
+        }
+    }
+
+    // MARK: Assembly
+
+    mutating func finish() -> GeneratedKernel {
+        var writer = CSourceWriter()
+        let fused = group.nodes.map { "\($0.layer): \($0.operation.mnemonic)" }
+        writer.line("/*")
+        writer.line(" * \(group.name): fuses layer\(group.layers.count == 1 ? "" : "s") \(group.layers.joined(separator: ", "))")
+        writer.line(" *   " + fused.joined(separator: " -> "))
+        writer.line(" */")
+        writer.block("void \(group.name)(float *const *buffers, const gj_runtime *rt)") { function in
+            if !constants.isEmpty {
+                function.line("enum { " + constants.map { "\($0.0) = \($0.1)" }.joined(separator: ", ") + " };")
+            }
+            for declaration in declarations { function.line(declaration) }
+            for line in body.lines { function.line(line) }
+        }
+        return GeneratedKernel(name: group.name, group: group, arguments: arguments, source: writer.text,
+                               multiplyAdds: multiplyAdds)
+    }
+}
+
+extension CSourceWriter {
+    /// Inserts `inner` lines (one level deeper) before the closing brace of the last block.
+    mutating func reopenLastBlock(with inner: [String]) {
+        guard let close = lines.lastIndex(where: { $0.hasSuffix("}") }) else { return }
+        let indentation = String(lines[close].prefix { $0 == " " }) + "    "
+        lines.insert(contentsOf: inner.map { $0.isEmpty ? "" : indentation + $0 }, at: close)
+    }
+}

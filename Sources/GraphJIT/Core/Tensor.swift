@@ -1,0 +1,71 @@
+/// A dense, row-major (C order) array of `Float` with a static shape.
+///
+/// `Tensor` is a plain value type: it is what goes into and comes out of a model, and what parameter
+/// files hold. Shapes include the batch dimension where there is one.
+public struct Tensor: Equatable, Sendable {
+    /// The extent of each axis, outermost first.
+    public let shape: [Int]
+    /// The elements in row-major order; `scalars.count == shape.elementCount`.
+    public var scalars: [Float]
+
+    /// Creates a tensor from its shape and row-major elements.
+    /// - Precondition: `scalars.count` equals the product of `shape` (a programmer error otherwise;
+    ///   use ``init(validating:scalars:)`` for untrusted data).
+    public init(shape: [Int], scalars: [Float]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative extent in shape \(shape)")
+        precondition(scalars.count == shape.elementCount,
+                     "shape \(shape) holds \(shape.elementCount) elements, got \(scalars.count)")
+        self.shape = shape
+        self.scalars = scalars
+    }
+
+    /// Creates a tensor from untrusted data, throwing when the element count does not match the shape.
+    public init(validating shape: [Int], scalars: [Float]) throws {
+        guard shape.allSatisfy({ $0 >= 0 }), scalars.count == shape.elementCount else {
+            throw TensorError.elementCountMismatch(shape: shape, count: scalars.count)
+        }
+        self.init(shape: shape, scalars: scalars)
+    }
+
+    /// A tensor of the given shape with every element equal to `value`.
+    public init(repeating value: Float, shape: [Int]) {
+        self.init(shape: shape, scalars: Array(repeating: value, count: shape.elementCount))
+    }
+
+    /// A tensor of zeros.
+    public static func zeros(_ shape: [Int]) -> Tensor { Tensor(repeating: 0, shape: shape) }
+
+    /// The number of axes.
+    public var rank: Int { shape.count }
+
+    /// The number of elements.
+    public var elementCount: Int { scalars.count }
+
+    /// The same elements under another shape with the same element count.
+    public func reshaped(to newShape: [Int]) throws -> Tensor {
+        guard newShape.elementCount == elementCount else {
+            throw TensorError.reshapeMismatch(from: shape, to: newShape)
+        }
+        return Tensor(shape: newShape, scalars: scalars)
+    }
+}
+
+/// Errors about tensor construction and reshaping.
+public enum TensorError: Error, Equatable, CustomStringConvertible {
+    case elementCountMismatch(shape: [Int], count: Int)
+    case reshapeMismatch(from: [Int], to: [Int])
+
+    public var description: String {
+        switch self {
+        case let .elementCountMismatch(shape, count):
+            "shape \(shape) holds \(shape.elementCount) elements, but \(count) were given"
+        case let .reshapeMismatch(from, to):
+            "cannot reshape \(from) (\(from.elementCount) elements) to \(to) (\(to.elementCount) elements)"
+        }
+    }
+}
+
+extension Collection where Element == Int {
+    /// The product of the extents: the number of elements a tensor of this shape holds.
+    public var elementCount: Int { reduce(1, *) }
+}

@@ -1,0 +1,51 @@
+/// The geometry of a 2-D sliding window (a convolution kernel or a pooling window) over an NHWC
+/// input, fully resolved: input and output sizes and the padding before the first row and column.
+///
+/// Resolving the geometry once, during shape inference, means the reference interpreter and the
+/// code generator can never disagree about padding.
+public struct Window2D: Equatable, Hashable, Sendable, CustomStringConvertible {
+    /// Window extent `[height, width]`.
+    public let size: [Int]
+    /// Step between windows `[height, width]`.
+    public let strides: [Int]
+    /// Padding rule the geometry was resolved from.
+    public let padding: Padding
+    /// Input spatial extent `[height, width]`.
+    public let inputSize: [Int]
+    /// Output spatial extent `[height, width]`.
+    public let outputSize: [Int]
+    /// Implicit padding before the first row (`[0]`) and column (`[1]`).
+    public let padBefore: [Int]
+
+    /// Resolves a window over an input, or returns `nil` when the window does not fit
+    /// (a `valid` window larger than the input).
+    public init?(size: [Int], strides: [Int], padding: Padding, inputSize: [Int]) {
+        precondition(size.count == 2 && strides.count == 2 && inputSize.count == 2)
+        var output = [0, 0]
+        var before = [0, 0]
+        for axis in 0..<2 {
+            let (n, k, s) = (inputSize[axis], size[axis], strides[axis])
+            switch padding {
+            case .valid:
+                guard n >= k else { return nil }
+                output[axis] = (n - k) / s + 1
+            case .same:
+                guard n >= 1 else { return nil }
+                output[axis] = (n + s - 1) / s
+                let total = max((output[axis] - 1) * s + k - n, 0)
+                before[axis] = total / 2
+            }
+        }
+        self.size = size
+        self.strides = strides
+        self.padding = padding
+        self.inputSize = inputSize
+        self.outputSize = output
+        self.padBefore = before
+    }
+
+    public var description: String {
+        "\(size[0])x\(size[1]) stride \(strides[0])x\(strides[1]) \(padding)"
+            + (padBefore == [0, 0] ? "" : " pad \(padBefore[0]),\(padBefore[1])")
+    }
+}

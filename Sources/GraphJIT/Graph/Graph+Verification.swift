@@ -1,0 +1,32 @@
+// MARK: - Verification
+
+extension Graph {
+    /// Checks the graph's invariants: nodes in topological order, every input defined before use,
+    /// every recorded shape equal to the inferred one, outputs defined. Passes call this after
+    /// rewriting; a failure is a bug, reported as an error rather than a crash.
+    public func verify() throws {
+        var defined = Set(inputs)
+        defined.formUnion(parameters.map(\.value))
+        for (position, node) in nodes.enumerated() {
+            guard node.index == position else {
+                throw GraphError.verificationFailed(reason: "node \(position) records index \(node.index)")
+            }
+            for input in node.inputs where !defined.contains(input) {
+                throw GraphError.verificationFailed(
+                    reason: "node \(position) (\(node.layer)) reads \(input) before it is defined")
+            }
+            let inferred = try node.operation.outputShape(for: node.inputs.map { self[$0].shape },
+                                                          layer: node.layer)
+            guard inferred == self[node.output].shape else {
+                throw GraphError.verificationFailed(
+                    reason: "node \(position) (\(node.layer)) records shape \(self[node.output].shape), "
+                        + "inference gives \(inferred)")
+            }
+            defined.insert(node.output)
+        }
+        guard !outputs.isEmpty else { throw GraphError.verificationFailed(reason: "the graph has no outputs") }
+        for output in outputs where !defined.contains(output) {
+            throw GraphError.verificationFailed(reason: "output \(output) is never defined")
+        }
+    }
+}

@@ -1,0 +1,96 @@
+/// The identity of a value (a tensor) in a ``Graph``.
+public struct ValueID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// Index into ``Graph/values``.
+    public let index: Int
+    public static func < (lhs: ValueID, rhs: ValueID) -> Bool { lhs.index < rhs.index }
+    public var description: String { "%\(index)" }
+}
+
+/// How a value comes into being.
+public enum ValueRole: Equatable, Hashable, Sendable {
+    /// The model input with this position.
+    case input(Int)
+    /// A named parameter (`<layer>.<weight>`).
+    case parameter(String)
+    /// The output of the node with this index.
+    case computed(node: Int)
+}
+
+/// A tensor of the graph: its static shape and where it comes from.
+public struct GraphValue: Equatable, Sendable {
+    public let id: ValueID
+    public let shape: [Int]
+    public let role: ValueRole
+    /// A readable name: the input's or parameter's name, or the producing layer's.
+    public let name: String
+}
+
+/// One operation applied to values, producing one value.
+public struct GraphNode: Equatable, Sendable {
+    public let index: Int
+    public let operation: Operation
+    public let inputs: [ValueID]
+    public let output: ValueID
+    /// The model layer this node was lowered from (e.g. `conv2d`, `attention_layer`).
+    public let layer: String
+}
+
+/// How a parameter is initialized, as Keras does by default.
+public enum ParameterInitializer: Equatable, Hashable, Sendable {
+    /// Uniform in `±sqrt(6 / (fanIn + fanOut))`.
+    case glorotUniform(fanIn: Int, fanOut: Int)
+    /// A (semi-)orthogonal matrix, for recurrent kernels.
+    case orthogonal
+    /// All zeros, for biases.
+    case zeros
+}
+
+/// A parameter the graph needs: its full name, shape and default initializer.
+public struct ParameterSpec: Equatable, Sendable {
+    public let name: String
+    public let shape: [Int]
+    public let initializer: ParameterInitializer
+    public let value: ValueID
+}
+
+/// A static computation graph: every shape known, nodes in topological order.
+///
+/// Graphs are built by ``GraphBuilder`` (which infers and checks every shape as nodes are added)
+/// and are immutable values afterwards; passes produce new graphs or plans from them.
+public struct Graph: Equatable, Sendable {
+    /// Every value, indexed by ``ValueID/index``.
+    public internal(set) var values: [GraphValue] = []
+    /// Every node, in topological order.
+    public internal(set) var nodes: [GraphNode] = []
+    /// Model inputs, in order.
+    public internal(set) var inputs: [ValueID] = []
+    /// Model outputs, in order.
+    public internal(set) var outputs: [ValueID] = []
+    /// Parameters in creation order.
+    public internal(set) var parameters: [ParameterSpec] = []
+    /// Names of the model inputs (Keras input layer names), in order.
+    public internal(set) var inputNames: [String] = []
+
+    /// The value's metadata.
+    public subscript(value: ValueID) -> GraphValue { values[value.index] }
+
+    /// The batch size the graph was built for.
+    public var batchSize: Int { inputs.first.map { self[$0].shape[0] } ?? 1 }
+
+    /// The node producing `value`, if it is computed.
+    public func producer(of value: ValueID) -> GraphNode? {
+        if case let .computed(node) = self[value].role { return nodes[node] }
+        return nil
+    }
+
+    /// For each value, the indices of the nodes that read it.
+    public func consumers() -> [[Int]] {
+        var result = Array(repeating: [Int](), count: values.count)
+        for node in nodes {
+            for input in node.inputs where !result[input.index].contains(node.index) {
+                result[input.index].append(node.index)
+            }
+        }
+        return result
+    }
+}

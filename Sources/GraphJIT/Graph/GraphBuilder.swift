@@ -1,0 +1,75 @@
+/// Builds a ``Graph`` one node at a time, inferring and checking every shape as it goes.
+///
+/// Layers lower themselves through a builder. The builder tracks the layer being lowered (its
+/// ``scope``) so that shape errors and parameter names carry the layer's name.
+public struct GraphBuilder: Sendable {
+    public private(set) var graph = Graph()
+    /// The name of the layer being lowered; parameters are named `<scope>.<weight>`.
+    public var scope: String = ""
+    private var parameterIndex: [String: Int] = [:]
+
+    public init() {}
+
+    // MARK: Values
+
+    /// Adds a model input of the given full shape (batch first).
+    public mutating func addInput(named name: String, shape: [Int]) -> ValueID {
+        let id = appendValue(shape: shape, role: .input(graph.inputs.count), name: name)
+        graph.inputs.append(id)
+        graph.inputNames.append(name)
+        return id
+    }
+
+    /// The parameter `<scope>.<suffix>`, created on first use. A layer applied twice (shared
+    /// weights) gets the same value back; a different shape under the same name is an error.
+    public mutating func parameter(_ suffix: String, shape: [Int],
+                                   initializer: ParameterInitializer) throws -> ValueID {
+        let name = scope.isEmpty ? suffix : "\(scope).\(suffix)"
+        if let existing = parameterIndex[name] {
+            let spec = graph.parameters[existing]
+            guard spec.shape == shape else {
+                throw GraphError.shapeMismatch(layer: scope, operation: "parameter \(name)",
+                                               inputShapes: [shape],
+                                               expected: "the shared weight's shape \(spec.shape)")
+            }
+            return spec.value
+        }
+        guard shape.allSatisfy({ $0 > 0 }) else {
+            throw GraphError.invalidConfiguration(layer: scope, reason: "weight \(name) would have shape \(shape)")
+        }
+        let id = appendValue(shape: shape, role: .parameter(name), name: name)
+        parameterIndex[name] = graph.parameters.count
+        graph.parameters.append(ParameterSpec(name: name, shape: shape, initializer: initializer, value: id))
+        return id
+    }
+
+    /// The shape of a value built so far.
+    public func shape(of value: ValueID) -> [Int] { graph[value].shape }
+
+    // MARK: Nodes
+
+    /// Appends `operation` applied to `inputs`; throws when the shapes do not fit.
+    @discardableResult
+    public mutating func apply(_ operation: Operation, _ inputs: [ValueID]) throws -> ValueID {
+        let shapes = inputs.map { graph[$0].shape }
+        let shape = try operation.outputShape(for: shapes, layer: scope)
+        let nodeIndex = graph.nodes.count
+        let output = appendValue(shape: shape, role: .computed(node: nodeIndex), name: scope)
+        graph.nodes.append(GraphNode(index: nodeIndex, operation: operation, inputs: inputs,
+                                     output: output, layer: scope))
+        return output
+    }
+
+    /// Marks the model outputs and returns the verified graph.
+    public mutating func finish(outputs: [ValueID]) throws -> Graph {
+        graph.outputs = outputs
+        try graph.verify()
+        return graph
+    }
+
+    private mutating func appendValue(shape: [Int], role: ValueRole, name: String) -> ValueID {
+        let id = ValueID(index: graph.values.count)
+        graph.values.append(GraphValue(id: id, shape: shape, role: role, name: name))
+        return id
+    }
+}

@@ -1,0 +1,39 @@
+/// An error found while building, checking or feeding a static graph.
+///
+/// Every case names the layer (or input) involved and the shapes, so that a message alone tells
+/// what to fix.
+public enum GraphError: Error, Equatable, CustomStringConvertible {
+    /// An operation cannot accept its inputs' shapes.
+    case shapeMismatch(layer: String, operation: String, inputShapes: [[Int]], expected: String)
+    /// A layer's configuration is invalid regardless of its input.
+    case invalidConfiguration(layer: String, reason: String)
+    /// The model itself is malformed (e.g. an output not reachable from the inputs).
+    case invalidModel(reason: String)
+    /// A prediction input does not have the shape the model was built for.
+    case inputShapeMismatch(input: String, expected: [Int?], actual: [Int])
+    /// The number of prediction inputs differs from the model's.
+    case inputCountMismatch(expected: Int, actual: Int)
+    /// Graph verification failed (an internal invariant; reported rather than trapped).
+    case verificationFailed(reason: String)
+
+    public var description: String {
+        switch self {
+        case let .shapeMismatch(layer, operation, inputShapes, expected):
+            let shapes = inputShapes.map { "\($0)" }.joined(separator: ", ")
+            return "layer '\(layer)' (\(operation)): input shape\(inputShapes.count == 1 ? "" : "s") "
+                + "\(shapes): expected \(expected)"
+        case let .invalidConfiguration(layer, reason):
+            return "layer '\(layer)': invalid configuration: \(reason)"
+        case let .invalidModel(reason):
+            return "invalid model: \(reason)"
+        case let .inputShapeMismatch(input, expected, actual):
+            let shown = expected.map { $0.map(String.init) ?? "None" }.joined(separator: ", ")
+            return "input '\(input)': expected shape (\(shown)), got \(actual) "
+                + "(\(actual.elementCount) elements)"
+        case let .inputCountMismatch(expected, actual):
+            return "the model takes \(expected) input\(expected == 1 ? "" : "s"), got \(actual)"
+        case let .verificationFailed(reason):
+            return "graph verification failed: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+
+/// Reading and writing NumPy `.npy` files holding little-endian float32 arrays in C order.
+///
+/// Files are written exactly as `numpy.save` writes a C-contiguous `float32` array (format version
+/// 1.0, header padded to 64 bytes). Files of format versions 1.0, 2.0 and 3.0 are read; any dtype
+/// other than `'<f4'`, Fortran order, or data that does not match the shape is an ``NPYError``.
+///
+/// ```swift
+/// let images = try NPY.read(contentsOf: url)          // np.save("images.npy", x.astype("float32"))
+/// try NPY.write(probabilities, to: outputURL)
+/// ```
+public enum NPY {
+    /// The only dtype read or written: little-endian IEEE float32.
+    static let float32Descr = "<f4"
+
+    // MARK: - Reading
+
+    /// Reads the `.npy` file at `url`.
+    /// - Throws: ``NPYError`` naming `url` if the file is malformed or not C-order float32;
+    ///   Foundation's error if it cannot be read.
+    public static func read(contentsOf url: URL) throws -> Tensor {
+        let data = try Data(contentsOf: url, options: .mappedIfSafe)
+        do {
+            return try decode(data)
+        } catch var error as NPYError {
+            error.file = url
+            throw error
+        }
+    }
+
+    /// Decodes the bytes of a `.npy` file.
+    /// - Throws: ``NPYError`` if the bytes are malformed or not C-order float32.
+    public static func decode(_ data: Data) throws -> Tensor {
+        try data.withUnsafeBytes { bytes in
+            let (header, dataOffset) = try NPYHeader.decode(bytes)
+            guard header.descr == float32Descr else { throw NPYError(.unsupportedDType(header.descr)) }
+            guard !header.isFortranOrder else { throw NPYError(.fortranOrder(shape: header.shape)) }
+
+            let (expectedByteCount, overflow) = header.shape.elementCount.multipliedReportingOverflow(by: 4)
+            let actualByteCount = bytes.count - dataOffset
+            guard !overflow, expectedByteCount == actualByteCount else {
+                throw NPYError(.dataSizeMismatch(shape: header.shape, expectedByteCount: overflow ? .max : expectedByteCount,
+                                                 actualByteCount: actualByteCount))
+            }
+            let scalars = LittleEndianFloats.decodeFloat32(UnsafeRawBufferPointer(rebasing: bytes[dataOffset...]))
+            return Tensor(shape: header.shape, scalars: scalars)
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Encodes `tensor` byte for byte as `numpy.save` writes a C-contiguous float32 array.
+    public static func encode(_ tensor: Tensor) -> Data {
+        let header = NPYHeader(descr: float32Descr, isFortranOrder: false, shape: tensor.shape).encoded()
+        var data = Data(capacity: header.count + 4 * tensor.elementCount)
+        data.append(contentsOf: header)
+        LittleEndianFloats.append(tensor.scalars, to: &data)
+        return data
+    }
+
+    /// Writes `tensor` to `url` as a `.npy` file (see ``encode(_:)``), replacing any existing file
+    /// atomically.
+    public static func write(_ tensor: Tensor, to url: URL) throws {
+        try encode(tensor).write(to: url, options: .atomic)
+    }
+}

@@ -1,0 +1,36 @@
+/// The tutorial's additive attention layer over `(batch, timesteps, features)`:
+///
+///     score   = V(tanh(W(x)))              # W = Dense(units), V = Dense(1)
+///     weights = softmax(score, axis: time)
+///     context = sum over time of weights * x   # (batch, features)
+///
+/// Weights: `W.kernel`, `W.bias`, `V.kernel`, `V.bias`, named under the layer
+/// (`attention_layer.W.kernel`, ...).
+public final class AttentionLayer: Layer {
+    public let units: Int
+    public let name: String?
+    public var kerasBaseName: String { "attention_layer" }
+
+    public init(units: Int, name: String? = nil) {
+        self.units = units
+        self.name = name
+    }
+
+    public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
+        try requireConfiguration(units > 0, "units must be positive, got \(units)", in: builder)
+        let x = try singleInput(inputs, in: builder)
+        let shape = builder.shape(of: x)
+        try requireInput(shape.count == 3, inputs,
+                         expected: "a 3-D input (batch, timesteps, features)", in: builder)
+        let layerScope = builder.scope
+        defer { builder.scope = layerScope }
+
+        builder.scope = layerScope + ".W"
+        let hidden = try Dense(units: units, activation: .tanh).lower([x], into: &builder)
+        builder.scope = layerScope + ".V"
+        let score = try Dense(units: 1).lower([hidden], into: &builder)
+        builder.scope = layerScope
+        let weights = try builder.apply(.softmax(axis: 1), [score])
+        return try builder.apply(.weightedSum(axis: 1), [weights, x])
+    }
+}

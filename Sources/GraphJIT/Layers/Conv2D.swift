@@ -1,0 +1,54 @@
+/// A 2-D convolution over NHWC inputs, as `keras.layers.Conv2D`.
+///
+/// Weights: `kernel` `(kernelHeight, kernelWidth, inputChannels, filters)` (HWIO, Keras's layout),
+/// glorot-uniform; `bias` `(filters)`, zeros.
+public final class Conv2D: Layer {
+    public let filters: Int
+    public let kernelSize: [Int]
+    public let strides: [Int]
+    public let padding: Padding
+    public let activation: ActivationFunction
+    public let useBias: Bool
+    public let name: String?
+    public var kerasBaseName: String { "conv2d" }
+
+    public init(filters: Int, kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid,
+                activation: ActivationFunction = .linear, useBias: Bool = true, name: String? = nil) {
+        self.filters = filters
+        self.kernelSize = kernelSize
+        self.strides = strides
+        self.padding = padding
+        self.activation = activation
+        self.useBias = useBias
+        self.name = name
+    }
+
+    public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
+        try requireConfiguration(filters > 0, "filters must be positive, got \(filters)", in: builder)
+        try requireConfiguration(kernelSize.count == 2 && kernelSize.allSatisfy { $0 > 0 },
+                                 "kernelSize must be two positive extents, got \(kernelSize)", in: builder)
+        try requireConfiguration(strides.count == 2 && strides.allSatisfy { $0 > 0 },
+                                 "strides must be two positive steps, got \(strides)", in: builder)
+        let x = try singleInput(inputs, in: builder)
+        let shape = builder.shape(of: x)
+        try requireInput(shape.count == 4, inputs,
+                         expected: "a 4-D input (batch, height, width, channels)", in: builder)
+        guard let window = Window2D(size: kernelSize, strides: strides, padding: padding,
+                                    inputSize: [shape[1], shape[2]]) else {
+            throw GraphError.shapeMismatch(
+                layer: builder.scope, operation: kerasBaseName, inputShapes: [shape],
+                expected: "height and width at least the kernel size \(kernelSize) with padding 'valid'")
+        }
+        let channels = shape[3]
+        let receptive = kernelSize[0] * kernelSize[1]
+        let kernel = try builder.parameter(
+            "kernel", shape: kernelSize + [channels, filters],
+            initializer: .glorotUniform(fanIn: receptive * channels, fanOut: receptive * filters))
+        var y = try builder.apply(.conv2d(window), [x, kernel])
+        if useBias {
+            let bias = try builder.parameter("bias", shape: [filters], initializer: .zeros)
+            y = try builder.apply(.biasAdd, [y, bias])
+        }
+        return try applyActivation(activation, to: y, in: &builder)
+    }
+}

@@ -1,0 +1,34 @@
+/// A densely connected layer on the last axis: `activation(x · kernel + bias)`, as `keras.layers.Dense`.
+///
+/// Applied to an input of any rank, it acts on the last axis (a `(batch, T, F)` input gives
+/// `(batch, T, units)`). Weights: `kernel` `(F, units)`, glorot-uniform; `bias` `(units)`, zeros.
+public final class Dense: Layer {
+    public let units: Int
+    public let activation: ActivationFunction
+    public let useBias: Bool
+    public let name: String?
+    public var kerasBaseName: String { "dense" }
+
+    public init(units: Int, activation: ActivationFunction = .linear, useBias: Bool = true, name: String? = nil) {
+        self.units = units
+        self.activation = activation
+        self.useBias = useBias
+        self.name = name
+    }
+
+    public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
+        try requireConfiguration(units > 0, "units must be positive, got \(units)", in: builder)
+        let x = try singleInput(inputs, in: builder)
+        let shape = builder.shape(of: x)
+        try requireInput(shape.count >= 2, inputs, expected: "at least (batch, features)", in: builder)
+        let features = shape[shape.count - 1]
+        let kernel = try builder.parameter("kernel", shape: [features, units],
+                                           initializer: .glorotUniform(fanIn: features, fanOut: units))
+        var y = try builder.apply(.matmul, [x, kernel])
+        if useBias {
+            let bias = try builder.parameter("bias", shape: [units], initializer: .zeros)
+            y = try builder.apply(.biasAdd, [y, bias])
+        }
+        return try applyActivation(activation, to: y, in: &builder)
+    }
+}

@@ -1,0 +1,14 @@
+/// Flattens every axis but the batch axis, as `keras.layers.Flatten`. Lowers to a view, never a copy.
+public final class Flatten: Layer {
+    public let name: String?
+    public var kerasBaseName: String { "flatten" }
+
+    public init(name: String? = nil) { self.name = name }
+
+    public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
+        let x = try singleInput(inputs, in: builder)
+        let shape = builder.shape(of: x)
+        try requireInput(shape.count >= 2, inputs, expected: "at least (batch, features)", in: builder)
+        return try builder.apply(.reshape([shape[0], shape.dropFirst().elementCount]), [x])
+    }
+}

@@ -1,0 +1,50 @@
+/// A long short-term memory layer over `(batch, timesteps, features)`, as `keras.layers.LSTM`.
+///
+/// Weights, in Keras's layout and gate order (i, f, c, o): `kernel` `(features, 4·units)`,
+/// glorot-uniform; `recurrent_kernel` `(units, 4·units)`, orthogonal; `bias` `(4·units)`, zeros
+/// (Keras's `unit_forget_bias` is not modelled: its bias starts at zero here). State starts at zero.
+public final class LSTM: Layer {
+    public let units: Int
+    public let activation: ActivationFunction
+    public let recurrentActivation: ActivationFunction
+    public let returnSequences: Bool
+    public let useBias: Bool
+    public let name: String?
+    public var kerasBaseName: String { "lstm" }
+
+    public init(units: Int, activation: ActivationFunction = .tanh,
+                recurrentActivation: ActivationFunction = .sigmoid, returnSequences: Bool = false,
+                useBias: Bool = true, name: String? = nil) {
+        self.units = units
+        self.activation = activation
+        self.recurrentActivation = recurrentActivation
+        self.returnSequences = returnSequences
+        self.useBias = useBias
+        self.name = name
+    }
+
+    public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
+        try requireConfiguration(units > 0, "units must be positive, got \(units)", in: builder)
+        try requireConfiguration(activation.isElementwise && recurrentActivation.isElementwise,
+                                 "activations must be elementwise (not softmax)", in: builder)
+        let x = try singleInput(inputs, in: builder)
+        let shape = builder.shape(of: x)
+        try requireInput(shape.count == 3, inputs,
+                         expected: "a 3-D input (batch, timesteps, features); got a \(shape.count)-D one",
+                         in: builder)
+        let features = shape[2]
+        let kernel = try builder.parameter("kernel", shape: [features, 4 * units],
+                                           initializer: .glorotUniform(fanIn: features, fanOut: 4 * units))
+        let recurrentKernel = try builder.parameter("recurrent_kernel", shape: [units, 4 * units],
+                                                    initializer: .orthogonal)
+        var projected = try builder.apply(.matmul, [x, kernel])
+        if useBias {
+            let bias = try builder.parameter("bias", shape: [4 * units], initializer: .zeros)
+            projected = try builder.apply(.biasAdd, [projected, bias])
+        }
+        let attributes = LSTMAttributes(units: units, activation: activation,
+                                        recurrentActivation: recurrentActivation,
+                                        returnSequences: returnSequences)
+        return try builder.apply(.lstm(attributes), [projected, recurrentKernel])
+    }
+}

@@ -1,0 +1,33 @@
+/// 2-D max pooling over NHWC inputs, as `keras.layers.MaxPooling2D`. Strides default to the pool size.
+public final class MaxPooling2D: Layer {
+    public let poolSize: [Int]
+    public let strides: [Int]
+    public let padding: Padding
+    public let name: String?
+    public var kerasBaseName: String { "max_pooling2d" }
+
+    public init(poolSize: [Int] = [2, 2], strides: [Int]? = nil, padding: Padding = .valid, name: String? = nil) {
+        self.poolSize = poolSize
+        self.strides = strides ?? poolSize
+        self.padding = padding
+        self.name = name
+    }
+
+    public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
+        try requireConfiguration(poolSize.count == 2 && poolSize.allSatisfy { $0 > 0 },
+                                 "poolSize must be two positive extents, got \(poolSize)", in: builder)
+        try requireConfiguration(strides.count == 2 && strides.allSatisfy { $0 > 0 },
+                                 "strides must be two positive steps, got \(strides)", in: builder)
+        let x = try singleInput(inputs, in: builder)
+        let shape = builder.shape(of: x)
+        try requireInput(shape.count == 4, inputs,
+                         expected: "a 4-D input (batch, height, width, channels)", in: builder)
+        guard let window = Window2D(size: poolSize, strides: strides, padding: padding,
+                                    inputSize: [shape[1], shape[2]]) else {
+            throw GraphError.shapeMismatch(
+                layer: builder.scope, operation: kerasBaseName, inputShapes: [shape],
+                expected: "height and width at least the pool size \(poolSize) with padding 'valid'")
+        }
+        return try builder.apply(.maxPool2d(window), [x])
+    }
+}

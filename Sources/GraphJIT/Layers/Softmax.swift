@@ -1,0 +1,21 @@
+/// Softmax over one axis (the last by default), as `keras.layers.Softmax`.
+public final class Softmax: Layer {
+    /// The axis, counted on the full shape (batch included); negative counts from the end.
+    public let axis: Int
+    public let name: String?
+    public var kerasBaseName: String { "softmax" }
+
+    public init(axis: Int = -1, name: String? = nil) {
+        self.axis = axis
+        self.name = name
+    }
+
+    public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
+        let x = try singleInput(inputs, in: builder)
+        let rank = builder.shape(of: x).count
+        let resolved = axis < 0 ? axis + rank : axis
+        try requireConfiguration(resolved >= 1 && resolved < rank,
+                                 "axis \(axis) is not a non-batch axis of a rank-\(rank) input", in: builder)
+        return try builder.apply(.softmax(axis: resolved), [x])
+    }
+}

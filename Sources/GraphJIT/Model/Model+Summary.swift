@@ -1,0 +1,96 @@
+import Foundation
+
+// MARK: - Summary
+
+extension Model {
+    /// A table of layers, output shapes and parameter counts, as Keras's `model.summary()` prints.
+    ///
+    ///     Model: "sequential"
+    ///     ┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━┓
+    ///     ┃ Layer (type)                  ┃ Output Shape           ┃     Param # ┃
+    ///     ...
+    ///      Total params: 3,938,570 (15.02 MB)
+    public func summary() throws -> String {
+        let topology = try topology.get()
+        let (graph, callOutputs) = try topology.makeGraph(batchSize: 1)
+        let isSequential = self is Sequential
+
+        func shapeText(_ shape: [Int]) -> String {
+            "(None" + shape.dropFirst().map { ", \($0)" }.joined() + ")"
+        }
+        func parameterCount(_ layer: String) -> Int {
+            graph.parameters.filter { $0.name.hasPrefix(layer + ".") }.reduce(0) { $0 + $1.shape.elementCount }
+        }
+
+        var rows: [(String, String, String)] = []
+        if !isSequential {
+            for (id, name) in zip(graph.inputs, graph.inputNames) {
+                rows.append(("\(name) (InputLayer)", shapeText(graph[id].shape), "0"))
+            }
+        }
+        var reported = Set<String>()
+        for (call, output) in zip(topology.calls, callOutputs) where reported.insert(call.name).inserted {
+            let type = String(describing: Swift.type(of: call.layer))
+            rows.append(("\(call.name) (\(type))", shapeText(graph[output].shape),
+                         Self.grouped(parameterCount(call.name))))
+        }
+
+        let widths = [max(31, rows.map(\.0.count).max() ?? 0), max(22, rows.map(\.1.count).max() ?? 0), 13]
+        func line(_ left: String, _ fill: String, _ join: String, _ right: String) -> String {
+            left + widths.map { String(repeating: fill, count: $0 + 2) }.joined(separator: join) + right
+        }
+        func row(_ cells: (String, String, String), bar: String) -> String {
+            let first = cells.0.padding(toLength: widths[0], withPad: " ", startingAt: 0)
+            let second = cells.1.padding(toLength: widths[1], withPad: " ", startingAt: 0)
+            let third = String(repeating: " ", count: max(0, widths[2] - cells.2.count)) + cells.2
+            return "\(bar) \(first) \(bar) \(second) \(bar) \(third) \(bar)"
+        }
+
+        var lines = ["Model: \"\(name)\""]
+        lines.append(line("┏", "━", "┳", "┓"))
+        lines.append(row(("Layer (type)", "Output Shape", "Param #"), bar: "┃"))
+        lines.append(line("┡", "━", "╇", "┩"))
+        for (index, cells) in rows.enumerated() {
+            lines.append(row(cells, bar: "│"))
+            if index < rows.count - 1 { lines.append(line("├", "─", "┼", "┤")) }
+        }
+        lines.append(line("└", "─", "┴", "┘"))
+        let total = graph.parameters.reduce(0) { $0 + $1.shape.elementCount }
+        lines.append(" Total params: \(Self.grouped(total)) (\(Self.byteText(total * 4)))")
+        lines.append(" Trainable params: \(Self.grouped(total)) (\(Self.byteText(total * 4)))")
+        lines.append(" Non-trainable params: 0 (0.00 B)")
+        if let configuration = trainingConfiguration {
+            lines.append(" Compiled with: \(configuration.optimizer), loss \(configuration.loss.rawValue), "
+                         + "metrics \(configuration.metrics.map(\.rawValue))")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The total number of scalar parameters.
+    public func parameterCount() throws -> Int {
+        try makeGraph(batchSize: 1).parameters.reduce(0) { $0 + $1.shape.elementCount }
+    }
+
+    /// `3938570` as `3,938,570`.
+    static func grouped(_ value: Int) -> String {
+        let digits = String(value)
+        var result = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { result.append(",") }
+            result.append(digit)
+        }
+        return result
+    }
+
+    /// Bytes as Keras prints them (`15.02 MB`, binary units).
+    static func byteText(_ bytes: Int) -> String {
+        let units = ["B", "KB", "MB", "GB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return String(format: "%.2f", value) + " " + units[unit]
+    }
+}

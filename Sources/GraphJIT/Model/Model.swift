@@ -1,0 +1,102 @@
+import Foundation
+
+/// A Keras-style model: layers between symbolic inputs and outputs, with its weights.
+///
+/// Declare it with the functional API (`Model(inputs:outputs:)`) or as a ``Sequential`` stack.
+/// Construction never throws; a malformed model reports its error (naming the layer and the
+/// shapes) from the first call that needs the graph: ``summary()``, ``makeGraph(batchSize:)``,
+/// ``predict(_:engine:)``.
+public class Model {
+    /// The model's name (`functional`, `sequential`, or the user's).
+    public let name: String
+    let topology: Result<ModelTopology, GraphError>
+    /// The model's weights, initialized as Keras does by default from ``seed``.
+    public internal(set) var parameters: ParameterStore
+    /// The seed the default weights were drawn from.
+    public let seed: UInt64
+    /// What ``compile(optimizer:loss:metrics:)`` recorded, if it was called.
+    public private(set) var trainingConfiguration: TrainingConfiguration?
+    /// Compiled JIT plans by batch size and tier, created on first use.
+    let compiledCache = CompiledModelCache()
+
+    /// Creates a model from its symbolic inputs and outputs, with weights drawn from `seed`.
+    public init(inputs: [SymbolicTensor], outputs: [SymbolicTensor], name: String? = nil, seed: UInt64 = 0) {
+        self.name = name ?? "functional"
+        self.seed = seed
+        let topology: Result<ModelTopology, GraphError> = Result {
+            try ModelTopology(inputs: inputs, outputs: outputs)
+        }.mapError { $0 as? GraphError ?? .invalidModel(reason: "\($0)") }
+        self.topology = topology
+        self.parameters = ParameterStore(order: [], tensors: [:])
+        if let graph = try? topology.get().makeGraph(batchSize: 1).graph {
+            self.parameters = Self.initialParameters(for: graph, seed: seed)
+        }
+    }
+
+    // MARK: Configuration
+
+    /// Records the training configuration, as Keras's `compile` does. Training is not available yet;
+    /// nothing here trains.
+    public func compile(optimizer: Optimizer, loss: Loss, metrics: [Metric] = []) {
+        trainingConfiguration = TrainingConfiguration(optimizer: optimizer, loss: loss, metrics: metrics)
+    }
+
+    // MARK: Graph
+
+    /// Names and per-sample shapes of the model inputs.
+    public func inputSignature() throws -> [(name: String, shape: [Int])] {
+        try topology.get().inputs.map { ($0.name, $0.shape) }
+    }
+
+    /// Layer names in application order.
+    public func layerNames() throws -> [String] { try topology.get().layers.map(\.name) }
+
+    /// The static graph of the model for a batch size: every shape inferred and checked.
+    public func makeGraph(batchSize: Int = 1) throws -> Graph {
+        try topology.get().makeGraph(batchSize: batchSize).graph
+    }
+
+    // MARK: Weights
+
+    /// Replaces every weight. The names and shapes must match the model's exactly.
+    public func setParameters(_ tensors: [String: Tensor], source: String = "the given tensors") throws {
+        _ = try topology.get()
+        try parameters.replace(with: tensors, source: source)
+        compiledCache.removeAll()
+    }
+
+    /// Loads every weight from a safetensors file.
+    public func loadWeights(from url: URL) throws {
+        let file = try Safetensors.read(contentsOf: url)
+        try setParameters(file.tensors, source: url.lastPathComponent)
+    }
+
+    /// Saves every weight to a safetensors file.
+    public func saveWeights(to url: URL) throws {
+        try Safetensors.write(parameters.dictionary, to: url, metadata: ["format": "graphjit", "model": name])
+    }
+
+    static func initialParameters(for graph: Graph, seed: UInt64) -> ParameterStore {
+        var generator = SeededGenerator(seed: seed)
+        var tensors: [String: Tensor] = [:]
+        for spec in graph.parameters {
+            tensors[spec.name] = spec.initializer.makeTensor(shape: spec.shape, using: &generator)
+        }
+        return ParameterStore(order: graph.parameters.map(\.name), tensors: tensors)
+    }
+}
+
+/// A plain stack of layers, one input and one output, as `keras.Sequential`:
+///
+///     let model = Sequential(inputShape: [64]) {
+///         Dense(units: 128, activation: .relu)
+///         Dense(units: 10, activation: .softmax)
+///     }
+public final class Sequential: Model {
+    /// Creates the stack on an input of `inputShape` (per sample, no batch axis).
+    public init(inputShape: [Int], name: String? = nil, seed: UInt64 = 0, @LayerBuilder _ layers: () -> [any Layer]) {
+        let input = Input(shape: inputShape)
+        let output = layers().reduce(input) { tensor, layer in layer(tensor) }
+        super.init(inputs: [input], outputs: [output], name: name ?? "sequential", seed: seed)
+    }
+}

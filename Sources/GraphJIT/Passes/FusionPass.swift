@@ -1,0 +1,68 @@
+/// Groups graph nodes into kernels, deciding by operation kind.
+///
+/// The rules, in the spirit of tinygrad's and TVM's schedulers:
+/// - Contractions (matmul, conv2d), recurrences (LSTM) and copies (concatenate) anchor a group;
+///   so does any node left over by the rules below.
+/// - A node is fused into the group before it when it reads the group's current value, nobody else
+///   reads that value, and it is not a graph output; and its kind fits:
+///   - elementwise ops (bias, activations) fuse into anything: they become GEMM epilogues or
+///     in-place passes over the group's buffer;
+///   - reductions fuse as stages: softmax over any axis, and the weighted sum that reads the
+///     softmax as its weights (its other operand comes from outside), unless the anchor is a
+///     convolution, whose groups run image by image;
+///   - a window op (max pooling) fuses into a convolution anchor, once, and runs on the
+///     convolution's per-image scratch buffer, so the unpooled activations never leave the cache.
+/// - Views (reshape/Flatten) are never kernels: their value aliases their input's storage.
+/// A value read by two consumers (the multitask trunk) is materialized once; nothing is recomputed.
+public struct FusionPass: Sendable {
+    public init() {}
+
+    /// The kernel groups of `graph`, in execution order.
+    public func run(on graph: Graph) -> [KernelGroup] {
+        let consumers = graph.consumers()
+        let outputs = Set(graph.outputs)
+        var grouped = Set<Int>()
+        var groups: [KernelGroup] = []
+
+        for node in graph.nodes where !grouped.contains(node.index) && node.operation.kind != .view {
+            var members = [node]
+            grouped.insert(node.index)
+            while let last = members.last,
+                  !outputs.contains(last.output),
+                  consumers[last.output.index].count == 1 {
+                let next = graph.nodes[consumers[last.output.index][0]]
+                guard next.inputs.first == last.output, !grouped.contains(next.index),
+                      Self.canFuse(next.operation, into: members.map(\.operation))
+                else { break }
+                members.append(next)
+                grouped.insert(next.index)
+            }
+            let label = members[0].layer.replacingNonIdentifierCharacters()
+            groups.append(KernelGroup(name: "k\(groups.count)_\(label)", nodes: members))
+        }
+        return groups
+    }
+
+    /// Whether `operation` can be a stage of a group made of `members` (anchor first).
+    static func canFuse(_ operation: Operation, into members: [Operation]) -> Bool {
+        let anchor = members[0]
+        let isConvolution = if case .conv2d = anchor { true } else { false }
+        switch operation.kind {
+        case .elementwise:
+            return true
+        case .reduction:
+            return !isConvolution && anchor.kind != .recurrence && anchor.kind != .copy
+        case .window:
+            return isConvolution && !members.contains { $0.kind == .window }
+        case .contraction, .view, .copy, .recurrence:
+            return false
+        }
+    }
+}
+
+extension String {
+    /// The string with every character that cannot appear in a C identifier replaced by `_`.
+    func replacingNonIdentifierCharacters() -> String {
+        String(map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") ? $0 : "_" })
+    }
+}

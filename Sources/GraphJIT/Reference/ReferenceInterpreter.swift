@@ -1,0 +1,68 @@
+import Foundation
+
+/// Runs a ``Graph`` op by op in plain Swift: the oracle every JIT result is checked against.
+///
+/// Straightforward loops, no fusion, no reuse of buffers. Products and sums accumulate in `Double`
+/// by default (``Accumulation/double``) so that the reference is at least as accurate as any
+/// engine it judges; ``Accumulation/float`` accumulates in `Float` as a float32 engine would.
+public struct ReferenceInterpreter: Sendable {
+    /// The type sums and products accumulate in.
+    public enum Accumulation: Sendable {
+        case float
+        case double
+    }
+
+    public var accumulation: Accumulation
+
+    public init(accumulation: Accumulation = .double) {
+        self.accumulation = accumulation
+    }
+
+    /// Evaluates `graph` on `inputs` (full shapes, batch first) with the given weights.
+    public func run(_ graph: Graph, inputs: [Tensor], parameters: ParameterStore) throws -> [Tensor] {
+        switch accumulation {
+        case .double: try evaluate(graph, inputs: inputs, parameters: parameters, accumulator: Double.self)
+        case .float: try evaluate(graph, inputs: inputs, parameters: parameters, accumulator: Float.self)
+        }
+    }
+
+    private func evaluate<A: BinaryFloatingPoint & Sendable>(
+        _ graph: Graph, inputs: [Tensor], parameters: ParameterStore, accumulator: A.Type
+    ) throws -> [Tensor] {
+        try graph.validate(inputs: inputs)
+        var values = [Tensor?](repeating: nil, count: graph.values.count)
+        for (id, tensor) in zip(graph.inputs, inputs) { values[id.index] = tensor }
+        for spec in graph.parameters {
+            guard let tensor = parameters[spec.name] else {
+                throw WeightsError.nameMismatch(source: "the model's parameters", missing: [spec.name], unexpected: [])
+            }
+            guard tensor.shape == spec.shape else {
+                throw WeightsError.shapeMismatch(source: "the model's parameters", name: spec.name,
+                                                 expected: spec.shape, actual: tensor.shape)
+            }
+            values[spec.value.index] = tensor
+        }
+        let kernels = ReferenceKernels<A>()
+        for node in graph.nodes {
+            let arguments = node.inputs.map { values[$0.index]! }
+            let shape = graph[node.output].shape
+            values[node.output.index] = kernels.evaluate(node.operation, arguments, outputShape: shape)
+        }
+        return graph.outputs.map { values[$0.index]! }
+    }
+}
+
+// MARK: - Input validation
+
+extension Graph {
+    /// Throws unless `inputs` match the graph's input shapes exactly.
+    public func validate(inputs tensors: [Tensor]) throws {
+        guard tensors.count == inputs.count else {
+            throw GraphError.inputCountMismatch(expected: inputs.count, actual: tensors.count)
+        }
+        for (position, (id, tensor)) in zip(inputs, tensors).enumerated() where tensor.shape != self[id].shape {
+            throw GraphError.inputShapeMismatch(input: inputNames[position], expected: self[id].shape,
+                                                actual: tensor.shape)
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import Dispatch
+import Synchronization
+
+/// A model compiled by the JIT for one batch size: fused C kernels, a static memory plan and
+/// bound weights.
+///
+/// Safe to call from several threads at once: each call checks an ``ExecutionContext`` out of a
+/// pool (creating one only when all are busy), so calls never share an arena and the hot path
+/// allocates nothing but the returned tensors (use ``run(inputs:outputs:)`` to avoid even that).
+/// With ``CompilationTier/automatic`` the model starts on tcc's kernels and swaps in clang's when
+/// they are ready; callers never wait for the swap.
+public final class CompiledModel: Sendable {
+    /// The graph that was compiled.
+    public let graph: Graph
+    /// The generated C: kernels in execution order, each with its fused group.
+    public let module: GeneratedModule
+    /// The tier requested.
+    public let tier: CompilationTier
+    let plan: ExecutionPlan
+    let weights: WeightStorage
+    private let table: Mutex<KernelTable>
+    private let pool = Mutex<[ExecutionContext]>([])
+    private let report: Mutex<CompileReport>
+    private let optimizing = DispatchGroup()
+
+    /// Compiles `graph` with `parameters` on `tier`.
+    public init(graph: Graph, parameters: ParameterStore, tier: CompilationTier = .automatic) throws {
+        self.graph = graph
+        self.tier = tier
+        let groups = FusionPass().run(on: graph)
+        let generator = KernelCodeGenerator(graph: graph)
+        let module = GeneratedModule(name: "graphjit_model", kernels: groups.map(generator.generate))
+        self.module = module
+        self.plan = ExecutionPlan(graph: graph, kernels: module.kernels)
+        self.weights = try WeightStorage(plan: plan, graph: graph, parameters: parameters)
+        let names = module.kernels.map(\.name)
+
+        let first: KernelTable
+        var report = CompileReport()
+        switch tier {
+        case .instant, .automatic:
+            first = try KernelTable(module: TCCCompiler().compile(module.source, moduleName: module.name),
+                                    kernelNames: names)
+            report.instantCompileTime = first.module.compileTime
+        case .optimized:
+            let clang = try ClangCompiler().compile(module.source, moduleName: module.name)
+            first = try KernelTable(module: clang, kernelNames: names)
+            report.optimizedCompileTime = clang.compileTime
+            report.optimizedCacheHit = clang.isCacheHit
+        }
+        self.table = Mutex(first)
+        self.report = Mutex(report)
+        if tier == .automatic { startOptimizing(names: names) }
+    }
+
+    // MARK: Tiering
+
+    private func startOptimizing(names: [String]) {
+        optimizing.enter()
+        DispatchQueue.global(qos: .utility).async { [self] in
+            defer { optimizing.leave() }
+            do {
+                let clang = try ClangCompiler().compile(module.source, moduleName: module.name)
+                let optimized = try KernelTable(module: clang, kernelNames: names)
+                table.withLock { $0 = optimized }
+                report.withLock {
+                    $0.optimizedCompileTime = clang.compileTime
+                    $0.optimizedCacheHit = clang.isCacheHit
+                }
+            } catch {
+                report.withLock { $0.optimizationError = "\(error)" }
+            }
+        }
+    }
+
+    /// Blocks until a background optimization (``CompilationTier/automatic``) has finished, and
+    /// returns the backend now in use. Callers never need this; tests and benchmarks do.
+    @discardableResult
+    public func waitForOptimizedTier() -> CompilerBackend {
+        optimizing.wait()
+        return activeBackend
+    }
+
+    /// The compiler whose kernels calls use now.
+    public var activeBackend: CompilerBackend { table.withLock { $0.backend } }
+
+    /// Compile times and memory figures.
+    public var compileReport: CompileReport {
+        var copy = report.withLock { $0 }
+        copy.arenaBytes = plan.arenaFloats * MemoryLayout<Float>.stride
+        copy.unsharedArenaBytes = plan.unsharedFloats * MemoryLayout<Float>.stride
+        copy.peakLiveActivationBytes = plan.peakLiveFloats * MemoryLayout<Float>.stride
+        copy.weightBytes = weights.byteCount
+        copy.kernelCount = module.kernels.count
+        return copy
+    }
+
+    // MARK: Running
+
+    /// Runs the model: one tensor per input (batch first, shapes as compiled), one per output.
+    public func predict(_ inputs: [Tensor]) throws -> [Tensor] {
+        try graph.validate(inputs: inputs)
+        let outputBuffers = plan.outputs.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: $0.count) }
+        defer { outputBuffers.forEach { $0.deallocate() } }
+        try withBuffers(inputs) { inputBuffers in
+            try run(inputs: inputBuffers, outputs: outputBuffers)
+        }
+        return zip(graph.outputs, outputBuffers).map { Tensor(shape: graph[$0].shape, scalars: Array($1)) }
+    }
+
+    /// Runs the model on caller-owned memory: no allocation once a context is pooled.
+    /// Each buffer must hold exactly its input's or output's element count.
+    public func run(inputs: [UnsafeBufferPointer<Float>], outputs: [UnsafeMutableBufferPointer<Float>]) throws {
+        guard inputs.count == plan.inputs.count else {
+            throw GraphError.inputCountMismatch(expected: plan.inputs.count, actual: inputs.count)
+        }
+        for (position, (buffer, slot)) in zip(inputs, plan.inputs).enumerated() where buffer.count != slot.count {
+            throw GraphError.inputShapeMismatch(input: graph.inputNames[position],
+                                                expected: graph[graph.inputs[position]].shape, actual: [buffer.count])
+        }
+        for (buffer, slot) in zip(outputs, plan.outputs) where buffer.count != slot.count {
+            throw GraphError.invalidModel(reason: "an output buffer holds \(buffer.count) floats, expected \(slot.count)")
+        }
+        guard outputs.count == plan.outputs.count else {
+            throw GraphError.invalidModel(reason: "expected \(plan.outputs.count) output buffers, got \(outputs.count)")
+        }
+        let kernels = table.withLock { $0 }
+        let context = pool.withLock { $0.popLast() } ?? ExecutionContext(plan: plan, weights: weights)
+        defer { pool.withLock { $0.append(context) } }
+        withExtendedLifetime(kernels) {
+            context.run(plan: plan, kernels: kernels.functions, inputs: inputs, outputs: outputs)
+        }
+    }
+}
+
+// MARK: - Buffer helpers
+
+private func withBuffers<R>(_ tensors: [Tensor], _ body: ([UnsafeBufferPointer<Float>]) throws -> R) rethrows -> R {
+    var collected: [UnsafeBufferPointer<Float>] = []
+    func recurse(_ index: Int) throws -> R {
+        guard index < tensors.count else { return try body(collected) }
+        return try tensors[index].scalars.withUnsafeBufferPointer { buffer in
+            collected.append(buffer)
+            return try recurse(index + 1)
+        }
+    }
+    return try recurse(0)
+}

@@ -1,0 +1,123 @@
+/// The static layout of a compiled model: where each kernel argument lives.
+///
+/// Activations and scratch share one arena per execution context, placed by ``MemoryPlan``;
+/// weights (raw and pre-packed) live once per compiled model in ``WeightStorage``. Views
+/// (Flatten) alias their source's memory. All of this is decided before the first call, so a
+/// call allocates nothing.
+struct ExecutionPlan: Sendable {
+    /// Where one `buffers[i]` entry points.
+    enum Location: Equatable, Sendable {
+        /// Offset in floats into the context's arena.
+        case arena(Int)
+        /// Index into the weight storage's raw parameters.
+        case weight(Int)
+        /// Index into the weight storage's packed parameters.
+        case packed(Int)
+    }
+
+    /// Per kernel, the location of each argument.
+    let kernelArguments: [[Location]]
+    /// Arena offset and float count of each model input, in order.
+    let inputs: [(offset: Int, count: Int)]
+    /// Arena offset (or weight) and float count of each model output, in order.
+    let outputs: [(location: Location, count: Int)]
+    /// Raw parameters needed by the kernels (by value), in weight-storage order.
+    let rawParameters: [ValueID]
+    /// Parameters needed packed (`[K, N]`), in weight-storage order.
+    let packedParameters: [ValueID]
+    /// The arena size in floats.
+    let arenaFloats: Int
+    /// What the arena would take if no buffer were reused.
+    let unsharedFloats: Int
+    /// The largest sum of simultaneously live activation floats at any kernel.
+    let peakLiveFloats: Int
+
+    init(graph: Graph, kernels: [GeneratedKernel]) {
+        // Views alias their source: resolve every value to the value that owns its storage.
+        func root(_ id: ValueID) -> ValueID {
+            if let node = graph.producer(of: id), case .reshape = node.operation { return root(node.inputs[0]) }
+            return id
+        }
+
+        // Collect arena buffers: inputs, kernel outputs, scratch.
+        var requests: [MemoryPlan.Request] = []
+        var bufferOfValue: [ValueID: Int] = [:]
+        var firstUse: [ValueID: Int] = [:]
+        var lastUse: [ValueID: Int] = [:]
+        for input in graph.inputs { firstUse[input] = 0 }
+        for (step, kernel) in kernels.enumerated() {
+            for case let .value(id) in kernel.arguments {
+                let owner = root(id)
+                if case .parameter = graph[owner].role { continue }
+                firstUse[owner] = min(firstUse[owner] ?? step, step)
+                lastUse[owner] = max(lastUse[owner] ?? step, step)
+            }
+        }
+        let finalStep = max(kernels.count - 1, 0)
+        for output in graph.outputs {
+            let owner = root(output)
+            if case .parameter = graph[owner].role { continue }
+            firstUse[owner] = min(firstUse[owner] ?? 0, finalStep)
+            lastUse[owner] = finalStep
+        }
+        for owner in firstUse.keys.sorted() {
+            bufferOfValue[owner] = requests.count
+            requests.append(.init(floats: graph[owner].shape.elementCount, first: firstUse[owner]!,
+                                  last: lastUse[owner] ?? firstUse[owner]!))
+        }
+        var scratchBuffer: [[Int?]] = []
+        for (step, kernel) in kernels.enumerated() {
+            scratchBuffer.append(kernel.arguments.map { argument in
+                guard case let .scratch(floats, _) = argument else { return nil }
+                requests.append(.init(floats: floats, first: step, last: step))
+                return requests.count - 1
+            })
+        }
+        let memory = MemoryPlan(requests: requests)
+
+        // Weights in first-use order.
+        var raw: [ValueID] = []
+        var packed: [ValueID] = []
+        var arguments: [[Location]] = []
+        for (step, kernel) in kernels.enumerated() {
+            arguments.append(kernel.arguments.enumerated().map { position, argument in
+                switch argument {
+                case let .value(id):
+                    let owner = root(id)
+                    if case .parameter = graph[owner].role {
+                        if !raw.contains(owner) { raw.append(owner) }
+                        return .weight(raw.firstIndex(of: owner)!)
+                    }
+                    return .arena(memory.offsets[bufferOfValue[owner]!])
+                case let .packedWeights(id):
+                    if !packed.contains(id) { packed.append(id) }
+                    return .packed(packed.firstIndex(of: id)!)
+                case .scratch:
+                    return .arena(memory.offsets[scratchBuffer[step][position]!])
+                }
+            })
+        }
+
+        var peak = 0
+        for step in 0...finalStep {
+            let live = requests.filter { $0.first <= step && step <= $0.last }.reduce(0) { $0 + $1.floats }
+            peak = max(peak, live)
+        }
+
+        self.kernelArguments = arguments
+        self.inputs = graph.inputs.map { (memory.offsets[bufferOfValue[$0]!], graph[$0].shape.elementCount) }
+        self.outputs = graph.outputs.map { output in
+            let owner = root(output)
+            if case .parameter = graph[owner].role {
+                if !raw.contains(owner) { raw.append(owner) }
+                return (.weight(raw.firstIndex(of: owner)!), graph[output].shape.elementCount)
+            }
+            return (.arena(memory.offsets[bufferOfValue[owner]!]), graph[output].shape.elementCount)
+        }
+        self.rawParameters = raw
+        self.packedParameters = packed
+        self.arenaFloats = memory.arenaFloats
+        self.unsharedFloats = memory.unsharedFloats
+        self.peakLiveFloats = peak
+    }
+}

@@ -1,0 +1,63 @@
+/// The four models of the Keras tutorial on large-model techniques, at the tutorial's sizes.
+///
+/// Each is compiled with Adam, categorical cross-entropy and accuracy, as in the tutorial.
+public enum TutorialModel: String, CaseIterable, Sendable {
+    /// Conv2D 32 3x3 relu on 64x64x3, MaxPooling2D 2x2, Flatten, Dense 128 relu, Dense 10 softmax.
+    case cnn
+    /// LSTM 50 over (100 timesteps, 32 features), Dense 10 softmax.
+    case lstm
+    /// AttentionLayer(units: 64) over (128, 64), Dense 10 softmax.
+    case attention
+    /// Input 64, shared Dense 128 relu, heads Dense 10 softmax and Dense 5 softmax.
+    case multitask
+
+    /// Builds the model with weights drawn from `seed`.
+    public func make(seed: UInt64 = 0) -> Model {
+        let model: Model = switch self {
+        case .cnn: Self.cnn(inputShape: [64, 64, 3], seed: seed)
+        case .lstm: Self.lstm(timesteps: 100, features: 32, seed: seed)
+        case .attention: Self.attention(timesteps: 128, features: 64, seed: seed)
+        case .multitask: Self.multitask(seed: seed)
+        }
+        model.compile(optimizer: .adam(), loss: .categoricalCrossentropy, metrics: [.accuracy])
+        return model
+    }
+
+    // MARK: Builders at any size
+
+    /// The tutorial CNN on images of `inputShape` (height, width, channels).
+    public static func cnn(inputShape: [Int], seed: UInt64 = 0) -> Model {
+        Sequential(inputShape: inputShape, seed: seed) {
+            Conv2D(filters: 32, kernelSize: [3, 3], activation: .relu)
+            MaxPooling2D(poolSize: [2, 2])
+            Flatten()
+            Dense(units: 128, activation: .relu)
+            Dense(units: 10, activation: .softmax)
+        }
+    }
+
+    /// The tutorial LSTM classifier.
+    public static func lstm(timesteps: Int, features: Int, units: Int = 50, seed: UInt64 = 0) -> Model {
+        Sequential(inputShape: [timesteps, features], seed: seed) {
+            LSTM(units: units)
+            Dense(units: 10, activation: .softmax)
+        }
+    }
+
+    /// The tutorial attention classifier.
+    public static func attention(timesteps: Int, features: Int, units: Int? = nil, seed: UInt64 = 0) -> Model {
+        Sequential(inputShape: [timesteps, features], seed: seed) {
+            AttentionLayer(units: units ?? features)
+            Dense(units: 10, activation: .softmax)
+        }
+    }
+
+    /// The tutorial multi-task network: one shared trunk, two softmax heads.
+    public static func multitask(inputSize: Int = 64, seed: UInt64 = 0) -> Model {
+        let input = Input(shape: [inputSize])
+        let shared = Dense(units: 128, activation: .relu)(input)
+        let first = Dense(units: 10, activation: .softmax)(shared)
+        let second = Dense(units: 5, activation: .softmax)(shared)
+        return Model(inputs: [input], outputs: [first, second], seed: seed)
+    }
+}

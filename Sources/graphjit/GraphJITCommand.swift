@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import GraphJIT
+
+@main
+struct GraphJITCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "graphjit",
+        abstract: "Run Keras-style models through GraphJIT's fused C kernels.",
+        subcommands: [Summary.self, Dump.self, Run.self, Check.self]
+    )
+}
+
+// MARK: - Shared options
+
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Built-in tutorial model: \(TutorialModel.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var model: TutorialModel
+
+    @Option(name: .long, help: "Weights (safetensors) to load instead of the seeded defaults.")
+    var weights: String?
+
+    @Option(name: .long, help: "Seed of the default weights.")
+    var seed: UInt64 = 0
+
+    func makeModel() throws -> Model {
+        let built = model.make(seed: seed)
+        if let weights { try built.loadWeights(from: URL(fileURLWithPath: weights)) }
+        return built
+    }
+}
+
+extension TutorialModel: ExpressibleByArgument {}
+
+enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
+    case jit, reference
+}
+
+extension CompilationTier: ExpressibleByArgument {}
+
+// MARK: - Commands
+
+struct Summary: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print layers, output shapes and parameter counts.")
+    @OptionGroup var options: ModelOptions
+
+    func run() throws {
+        print(try options.makeModel().summary())
+    }
+}
+
+struct Dump: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the static graph (and with --kernels the fused C kernels).")
+    @OptionGroup var options: ModelOptions
+    @Option(help: "Batch size of the graph.") var batchSize = 1
+    @Flag(help: "Print the fused kernel groups and their generated C source.") var kernels = false
+
+    func run() throws {
+        let model = try options.makeModel()
+        let graph = try model.makeGraph(batchSize: batchSize)
+        print(graph.dump())
+        guard kernels else { return }
+        let compiled = try model.compiled(batchSize: batchSize, tier: .instant)
+        print("\n// \(compiled.module.kernels.count) fused kernels")
+        for kernel in compiled.module.kernels {
+            print("//   \(kernel.name): " + kernel.group.nodes.map { "\($0.layer):\($0.operation.mnemonic)" }.joined(separator: " -> "))
+        }
+        print()
+        print(compiled.module.source)
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a model on .npy inputs and write .npy outputs.")
+    @OptionGroup var options: ModelOptions
+    @Option(name: .long, help: "Input .npy (float32, C order, batch first); one per model input.") var input: [String]
+    @Option(name: .long, help: "Output .npy; one per model output, in order.") var output: [String]
+    @Option(help: "jit or reference.") var engine: EngineChoice = .jit
+    @Option(help: "JIT tier: instant (tcc), optimized (clang), automatic.") var tier: CompilationTier = .instant
+
+    func run() throws {
+        let model = try options.makeModel()
+        let inputs = try input.map { try NPY.read(contentsOf: URL(fileURLWithPath: $0)) }
+        let chosen: Engine = engine == .jit ? .jit(tier: tier) : .reference
+        let outputs = try model.predict(inputs, engine: chosen)
+        guard outputs.count == output.count else {
+            throw ValidationError("the model has \(outputs.count) output(s); pass one --output for each (got \(output.count))")
+        }
+        for (tensor, path) in zip(outputs, output) {
+            try NPY.write(tensor, to: URL(fileURLWithPath: path))
+            print("wrote \(path) \(tensor.shape)")
+        }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the JIT and the reference on seeded random inputs and compare.")
+    @OptionGroup var options: ModelOptions
+    @Option(help: "Batch size.") var batchSize = 2
+    @Option(help: "JIT tier.") var tier: CompilationTier = .instant
+
+    func run() throws {
+        let model = try options.makeModel()
+        var generator = SeededGenerator(seed: 1234)
+        let inputs = try model.inputSignature().map { generator.normalTensor(shape: [batchSize] + $0.shape) }
+        let jit = try model.predict(inputs, engine: .jit(tier: tier))
+        let reference = try model.predict(inputs, engine: .reference)
+        for (index, (actual, expected)) in zip(jit, reference).enumerated() {
+            let difference = Difference(actual, expected)
+            print("output \(index) \(actual.shape): max abs diff \(difference.maxAbsolute), max rel diff \(difference.maxRelative)")
+        }
+    }
+}

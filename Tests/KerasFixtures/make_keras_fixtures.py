@@ -1,0 +1,762 @@
+#!/usr/bin/env python3
+"""Generate the Keras reference fixtures for GraphJIT's parity tests.
+
+Builds each test model with Keras 3 (TensorFlow backend), gives it seeded weights (Keras's default
+kernel initializers, biases replaced by non-zero uniform(-0.5, 0.5) values), runs it on seeded random
+inputs and writes, per case, into the output directory (default ``Tests/GraphJITTests/Fixtures``):
+
+  <case>.weights.safetensors   every weight, F32, named ``<layer>.<weight>`` as GraphJIT names them
+  <case>.io.safetensors        ``input.0``, ``input.1``, ... and Keras's ``output.0``, ``output.1``, ...
+  manifest.json                the cases, their shapes, the seeds and the TensorFlow/Keras versions
+
+Usage (from the package root):
+
+  python Tests/KerasFixtures/make_keras_fixtures.py                 # regenerate the fixtures
+  python Tests/KerasFixtures/make_keras_fixtures.py --verify        # ... and check them with numpy
+  python Tests/KerasFixtures/make_keras_fixtures.py --check-only    # check the files on disk (numpy only)
+  python Tests/KerasFixtures/make_keras_fixtures.py --full fixtures-full   # tutorial-size models, .npy I/O
+
+The numpy check (``--verify`` / ``--check-only``) reads the files back with an independent safetensors
+reader, checks the names, shapes and the non-zero biases, and recomputes every case's outputs from the
+saved weights and inputs in float64 (convolution, pooling with TensorFlow's 'same' rule, a plain LSTM
+loop, the attention layer, ...). With TensorFlow available, ``--verify`` also probes two Keras
+semantics GraphJIT depends on: where 'same' padding puts the odd pixel, and what MaxPooling2D pads with.
+
+Same seed, same library versions, same machine -> the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import struct
+import sys
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+SEED = 42
+BATCH = 3
+FULL_BATCH = 2
+BIAS_RANGE = 0.5
+SIZE_BUDGET = 2_000_000  # bytes, all fixture files together
+HERE = Path(__file__).resolve().parent
+AttentionLayer = None  # defined by load_keras(), once Keras is imported
+DEFAULT_OUT = HERE.parent / "GraphJITTests" / "Fixtures"
+
+
+# MARK: - safetensors (written and read by hand: 8-byte LE header length, JSON header, raw LE data)
+
+def write_safetensors(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
+    """Writes F32 tensors in name order; the header is compact JSON padded with spaces to 8 bytes."""
+    header: dict[str, object] = {"__metadata__": {k: str(v) for k, v in sorted(metadata.items())}}
+    blobs, offset = [], 0
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name], dtype="<f4")
+        blob = array.tobytes(order="C")
+        header[name] = {"dtype": "F32", "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    encoded += b" " * (-len(encoded) % 8)
+    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + b"".join(blobs))
+
+
+def read_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Reads an F32-only safetensors file, checking that the data offsets tile the buffer exactly."""
+    data = path.read_bytes()
+    (header_len,) = struct.unpack_from("<Q", data, 0)
+    header = json.loads(data[8:8 + header_len])
+    metadata = header.pop("__metadata__", {})
+    base, tensors, spans = 8 + header_len, {}, []
+    for name, info in header.items():
+        if info["dtype"] != "F32":
+            raise ValueError(f"{path.name}: {name} has dtype {info['dtype']}, expected F32")
+        begin, end = info["data_offsets"]
+        count = int(np.prod(info["shape"], dtype=np.int64))
+        if end - begin != 4 * count:
+            raise ValueError(f"{path.name}: {name} spans {end - begin} bytes for shape {info['shape']}")
+        tensors[name] = np.frombuffer(data, "<f4", count, base + begin).reshape(info["shape"]).copy()
+        spans.append((begin, end))
+    spans.sort()
+    position = 0
+    for begin, end in spans:
+        if begin != position:
+            raise ValueError(f"{path.name}: gap or overlap in the data at byte {position}")
+        position = end
+    if base + position != len(data):
+        raise ValueError(f"{path.name}: {len(data) - base - position} trailing bytes")
+    return tensors, metadata
+
+
+# MARK: - Keras (imported lazily so that --check-only needs numpy alone)
+
+def load_keras():
+    """Imports Keras 3 on the TensorFlow CPU backend and defines the tutorial's attention layer."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+    import tensorflow as tf
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        sys.exit(f"expected the TensorFlow backend, got {keras.backend.backend()}")
+    tf.get_logger().setLevel("ERROR")
+    tf.config.experimental.enable_op_determinism()
+
+    class AttentionLayer(keras.layers.Layer):
+        """Additive attention pooling over time, exactly as the tutorial defines it."""
+
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.W = keras.layers.Dense(units, name="W")
+            self.V = keras.layers.Dense(1, name="V")
+
+        def call(self, inputs):
+            score = self.V(keras.ops.tanh(self.W(inputs)))   # (batch, T, 1)
+            attention_weights = keras.ops.softmax(score, axis=1)
+            context_vector = attention_weights * inputs
+            return keras.ops.sum(context_vector, axis=1)       # (batch, features)
+
+    globals()["AttentionLayer"] = AttentionLayer  # for build_attention and graphjit_weights
+    return tf, keras
+
+
+# MARK: - Model builders (every layer named explicitly, as GraphJIT names it)
+
+def build_cnn(keras, size=12):
+    L = keras.layers
+    x = keras.Input((size, size, 3), name="input_layer")
+    h = L.Conv2D(32, (3, 3), activation="relu", name="conv2d")(x)
+    h = L.MaxPooling2D((2, 2), name="max_pooling2d")(h)
+    h = L.Flatten(name="flatten")(h)
+    h = L.Dense(128, activation="relu", name="dense")(h)
+    y = L.Dense(10, activation="softmax", name="dense_1")(h)
+    return keras.Model(x, y, name="cnn")
+
+
+def build_cnn_strided_same(keras):
+    L = keras.layers
+    x = keras.Input((13, 13, 3), name="input_layer")
+    h = L.Conv2D(8, (3, 3), strides=(2, 2), padding="same", activation="relu", name="conv2d")(x)
+    h = L.MaxPooling2D((2, 2), padding="same", name="max_pooling2d")(h)
+    h = L.Flatten(name="flatten")(h)
+    y = L.Dense(10, activation="softmax", name="dense")(h)
+    return keras.Model(x, y, name="cnn_strided_same")
+
+
+def build_cnn_no_bias(keras):
+    L = keras.layers
+    x = keras.Input((10, 10, 2), name="input_layer")
+    h = L.Conv2D(4, (3, 3), use_bias=False, activation="tanh", name="conv2d")(x)
+    h = L.MaxPooling2D((3, 3), strides=(2, 2), name="max_pooling2d")(h)
+    h = L.Flatten(name="flatten")(h)
+    y = L.Dense(6, activation="sigmoid", use_bias=False, name="dense")(h)
+    return keras.Model(x, y, name="cnn_no_bias")
+
+
+def build_cnn_rect(keras):
+    L = keras.layers
+    x = keras.Input((9, 11, 3), name="input_layer")
+    h = L.Conv2D(5, (2, 3), strides=(1, 2), padding="valid", name="conv2d")(x)
+    h = L.Activation("relu", name="activation")(h)
+    h = L.Flatten(name="flatten")(h)
+    h = L.Dense(4, name="dense")(h)
+    y = L.Softmax(name="softmax")(h)
+    return keras.Model(x, y, name="cnn_rect")
+
+
+def build_cnn_same_stride1(keras):
+    L = keras.layers
+    x = keras.Input((8, 8, 4), name="input_layer")
+    h = L.Conv2D(6, (5, 5), padding="same", activation="sigmoid", name="conv2d")(x)
+    h = L.MaxPooling2D((2, 2), strides=(1, 1), name="max_pooling2d")(h)
+    h = L.Flatten(name="flatten")(h)
+    y = L.Dense(3, activation="softmax", name="dense")(h)
+    return keras.Model(x, y, name="cnn_same_stride1")
+
+
+def build_lstm(keras, timesteps=12, features=8):
+    L = keras.layers
+    x = keras.Input((timesteps, features), name="input_layer")
+    h = L.LSTM(50, name="lstm")(x)
+    y = L.Dense(10, activation="softmax", name="dense")(h)
+    return keras.Model(x, y, name="lstm")
+
+
+def build_lstm_sequences(keras):
+    L = keras.layers
+    x = keras.Input((6, 5), name="input_layer")
+    h = L.LSTM(12, return_sequences=True, name="lstm")(x)
+    h = L.LSTM(8, return_sequences=True, name="lstm_1")(h)
+    y = L.Dense(4, activation="softmax", name="dense")(h)
+    return keras.Model(x, y, name="lstm_sequences")
+
+
+def build_lstm_relu(keras):
+    L = keras.layers
+    x = keras.Input((5, 3), name="input_layer")
+    h = L.LSTM(6, activation="relu", name="lstm")(x)
+    y = L.Dense(2, activation="softmax", name="dense")(h)
+    return keras.Model(x, y, name="lstm_relu")
+
+
+def build_attention(keras, timesteps=16, features=8, units=8):
+    x = keras.Input((timesteps, features), name="input_layer")
+    h = AttentionLayer(units, name="attention_layer")(x)
+    y = keras.layers.Dense(10, activation="softmax", name="dense")(h)
+    return keras.Model(x, y, name="attention")
+
+
+def build_multitask(keras):
+    L = keras.layers
+    x = keras.Input((64,), name="input_layer")
+    shared = L.Dense(128, activation="relu", name="dense")(x)
+    a = L.Dense(10, activation="softmax", name="dense_1")(shared)
+    b = L.Dense(5, activation="softmax", name="dense_2")(shared)
+    return keras.Model(x, [a, b], name="multitask")
+
+
+def build_two_input_concat(keras):
+    L = keras.layers
+    a = keras.Input((8,), name="input_layer")
+    b = keras.Input((6,), name="input_layer_1")
+    ha = L.Dense(16, activation="relu", name="dense")(a)
+    hb = L.Dense(12, activation="tanh", name="dense_1")(b)
+    h = L.Concatenate(axis=-1, name="concatenate")([ha, hb])
+    y = L.Dense(4, activation="softmax", name="dense_2")(h)
+    return keras.Model([a, b], y, name="two_input_concat")
+
+
+def build_concat_time(keras):
+    L = keras.layers
+    a = keras.Input((4, 3), name="input_layer")
+    b = keras.Input((5, 3), name="input_layer_1")
+    h = L.Concatenate(axis=1, name="concatenate")([a, b])
+    h = L.LSTM(6, name="lstm")(h)
+    y = L.Dense(3, activation="softmax", name="dense")(h)
+    return keras.Model([a, b], y, name="concat_time")
+
+
+# MARK: - numpy float64 references (independent of Keras: they see only the saved files)
+
+def sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+ACTIVATIONS = {"linear": lambda x: x, "relu": lambda x: np.maximum(x, 0.0), "tanh": np.tanh,
+               "sigmoid": sigmoid, "softmax": softmax}
+
+
+def same_pads(size, kernel, stride):
+    """TensorFlow's 'same' rule: output ceil(size/stride); the odd padding pixel goes after."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def windows(x, kernel, strides, padding, fill):
+    """(N, OH, OW, C, KH, KW) sliding windows of an NHWC tensor, padded with `fill` for 'same'."""
+    if padding == "same":
+        (t, b), (l, r) = (same_pads(x.shape[1], kernel[0], strides[0]),
+                          same_pads(x.shape[2], kernel[1], strides[1]))
+        x = np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=fill)
+    view = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(1, 2))
+    return view[:, ::strides[0], ::strides[1]]
+
+
+def conv2d(x, weights, name, strides=(1, 1), padding="valid", activation="linear"):
+    kernel = weights[f"{name}.kernel"].astype(np.float64)             # (KH, KW, Cin, Cout)
+    y = np.einsum("nhwcij,ijco->nhwo", windows(x, kernel.shape[:2], strides, padding, 0.0), kernel)
+    if f"{name}.bias" in weights:
+        y = y + weights[f"{name}.bias"]
+    return ACTIVATIONS[activation](y)
+
+
+def max_pool(x, pool, strides=None, padding="valid"):
+    return windows(x, pool, strides or pool, padding, -np.inf).max(axis=(4, 5))
+
+
+def dense(x, weights, name, activation="linear"):
+    y = x @ weights[f"{name}.kernel"].astype(np.float64)
+    if f"{name}.bias" in weights:
+        y = y + weights[f"{name}.bias"]
+    return ACTIVATIONS[activation](y)
+
+
+def lstm(x, weights, name, activation="tanh", return_sequences=False):
+    """Keras's LSTM: z = x W + h U + b, gates i, f, c, o; recurrent activation sigmoid."""
+    W, U, b = (weights[f"{name}.{k}"].astype(np.float64) for k in ("kernel", "recurrent_kernel", "bias"))
+    units, act = U.shape[0], ACTIVATIONS[activation]
+    h = np.zeros((x.shape[0], units))
+    c = np.zeros((x.shape[0], units))
+    steps = []
+    for t in range(x.shape[1]):
+        z = x[:, t] @ W + h @ U + b
+        i, f, g, o = (z[:, k * units:(k + 1) * units] for k in range(4))
+        c = sigmoid(f) * c + sigmoid(i) * act(g)
+        h = sigmoid(o) * act(c)
+        steps.append(h)
+    return np.stack(steps, axis=1) if return_sequences else h
+
+
+def attention(x, weights, name):
+    score = dense(np.tanh(dense(x, weights, f"{name}.W")), weights, f"{name}.V")   # (N, T, 1)
+    return (softmax(score, axis=1) * x).sum(axis=1)
+
+
+def flatten(x):
+    return x.reshape(x.shape[0], -1)
+
+
+def ref_cnn(w, x):
+    h = max_pool(conv2d(x, w, "conv2d", activation="relu"), (2, 2))
+    return [dense(dense(flatten(h), w, "dense", "relu"), w, "dense_1", "softmax")]
+
+
+def ref_cnn_strided_same(w, x):
+    h = conv2d(x, w, "conv2d", strides=(2, 2), padding="same", activation="relu")
+    return [dense(flatten(max_pool(h, (2, 2), padding="same")), w, "dense", "softmax")]
+
+
+def ref_cnn_no_bias(w, x):
+    h = max_pool(conv2d(x, w, "conv2d", activation="tanh"), (3, 3), (2, 2))
+    return [dense(flatten(h), w, "dense", "sigmoid")]
+
+
+def ref_cnn_rect(w, x):
+    h = ACTIVATIONS["relu"](conv2d(x, w, "conv2d", strides=(1, 2)))
+    return [softmax(dense(flatten(h), w, "dense"))]
+
+
+def ref_cnn_same_stride1(w, x):
+    h = conv2d(x, w, "conv2d", padding="same", activation="sigmoid")
+    return [dense(flatten(max_pool(h, (2, 2), (1, 1))), w, "dense", "softmax")]
+
+
+def ref_lstm(w, x):
+    return [dense(lstm(x, w, "lstm"), w, "dense", "softmax")]
+
+
+def ref_lstm_sequences(w, x):
+    h = lstm(lstm(x, w, "lstm", return_sequences=True), w, "lstm_1", return_sequences=True)
+    return [dense(h, w, "dense", "softmax")]
+
+
+def ref_lstm_relu(w, x):
+    return [dense(lstm(x, w, "lstm", activation="relu"), w, "dense", "softmax")]
+
+
+def ref_attention(w, x):
+    return [dense(attention(x, w, "attention_layer"), w, "dense", "softmax")]
+
+
+def ref_multitask(w, x):
+    shared = dense(x, w, "dense", "relu")
+    return [dense(shared, w, "dense_1", "softmax"), dense(shared, w, "dense_2", "softmax")]
+
+
+def ref_two_input_concat(w, a, b):
+    h = np.concatenate([dense(a, w, "dense", "relu"), dense(b, w, "dense_1", "tanh")], axis=-1)
+    return [dense(h, w, "dense_2", "softmax")]
+
+
+def ref_concat_time(w, a, b):
+    return [dense(lstm(np.concatenate([a, b], axis=1), w, "lstm"), w, "dense", "softmax")]
+
+
+# MARK: - Cases
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    description: str
+    build: Callable           # build(keras) -> keras.Model
+    reference: Callable       # reference(weights, *inputs) -> [outputs], float64
+    weights: tuple[str, ...]  # the GraphJIT weight names the file must hold, exactly
+    build_kwargs: dict = field(default_factory=dict)
+
+
+def dense_names(*layers, bias=True):
+    return tuple(f"{layer}.{k}" for layer in layers for k in (("kernel", "bias") if bias else ("kernel",)))
+
+
+LSTM_WEIGHTS = ("kernel", "recurrent_kernel", "bias")
+
+CASES = [
+    Case("cnn", "Conv2D 32 3x3 relu (valid) -> MaxPooling2D 2x2 -> Flatten -> Dense 128 relu -> "
+         "Dense 10 softmax; the tutorial CNN on 12x12x3", build_cnn, ref_cnn,
+         dense_names("conv2d", "dense", "dense_1")),
+    Case("cnn_strided_same", "Conv2D 8 3x3 stride 2 'same' relu -> MaxPooling2D 2x2 'same' (7 -> 4, "
+         "padded after) -> Flatten -> Dense 10 softmax; odd 13x13 input", build_cnn_strided_same,
+         ref_cnn_strided_same, dense_names("conv2d", "dense")),
+    Case("cnn_no_bias", "Conv2D 4 3x3 use_bias=False tanh -> MaxPooling2D 3x3 stride 2 (overlapping "
+         "windows) -> Flatten -> Dense 6 sigmoid use_bias=False", build_cnn_no_bias, ref_cnn_no_bias,
+         dense_names("conv2d", "dense", bias=False)),
+    Case("cnn_rect", "Conv2D 5 2x3 strides (1,2) valid, no activation -> Activation relu -> Flatten -> "
+         "Dense 4 linear -> Softmax layer; non-square input, kernel and strides", build_cnn_rect,
+         ref_cnn_rect, dense_names("conv2d", "dense")),
+    Case("cnn_same_stride1", "Conv2D 6 5x5 'same' sigmoid (2-pixel borders) -> MaxPooling2D 2x2 "
+         "stride 1 -> Flatten -> Dense 3 softmax", build_cnn_same_stride1, ref_cnn_same_stride1,
+         dense_names("conv2d", "dense")),
+    Case("lstm", "LSTM 50 (last state) -> Dense 10 softmax; the tutorial LSTM on 12 steps x 8 features",
+         build_lstm, ref_lstm,
+         tuple(f"lstm.{k}" for k in LSTM_WEIGHTS) + dense_names("dense")),
+    Case("lstm_sequences", "LSTM 12 return_sequences -> LSTM 8 return_sequences -> Dense 4 softmax on "
+         "the last axis of a 3-D tensor (output batch x 6 x 4)", build_lstm_sequences,
+         ref_lstm_sequences,
+         tuple(f"{l}.{k}" for l in ("lstm", "lstm_1") for k in LSTM_WEIGHTS) + dense_names("dense")),
+    Case("lstm_relu", "LSTM 6 with activation relu (cell and output activation; gates stay sigmoid) "
+         "-> Dense 2 softmax", build_lstm_relu, ref_lstm_relu,
+         tuple(f"lstm.{k}" for k in LSTM_WEIGHTS) + dense_names("dense")),
+    Case("attention", "tutorial AttentionLayer(8) (Dense W tanh -> Dense V -> softmax over time -> "
+         "weighted sum) -> Dense 10 softmax; 16 steps x 8 features", build_attention, ref_attention,
+         dense_names("attention_layer.W", "attention_layer.V", "dense")),
+    Case("multitask", "shared Dense 128 relu -> two heads Dense 10 softmax (dense_1) and Dense 5 "
+         "softmax (dense_2); two outputs in that order", build_multitask, ref_multitask,
+         dense_names("dense", "dense_1", "dense_2")),
+    Case("two_input_concat", "inputs a (8) and b (6): Dense 16 relu (a), Dense 12 tanh (b) -> "
+         "Concatenate last axis -> Dense 4 softmax", build_two_input_concat, ref_two_input_concat,
+         dense_names("dense", "dense_1", "dense_2")),
+    Case("concat_time", "inputs a (4,3) and b (5,3): Concatenate axis 1 (time) -> LSTM 6 -> "
+         "Dense 3 softmax", build_concat_time, ref_concat_time,
+         tuple(f"lstm.{k}" for k in LSTM_WEIGHTS) + dense_names("dense")),
+]
+
+def _case(name: str) -> Case:
+    return next(c for c in CASES if c.name == name)
+
+
+FULL_CASES = [
+    Case("cnn", "tutorial CNN: Conv2D 32 3x3 relu -> MaxPooling2D 2x2 -> Flatten -> Dense 128 relu -> "
+         "Dense 10 softmax on 64x64x3", build_cnn, ref_cnn, _case("cnn").weights, {"size": 64}),
+    Case("lstm", "tutorial LSTM: LSTM 50 -> Dense 10 softmax on 100 steps x 32 features", build_lstm,
+         ref_lstm, _case("lstm").weights, {"timesteps": 100, "features": 32}),
+    Case("attention", "tutorial attention: AttentionLayer(64) -> Dense 10 softmax on 128 steps x 64 "
+         "features", build_attention, ref_attention, _case("attention").weights,
+         {"timesteps": 128, "features": 64, "units": 64}),
+    _case("multitask"),
+]
+
+
+def case_seed(seed: int, name: str) -> int:
+    """A per-case seed that does not depend on which other cases run, or in what order."""
+    return (seed + zlib.crc32(name.encode("utf-8"))) % (2**31 - 1)
+
+
+# MARK: - Generation
+
+def graphjit_weights(keras, model) -> dict[str, object]:
+    """Maps GraphJIT's `<layer>.<weight>` names to the model's Keras variables, missing none."""
+    names: dict[str, object] = {}
+
+    def add_dense_like(prefix, layer):
+        names[f"{prefix}.kernel"] = layer.kernel
+        if layer.use_bias:
+            names[f"{prefix}.bias"] = layer.bias
+
+    for layer in model.layers:
+        if isinstance(layer, AttentionLayer):
+            for sub in (layer.W, layer.V):
+                add_dense_like(f"{layer.name}.{sub.name}", sub)
+        elif isinstance(layer, keras.layers.LSTM):
+            for key in LSTM_WEIGHTS:
+                names[f"{layer.name}.{key}"] = getattr(layer.cell, key)
+        elif isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D)):
+            add_dense_like(layer.name, layer)
+        elif layer.weights:
+            raise TypeError(f"no GraphJIT weight names for layer {layer.name} ({type(layer).__name__})")
+    mapped = sorted(v.path for v in names.values())
+    everything = sorted(v.path for v in model.weights)
+    if mapped != everything:
+        raise RuntimeError(f"{model.name}: weights {everything} but mapped {mapped}")
+    return names
+
+
+def run_case(tf, keras, case: Case, seed: int, batch: int, seed_key: str | None = None):
+    """Builds, seeds and runs one case; returns (model, seed, weights, inputs, outputs, predict_diff)."""
+    keras.backend.clear_session()
+    cseed = case_seed(seed, seed_key or case.name)
+    keras.utils.set_random_seed(cseed)           # kernels: Keras's default initializers, seeded
+    model = case.build(keras, **case.build_kwargs)
+    rng = np.random.default_rng(cseed)
+    variables = graphjit_weights(keras, model)
+    for name in sorted(variables):               # biases: non-zero uniform(-0.5, 0.5)
+        if name.endswith(".bias"):
+            var = variables[name]
+            values = rng.uniform(-BIAS_RANGE, BIAS_RANGE, tuple(var.shape)).astype(np.float32)
+            values[values == 0] = 0.25
+            var.assign(values)
+    weights = {name: np.asarray(keras.ops.convert_to_numpy(v), np.float32) for name, v in variables.items()}
+    inputs = [rng.standard_normal((batch,) + tuple(t.shape[1:])).astype(np.float32) for t in model.inputs]
+    feed = inputs if len(inputs) > 1 else inputs[0]
+    result = model(feed, training=False)
+    result = result if isinstance(result, (list, tuple)) else [result]
+    outputs = [np.asarray(keras.ops.convert_to_numpy(r), np.float32) for r in result]
+    predicted = model.predict(feed, batch_size=batch, verbose=0)
+    predicted = predicted if isinstance(predicted, (list, tuple)) else [predicted]
+    predict_diff = max(float(np.abs(p - o).max()) for p, o in zip(predicted, outputs))
+    return model, cseed, weights, inputs, outputs, predict_diff
+
+
+def format_json(obj) -> str:
+    """Indented JSON with every list of numbers kept on one line."""
+    text = json.dumps(obj, indent=2)
+    return re.sub(r"\[\s*(-?\d+(?:,\s*-?\d+)*)\s*\]",
+                  lambda m: "[" + ", ".join(m.group(1).replace(",", " ").split()) + "]", text) + "\n"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def versions(tf, keras) -> dict[str, str]:
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__}
+
+
+def generate(out: Path, seed: int) -> None:
+    tf, keras = load_keras()
+    out.mkdir(parents=True, exist_ok=True)
+    vers = versions(tf, keras)
+    entries, total = [], 0
+    print(f"Keras fixtures -> {out}  (tensorflow {vers['tensorflow']}, keras {vers['keras']}, seed {seed})")
+    print(f"{'case':<18} {'inputs':<26} {'outputs':<22} {'params':>7} {'weights B':>10} {'io B':>7} "
+          f"{'|predict-call|':>14}")
+    for case in CASES:
+        model, cseed, weights, inputs, outputs, predict_diff = run_case(tf, keras, case, seed, BATCH)
+        if sorted(weights) != sorted(case.weights):
+            raise RuntimeError(f"{case.name}: weight names {sorted(weights)}, expected {sorted(case.weights)}")
+        meta = {"case": case.name, "seed": str(cseed), **vers}
+        wpath, iopath = out / f"{case.name}.weights.safetensors", out / f"{case.name}.io.safetensors"
+        write_safetensors(wpath, weights, meta)
+        io = {f"input.{i}": x for i, x in enumerate(inputs)} | {f"output.{i}": y for i, y in enumerate(outputs)}
+        write_safetensors(iopath, io, meta)
+        entries.append({
+            "name": case.name,
+            "description": case.description,
+            "seed": cseed,
+            "weightsFile": wpath.name,
+            "ioFile": iopath.name,
+            "layers": [layer.name for layer in model.layers],
+            "inputShapes": [list(x.shape) for x in inputs],
+            "outputShapes": [list(y.shape) for y in outputs],
+            "weights": [{"name": n, "shape": list(weights[n].shape)} for n in sorted(weights)],
+            "sha256": {wpath.name: sha256(wpath), iopath.name: sha256(iopath)},
+        })
+        wsize, iosize = wpath.stat().st_size, iopath.stat().st_size
+        total += wsize + iosize
+        params = sum(w.size for w in weights.values())
+        print(f"{case.name:<18} {' '.join(str(list(x.shape)) for x in inputs):<26} "
+              f"{' '.join(str(list(y.shape)) for y in outputs):<22} {params:>7} {wsize:>10} {iosize:>7} "
+              f"{predict_diff:>14.2e}")
+    manifest = {"generator": "Tests/KerasFixtures/make_keras_fixtures.py", **vers, "seed": seed,
+                "batch": BATCH, "biasInit": f"uniform(-{BIAS_RANGE}, {BIAS_RANGE})",
+                "inputInit": "standard normal", "cases": entries}
+    mpath = out / "manifest.json"
+    mpath.write_text(format_json(manifest))
+    total += mpath.stat().st_size
+    print(f"manifest.json {mpath.stat().st_size} B; total {total} B "
+          f"({total / SIZE_BUDGET:.0%} of the {SIZE_BUDGET} B budget)")
+    if total > SIZE_BUDGET:
+        sys.exit(f"fixtures take {total} B, over the {SIZE_BUDGET} B budget")
+
+
+def generate_full(out: Path, seed: int) -> None:
+    tf, keras = load_keras()
+    out.mkdir(parents=True, exist_ok=True)
+    vers = versions(tf, keras)
+    entries = []
+    print(f"Full-size Keras models -> {out}  (tensorflow {vers['tensorflow']}, keras {vers['keras']}, "
+          f"seed {seed}, batch {FULL_BATCH})")
+    for case in FULL_CASES:
+        model, cseed, weights, inputs, outputs, _ = run_case(tf, keras, case, seed, FULL_BATCH,
+                                                             seed_key="full-" + case.name)
+        write_safetensors(out / f"{case.name}.weights.safetensors", weights,
+                          {"case": case.name, "seed": str(cseed), **vers})
+        np.save(out / f"{case.name}.input.npy", np.ascontiguousarray(inputs[0]))
+        output_files = ([f"{case.name}.output.npy"] if len(outputs) == 1 else
+                        [f"{case.name}.output.{i}.npy" for i in range(len(outputs))])
+        for path, y in zip(output_files, outputs):
+            np.save(out / path, np.ascontiguousarray(y))
+        entries.append({"name": case.name, "description": case.description, "seed": cseed,
+                        "weightsFile": f"{case.name}.weights.safetensors",
+                        "inputFile": f"{case.name}.input.npy", "outputFiles": output_files,
+                        "layers": [layer.name for layer in model.layers],
+                        "inputShapes": [list(inputs[0].shape)],
+                        "outputShapes": [list(y.shape) for y in outputs]})
+        size = (out / f"{case.name}.weights.safetensors").stat().st_size
+        print(f"  {case.name:<10} input {list(inputs[0].shape)!s:<16} outputs "
+              f"{' '.join(str(list(y.shape)) for y in outputs):<14} weights {size:>10} B  -> "
+              f"{case.name}.weights.safetensors, {case.name}.input.npy, {', '.join(output_files)}")
+    (out / "manifest.json").write_text(format_json(
+        {"generator": "Tests/KerasFixtures/make_keras_fixtures.py --full", **vers, "seed": seed,
+         "batch": FULL_BATCH, "cases": entries}))
+    script = os.path.relpath(__file__)
+    print("\nCheck the files (numpy recomputes every output from the saved weights and input):")
+    print(f"  {sys.executable} {script} --full {out} --check-only")
+    print("Compare a GraphJIT result saved as .npy (float32) with Keras's, e.g. for the CNN:")
+    print(f"  {sys.executable} -c \"import sys, numpy as np; k = np.load('{out}/cnn.output.npy'); "
+          f"g = np.load(sys.argv[1]); print('max abs diff', np.abs(k - g).max())\" graphjit_cnn.npy")
+
+
+# MARK: - Verification
+
+def check_case(case: Case, weights, inputs, outputs, tolerance) -> tuple[float, list[str]]:
+    """Checks names, shapes and biases, and recomputes the outputs; returns (max diff, problems)."""
+    problems = []
+    if sorted(weights) != sorted(case.weights):
+        problems.append(f"weight names {sorted(weights)} != {sorted(case.weights)}")
+    for name, w in weights.items():
+        if w.dtype != np.float32 or not np.all(np.isfinite(w)):
+            problems.append(f"{name} not finite float32")
+        if name.endswith(".bias") and (np.any(w == 0) or np.abs(w).max() > BIAS_RANGE):
+            problems.append(f"{name} has zero or out-of-range entries")
+    reference = case.reference(weights, *(x.astype(np.float64) for x in inputs))
+    if len(reference) != len(outputs):
+        problems.append(f"{len(outputs)} outputs saved, reference has {len(reference)}")
+        return float("inf"), problems
+    worst = 0.0
+    for i, (r, y) in enumerate(zip(reference, outputs)):
+        if r.shape != y.shape:
+            problems.append(f"output.{i} shape {list(y.shape)} != reference {list(r.shape)}")
+            return float("inf"), problems
+        worst = max(worst, float(np.abs(r - y).max()))
+    if worst >= tolerance:
+        problems.append(f"max abs diff {worst:.3e} >= {tolerance:.0e}")
+    return worst, problems
+
+
+def verify(out: Path, tolerance: float) -> bool:
+    manifest = json.loads((out / "manifest.json").read_text())
+    listed = [c["name"] for c in manifest["cases"]]
+    ok = listed == [c.name for c in CASES]
+    print(f"\nVerify {out} (float64 numpy reference, tolerance {tolerance:.0e}; "
+          f"fixtures from tensorflow {manifest['tensorflow']}, keras {manifest['keras']})")
+    if not ok:
+        print(f"  manifest lists {listed}")
+    for case, entry in zip(CASES, manifest["cases"]):
+        weights, wmeta = read_safetensors(out / entry["weightsFile"])
+        io, _ = read_safetensors(out / entry["ioFile"])
+        inputs = [io[f"input.{i}"] for i in range(len(entry["inputShapes"]))]
+        outputs = [io[f"output.{i}"] for i in range(len(entry["outputShapes"]))]
+        worst, problems = check_case(case, weights, inputs, outputs, tolerance)
+        if len(io) != len(inputs) + len(outputs):
+            problems.append(f"unexpected io tensors {sorted(io)}")
+        if [list(x.shape) for x in inputs] != entry["inputShapes"] or \
+           [list(y.shape) for y in outputs] != entry["outputShapes"]:
+            problems.append("shapes differ from the manifest")
+        if [{"name": n, "shape": list(weights[n].shape)} for n in sorted(weights)] != entry["weights"]:
+            problems.append("weights differ from the manifest")
+        for fname, digest in entry["sha256"].items():
+            if sha256(out / fname) != digest:
+                problems.append(f"{fname} sha256 differs from the manifest")
+        if wmeta.get("case") != case.name:
+            problems.append(f"metadata names case {wmeta.get('case')}")
+        ok &= not problems
+        print(f"  {case.name:<18} max|keras - numpy| = {worst:.2e}  {'ok' if not problems else 'FAIL: ' + '; '.join(problems)}")
+    ok &= cross_check_official_reader(out)
+    return ok
+
+
+def verify_full(out: Path, tolerance: float) -> bool:
+    manifest = json.loads((out / "manifest.json").read_text())
+    by_name = {c.name: c for c in FULL_CASES}
+    ok = True
+    print(f"\nVerify {out} (float64 numpy reference, tolerance {tolerance:.0e})")
+    for entry in manifest["cases"]:
+        weights, _ = read_safetensors(out / entry["weightsFile"])
+        inputs = [np.load(out / entry["inputFile"])]
+        outputs = [np.load(out / f) for f in entry["outputFiles"]]
+        worst, problems = check_case(by_name[entry["name"]], weights, inputs, outputs, tolerance)
+        ok &= not problems
+        print(f"  {entry['name']:<10} max|keras - numpy| = {worst:.2e}  {'ok' if not problems else 'FAIL: ' + '; '.join(problems)}")
+    return ok & cross_check_official_reader(out)
+
+
+def cross_check_official_reader(out: Path) -> bool:
+    """If the `safetensors` package is installed, checks that it reads the files identically."""
+    try:
+        from safetensors.numpy import load_file
+    except ImportError:
+        print("  (safetensors package not installed: skipped the cross-check with the official reader)")
+        return True
+    ok = True
+    for path in sorted(out.glob("*.safetensors")):
+        ours, theirs = read_safetensors(path)[0], load_file(str(path))
+        ok &= sorted(ours) == sorted(theirs) and all(np.array_equal(ours[k], theirs[k]) for k in ours)
+    print(f"  official safetensors reader agrees on every file: {ok}")
+    return ok
+
+
+def probe_semantics() -> None:
+    """Asks Keras directly how 'same' padding splits odd totals and what MaxPooling2D pads with."""
+    tf, keras = load_keras()
+    rng = np.random.default_rng(0)
+    print("\nKeras semantics probes")
+    for (h, w), k, s in [((6, 7), (2, 2), (1, 1)), ((6, 7), (4, 4), (2, 2)), ((5, 8), (2, 3), (2, 3))]:
+        keras.backend.clear_session()
+        x = rng.standard_normal((1, h, w, 2)).astype(np.float32)
+        layer = keras.layers.Conv2D(3, k, strides=s, padding="same", name="conv2d")
+        y = keras.ops.convert_to_numpy(layer(x))
+        weights = {"conv2d.kernel": layer.kernel.numpy(), "conv2d.bias": layer.bias.numpy()}
+        after = conv2d(x.astype(np.float64), weights, "conv2d", strides=s, padding="same")
+        pads = [same_pads(h, k[0], s[0]), same_pads(w, k[1], s[1])]
+        # The other convention: the odd pixel before.
+        before = [(p[1], p[0]) for p in pads]
+        xp = np.pad(x.astype(np.float64), ((0, 0), tuple(before[0]), tuple(before[1]), (0, 0)))
+        alt = conv2d(xp, weights, "conv2d", strides=s)[:, :y.shape[1], :y.shape[2]]
+        print(f"  Conv2D same in {h}x{w} kernel {k} strides {s}: out {list(y.shape[1:3])}, pads (before, after)"
+              f" {pads}; odd pixel after matches: {np.abs(after - y).max() < 1e-5}, "
+              f"before matches: {alt.shape == y.shape and np.abs(alt - y).max() < 1e-5}")
+    x = -1.0 - rng.random((1, 5, 5, 1)).astype(np.float32)   # all negative: padding shows through
+    y = keras.ops.convert_to_numpy(keras.layers.MaxPooling2D((2, 2), padding="same")(x))
+    zero_padded = windows(x, (2, 2), (2, 2), "same", 0.0).max(axis=(4, 5))
+    neg_inf_padded = max_pool(x, (2, 2), padding="same")
+    print(f"  MaxPooling2D 2x2 same on all-negative 5x5: out {list(y.shape[1:3])}; "
+          f"-inf padding matches: {np.array_equal(y, neg_inf_padded.astype(np.float32))}, "
+          f"zero padding matches: {np.array_equal(y, zero_padded)}")
+
+
+# MARK: - Main
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
+    parser.add_argument("--full", type=Path, metavar="DIR",
+                        help="write the tutorial-size cnn, lstm, attention, multitask to DIR instead")
+    parser.add_argument("--seed", type=int, default=SEED, help=f"base seed (default {SEED})")
+    parser.add_argument("--verify", action="store_true",
+                        help="after generating, recompute every output with numpy and probe Keras semantics")
+    parser.add_argument("--check-only", action="store_true",
+                        help="only verify the files already on disk (needs numpy alone)")
+    parser.add_argument("--tolerance", type=float, default=1e-6,
+                        help="max abs diff allowed by the check (default 1e-6)")
+    args = parser.parse_args()
+
+    if not args.check_only:
+        generate_full(args.full, args.seed) if args.full else generate(args.out, args.seed)
+    if args.verify or args.check_only:
+        if args.full:
+            ok = verify_full(args.full, args.tolerance)
+        else:
+            ok = verify(args.out, args.tolerance)
+        if args.verify and not args.check_only:
+            probe_semantics()
+        print("\nverify:", "all checks passed" if ok else "FAILED")
+        sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,2 @@
+// Placeholder until the benchmark lands in the next commit.
+print("graphjit-bench: not implemented yet")

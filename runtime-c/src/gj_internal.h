@@ -1,0 +1,110 @@
+/*
+ * gj_internal.h - private declarations shared by the runtime's source files.
+ *
+ * Nothing here is part of the ABI that generated kernels see; only graphjit_runtime.h is.
+ */
+#ifndef GJ_INTERNAL_H
+#define GJ_INTERNAL_H
+
+#include <stddef.h>
+#include "graphjit_runtime.h"
+
+/* ---- CPU paths ---------------------------------------------------------------------------------
+ * The numbering is internal. GJ_PATH_* index the per-path operation tables below. */
+enum { GJ_PATH_PORTABLE = 0, GJ_PATH_AVX2 = 1, GJ_PATH_AVX512 = 2, GJ_PATH_COUNT = 3 };
+
+/* Current path (detected lazily on first use, or set by gj_runtime_force_path). */
+int gj_current_path(void);
+/* Whether `path` can run on this CPU. */
+int gj_path_supported(int path);
+
+/* Function attributes for the SIMD paths. The library is compiled without -march, so every
+ * function that uses AVX2/AVX-512 instructions carries one of these and is only reached through
+ * run-time dispatch after __builtin_cpu_supports said yes. */
+#define GJ_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define GJ_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
+
+/* ---- Packed B layout (shared by all paths) ------------------------------------------------------
+ * B[K,N] is stored as ceil(N/32) column panels of GJ_PANEL = 32 columns. Panel p holds
+ * columns [32p, 32p+32) as K rows of 32 floats (k-major, row stride 32 floats), zero-padded
+ * past column N. Panel p starts at packed + p*K*32.
+ *
+ * The layout is deliberately the same for every path (the AVX2 and portable kernels are 16
+ * columns wide and simply read half a panel row with stride 32), so a buffer packed while one
+ * path was active stays valid after gj_runtime_force_path switches to another. */
+#define GJ_PANEL 32
+
+size_t gj_packed_b_floats(int K, int N);
+void gj_pack_b(int K, int N, const float *B, int ldb, float *packed);
+/* Packs a kc x nc block of B (B points at the block's first element) into `dst` using the panel
+ * layout with panel stride kc*32, i.e. a packed KC x NC block. */
+void gj_pack_b_block(int kc, int nc, const float *B, int ldb, float *dst);
+
+/* ---- Micro-kernels ------------------------------------------------------------------------------
+ * One register tile: C[m x n] (m <= MR, n <= NR) = A[m x kc] * Bpanel[kc x NR] with epilogue.
+ *   a, lda   : first A row of the tile, already offset to the current K block. All MR rows must be
+ *              readable: the macro-kernel passes a zero-padded copy when m < MR.
+ *   b        : B panel, kc rows of row stride GJ_PANEL floats, already offset to the kernel's
+ *              first column inside the 32-column panel. Columns past n are zero (or never stored).
+ *   c, ldc   : output tile.
+ *   load_c   : add the existing C (accumulate, or a K block after the first one).
+ *   bias     : NULL or bias for the tile's first column (only passed with the last K block).
+ *   act      : GJ_ACT_* (only non-linear with the last K block).
+ */
+typedef void (*gj_kernel_fn)(int kc, const float *a, long lda, const float *b,
+                             float *c, long ldc, int m, int n,
+                             int load_c, const float *bias, int act);
+
+/* M == 1 paths (matrix-vector). y[N] = x[K] * B (+bias, act, accumulate like sgemm). */
+typedef void (*gj_matvec_packed_fn)(int N, int K, const float *x, const float *packed, long panel_stride,
+                                    float *y, const float *bias, int act, int accumulate);
+typedef void (*gj_matvec_fn)(int N, int K, const float *x, const float *B, long ldb,
+                             float *y, const float *bias, int act, int accumulate);
+
+typedef struct gj_path_ops {
+    const char *name;
+    int mr, nr;                          /* register tile of `kernel`; nr divides GJ_PANEL */
+    gj_kernel_fn kernel;
+    gj_matvec_packed_fn matvec_packed;
+    gj_matvec_fn matvec;
+    /* vector math */
+    void (*activate)(float *x, long n, int act);
+    void (*softmax_rows)(float *x, long rows, int n);
+    void (*lstm_cell)(int rows, int units, const float *z, int ldz, float *c, int ldc,
+                      float *h, int ldh, int act, int rec);
+    /* raw approximations, exposed for the accuracy tests (n elements, out-of-place allowed) */
+    void (*vexp)(const float *x, float *y, long n);
+} gj_path_ops;
+
+extern const gj_path_ops gj_ops_portable;
+extern const gj_path_ops gj_ops_avx2;
+extern const gj_path_ops gj_ops_avx512;
+const gj_path_ops *gj_ops(void);            /* ops of the current path */
+const gj_path_ops *gj_ops_for(int path);
+
+/* ---- Entry points (the table in runtime_table.c points at these) -------------------------------- */
+void gj_sgemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+              float *C, int ldc, const float *bias, int activation, int accumulate);
+void gj_sgemm_packed(int M, int N, int K, const float *A, int lda, const float *packed_b,
+                     float *C, int ldc, const float *bias, int activation, int accumulate);
+void gj_im2col_nhwc(const float *input, int H, int W, int C, int KH, int KW, int stride_h, int stride_w,
+                    int pad_top, int pad_left, int OH, int OW, float *columns);
+void gj_maxpool_nhwc(const float *input, int H, int W, int C, int PH, int PW, int stride_h, int stride_w,
+                     int pad_top, int pad_left, int OH, int OW, float *output);
+void gj_activate(float *x, long n, int activation);
+void gj_softmax_rows(float *x, long rows, int n);
+void gj_lstm_cell(int rows, int units, const float *z, int ldz, float *c, int ldc, float *h, int ldh,
+                  int activation, int recurrent_activation);
+
+/* ---- Scalar helpers (portable path, edge handling) ---------------------------------------------- */
+float gj_act_scalar(float x, int act);
+
+/* ---- Thread pool ---------------------------------------------------------------------------------
+ * Runs fn(arg, t) for t in [0, ntasks) with up to ntasks threads (the caller runs task 0).
+ * If the pool is in use by another application thread, or ntasks == 1, everything runs inline
+ * on the caller. Returns when all tasks are done. */
+typedef void (*gj_task_fn)(void *arg, int task);
+void gj_pool_run(gj_task_fn fn, void *arg, int ntasks);
+int gj_pool_threads(void);
+
+#endif /* GJ_INTERNAL_H */

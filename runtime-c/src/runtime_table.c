@@ -1,0 +1,53 @@
+/*
+ * runtime_table.c - the gj_runtime function table handed to generated kernels, and the thin
+ * dispatching entry points behind it.
+ *
+ * ABI assumptions (shared with the generated code's copy of the struct):
+ *   - field order and types exactly as in graphjit_runtime.h, abi_version = GJ_RUNTIME_ABI_VERSION;
+ *   - all pointers in the table use the platform C calling convention (SysV x86-64), which tcc
+ *     and clang both follow, so generated code can call them directly;
+ *   - the table is static, never freed, and does not change when the path is switched: every
+ *     entry dispatches on the current path at call time.
+ */
+#include <math.h>
+
+#include "gj_internal.h"
+
+void gj_activate(float *x, long n, int activation)
+{
+    if (n <= 0 || activation == GJ_ACT_LINEAR) return;
+    gj_ops()->activate(x, n, activation);
+}
+
+void gj_softmax_rows(float *x, long rows, int n)
+{
+    if (rows <= 0 || n <= 0) return;
+    gj_ops()->softmax_rows(x, rows, n);
+}
+
+void gj_lstm_cell(int rows, int units, const float *z, int ldz, float *c, int ldc, float *h, int ldh,
+                  int activation, int recurrent_activation)
+{
+    if (rows <= 0 || units <= 0) return;
+    gj_ops()->lstm_cell(rows, units, z, ldz, c, ldc, h, ldh, activation, recurrent_activation);
+}
+
+static float scalar_expf(float x) { return expf(x); }
+static float scalar_tanhf(float x) { return tanhf(x); }
+
+static const gj_runtime g_runtime = {
+    .abi_version = GJ_RUNTIME_ABI_VERSION,
+    .sgemm = gj_sgemm,
+    .packed_b_floats = gj_packed_b_floats,
+    .pack_b = gj_pack_b,
+    .sgemm_packed = gj_sgemm_packed,
+    .im2col_nhwc = gj_im2col_nhwc,
+    .maxpool_nhwc = gj_maxpool_nhwc,
+    .activate = gj_activate,
+    .softmax_rows = gj_softmax_rows,
+    .lstm_cell = gj_lstm_cell,
+    .expf = scalar_expf,
+    .tanhf = scalar_tanhf,
+};
+
+const gj_runtime *gj_runtime_get(void) { return &g_runtime; }

@@ -1,0 +1,99 @@
+/*
+ * vmath_avx2.h - 8-lane float approximations (exp, sigmoid, tanh) and the GEMM store epilogue
+ * for the AVX2+FMA path. Same algorithms and coefficients as vmath_avx512.h (see there and
+ * vmath_consts.h); the only difference is how 2^n is applied: without vscalefps we build
+ * 2^n as 2^(n/2) * 2^(n - n/2) from exponent bits, which stays representable for the whole
+ * clamped range n in [-152, 129] and so still gives +inf on overflow and gradual underflow.
+ */
+#ifndef GJ_VMATH_AVX2_H
+#define GJ_VMATH_AVX2_H
+
+#include <immintrin.h>
+
+#include "gj_internal.h"
+#include "vmath_consts.h"
+
+GJ_TARGET_AVX2 static inline __m256 gj256_pow2i(__m256i n) /* 2^n for n in [-126, 127] */
+{
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
+}
+
+GJ_TARGET_AVX2 static inline __m256 gj256_exp(__m256 x)
+{
+    x = _mm256_max_ps(_mm256_set1_ps(GJ_EXP_LO), x); /* NaN passes through */
+    x = _mm256_min_ps(_mm256_set1_ps(GJ_EXP_HI), x);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(GJ_LOG2E)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(GJ_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(GJ_LN2_LO), r);
+    __m256 q = _mm256_set1_ps(GJ_EXP_C4);
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(GJ_EXP_C3));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(GJ_EXP_C2));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(GJ_EXP_C1));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(GJ_EXP_C0));
+    __m256 one = _mm256_set1_ps(1.0f);
+    __m256 p = _mm256_fmadd_ps(_mm256_fmadd_ps(q, r, one), r, one);
+    __m256i ni = _mm256_cvtps_epi32(n);          /* NaN -> INT_MIN; p is NaN then anyway */
+    __m256i n1 = _mm256_srai_epi32(ni, 1);
+    __m256i n2 = _mm256_sub_epi32(ni, n1);
+    return _mm256_mul_ps(_mm256_mul_ps(p, gj256_pow2i(n1)), gj256_pow2i(n2));
+}
+
+GJ_TARGET_AVX2 static inline __m256 gj256_sigmoid(__m256 x)
+{
+    __m256 one = _mm256_set1_ps(1.0f);
+    __m256 e = gj256_exp(_mm256_sub_ps(_mm256_setzero_ps(), x));
+    return _mm256_div_ps(one, _mm256_add_ps(one, e));
+}
+
+GJ_TARGET_AVX2 static inline __m256 gj256_tanh(__m256 x)
+{
+    const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+    __m256 ax = _mm256_andnot_ps(sign_mask, x);
+    __m256 e = gj256_exp(_mm256_add_ps(ax, ax));
+    __m256 one = _mm256_set1_ps(1.0f);
+    __m256 big = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+    big = _mm256_or_ps(big, _mm256_and_ps(sign_mask, x));
+    __m256 x2 = _mm256_mul_ps(x, x);
+    __m256 t = _mm256_set1_ps(GJ_TANH_C4);
+    t = _mm256_fmadd_ps(t, x2, _mm256_set1_ps(GJ_TANH_C3));
+    t = _mm256_fmadd_ps(t, x2, _mm256_set1_ps(GJ_TANH_C2));
+    t = _mm256_fmadd_ps(t, x2, _mm256_set1_ps(GJ_TANH_C1));
+    t = _mm256_fmadd_ps(t, x2, _mm256_set1_ps(GJ_TANH_C0));
+    __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(t, x2), x, x);
+    __m256 use_small = _mm256_cmp_ps(ax, _mm256_set1_ps(GJ_TANH_SMALL), _CMP_LT_OQ);
+    return _mm256_blendv_ps(big, small, use_small);
+}
+
+GJ_TARGET_AVX2 static inline __m256 gj256_act(__m256 x, int act)
+{
+    switch (act) {
+    case GJ_ACT_RELU: return _mm256_max_ps(_mm256_setzero_ps(), x); /* NaN stays NaN */
+    case GJ_ACT_SIGMOID: return gj256_sigmoid(x);
+    case GJ_ACT_TANH: return gj256_tanh(x);
+    default: return x;
+    }
+}
+
+/* Lane mask (all-ones in the low n of 8 lanes), for maskload/maskstore. */
+GJ_TARGET_AVX2 static inline __m256i gj256_mask(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* GEMM store epilogue for 8 columns; `full` selects plain loads/stores (no mask). */
+GJ_TARGET_AVX2 static inline void gj256_store(__m256 v, float *c, int full, __m256i mk, int load_c,
+                                              const float *bias, int act)
+{
+    if (full) {
+        if (load_c) v = _mm256_add_ps(v, _mm256_loadu_ps(c));
+        if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias));
+        _mm256_storeu_ps(c, gj256_act(v, act));
+    } else {
+        if (load_c) v = _mm256_add_ps(v, _mm256_maskload_ps(c, mk));
+        if (bias) v = _mm256_add_ps(v, _mm256_maskload_ps(bias, mk));
+        _mm256_maskstore_ps(c, mk, gj256_act(v, act));
+    }
+}
+
+#endif /* GJ_VMATH_AVX2_H */

@@ -1,0 +1,105 @@
+/*
+ * vmath_avx512.h - 16-lane float approximations (exp, sigmoid, tanh) and the GEMM store epilogue
+ * for the AVX-512 path. Header-only so the GEMM kernels can inline them into their epilogues;
+ * every function carries GJ_TARGET_AVX512 and must only run after dispatch chose that path.
+ *
+ * Accuracy (measured by tests/test_runtime.c against double-precision libm, see README):
+ *   exp:     argument reduction x = n*ln2 + r with a two-constant (Cody-Waite) ln2, |r| <= ln2/2,
+ *            e^r ~ 1 + r + r^2*q(r) with q a degree-4 polynomial fitted (weighted least squares,
+ *            Lawson iteration, ~minimax) to 1.05e-8 relative error; 2^n applied with vscalefps,
+ *            which gives correct overflow to +inf and gradual underflow to 0.
+ *   sigmoid: 1 / (1 + exp(-x)) with a true division.
+ *   tanh:    |x| < 0.625: x + x^3*t(x^2), t degree 4 (fitted to 1.8e-8 relative error);
+ *            otherwise sign(x) * (1 - 2/(exp(2|x|) + 1)).
+ * NaN inputs propagate: the clamps use max/min with x as the *second* operand, which x86 returns
+ * when either operand is NaN.
+ */
+#ifndef GJ_VMATH_AVX512_H
+#define GJ_VMATH_AVX512_H
+
+#include <immintrin.h>
+
+#include "gj_internal.h"
+#include "vmath_consts.h"
+
+GJ_TARGET_AVX512 static inline __m512 gj512_exp(__m512 x)
+{
+    /* Clamp to [-105, 89]: beyond it the result is 0 / +inf anyway, and the clamp keeps the
+     * reduction finite for +-inf. NaN passes through (second operand of max/min). */
+    x = _mm512_max_ps(_mm512_set1_ps(GJ_EXP_LO), x);
+    x = _mm512_min_ps(_mm512_set1_ps(GJ_EXP_HI), x);
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(GJ_LOG2E)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(GJ_LN2_HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(GJ_LN2_LO), r);
+    __m512 q = _mm512_set1_ps(GJ_EXP_C4);
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(GJ_EXP_C3));
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(GJ_EXP_C2));
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(GJ_EXP_C1));
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(GJ_EXP_C0));
+    __m512 one = _mm512_set1_ps(1.0f);
+    __m512 p = _mm512_fmadd_ps(_mm512_fmadd_ps(q, r, one), r, one); /* 1 + r + r^2 q */
+    return _mm512_scalef_ps(p, n);
+}
+
+GJ_TARGET_AVX512 static inline __m512 gj512_sigmoid(__m512 x)
+{
+    __m512 one = _mm512_set1_ps(1.0f);
+    __m512 e = gj512_exp(_mm512_sub_ps(_mm512_setzero_ps(), x));
+    return _mm512_div_ps(one, _mm512_add_ps(one, e));
+}
+
+GJ_TARGET_AVX512 static inline __m512 gj512_tanh(__m512 x)
+{
+    const __m512 sign_mask = _mm512_set1_ps(-0.0f);
+    __m512 ax = _mm512_andnot_ps(sign_mask, x);
+    /* large branch: 1 - 2/(e^{2|x|} + 1), sign restored below */
+    __m512 e = gj512_exp(_mm512_add_ps(ax, ax));
+    __m512 one = _mm512_set1_ps(1.0f);
+    __m512 big = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
+    big = _mm512_or_ps(big, _mm512_and_ps(sign_mask, x));
+    /* small branch: odd polynomial */
+    __m512 x2 = _mm512_mul_ps(x, x);
+    __m512 t = _mm512_set1_ps(GJ_TANH_C4);
+    t = _mm512_fmadd_ps(t, x2, _mm512_set1_ps(GJ_TANH_C3));
+    t = _mm512_fmadd_ps(t, x2, _mm512_set1_ps(GJ_TANH_C2));
+    t = _mm512_fmadd_ps(t, x2, _mm512_set1_ps(GJ_TANH_C1));
+    t = _mm512_fmadd_ps(t, x2, _mm512_set1_ps(GJ_TANH_C0));
+    __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(t, x2), x, x);
+    __mmask16 use_small = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(GJ_TANH_SMALL), _CMP_LT_OQ);
+    return _mm512_mask_blend_ps(use_small, big, small);
+}
+
+GJ_TARGET_AVX512 static inline __m512 gj512_relu(__m512 x)
+{
+    return _mm512_max_ps(_mm512_setzero_ps(), x); /* NaN stays NaN */
+}
+
+GJ_TARGET_AVX512 static inline __m512 gj512_act(__m512 x, int act)
+{
+    switch (act) {
+    case GJ_ACT_RELU: return gj512_relu(x);
+    case GJ_ACT_SIGMOID: return gj512_sigmoid(x);
+    case GJ_ACT_TANH: return gj512_tanh(x);
+    default: return x;
+    }
+}
+
+/* Mask with the low n (0..16) lanes set. */
+GJ_TARGET_AVX512 static inline __mmask16 gj512_mask(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+/* GEMM store epilogue for 16 columns: v (+ C) (+ bias), activation, masked store.
+ * `bias` points at the bias of these 16 columns (or is NULL). */
+GJ_TARGET_AVX512 static inline void gj512_store(__m512 v, float *c, __mmask16 mk, int load_c,
+                                                const float *bias, int act)
+{
+    if (load_c) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, c));
+    if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, bias));
+    v = gj512_act(v, act);
+    _mm512_mask_storeu_ps(c, mk, v);
+}
+
+#endif /* GJ_VMATH_AVX512_H */

@@ -1,0 +1,45 @@
+/*
+ * vmath_portable.c - scalar activations and softmax (libm based; exact to float rounding).
+ */
+#include <math.h>
+
+#include "gj_internal.h"
+
+float gj_act_scalar(float x, int act)
+{
+    switch (act) {
+    case GJ_ACT_RELU: return x < 0.0f ? 0.0f : x; /* NaN stays NaN */
+    case GJ_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case GJ_ACT_TANH: return tanhf(x);
+    default: return x;
+    }
+}
+
+void gj_activate_portable(float *x, long n, int act)
+{
+    if (act == GJ_ACT_LINEAR) return;
+    for (long i = 0; i < n; i++) x[i] = gj_act_scalar(x[i], act);
+}
+
+/* Max-subtracted softmax. A row containing NaN gives NaN; +inf entries give NaN (inf - inf), as
+ * TensorFlow's formula does; -inf entries give 0 unless the whole row is -inf (NaN). */
+void gj_softmax_rows_portable(float *x, long rows, int n)
+{
+    for (long r = 0; r < rows; r++) {
+        float *p = x + r * (long)n;
+        float m = -INFINITY;
+        for (int j = 0; j < n; j++) m = p[j] > m ? p[j] : m;
+        float s = 0.0f;
+        for (int j = 0; j < n; j++) {
+            p[j] = expf(p[j] - m);
+            s += p[j];
+        }
+        float inv = 1.0f / s;
+        for (int j = 0; j < n; j++) p[j] *= inv;
+    }
+}
+
+void gj_vexp_portable(const float *x, float *y, long n)
+{
+    for (long i = 0; i < n; i++) y[i] = expf(x[i]);
+}

@@ -1,0 +1,578 @@
+/*
+ * test_runtime.c - correctness tests for the GraphJIT C runtime.
+ *
+ * Every routine is checked against a naive double-precision reference, on every CPU path this
+ * machine supports (gj_runtime_force_path). Also measures and prints the error bounds of the
+ * vectorized exp / sigmoid / tanh approximations over a dense input sweep.
+ *
+ * Build and run: see run.sh in this directory. Exit status 0 = all passed.
+ */
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graphjit_runtime.h"
+#include "gj_internal.h" /* internal: per-path raw exp for the accuracy sweep */
+
+static int g_failures;
+static int g_checks;
+
+#define CHECK(cond, ...)                                                        \
+    do {                                                                        \
+        g_checks++;                                                             \
+        if (!(cond)) {                                                          \
+            if (g_failures < 30) {                                              \
+                printf("FAIL %s:%d: ", __FILE__, __LINE__);                     \
+                printf(__VA_ARGS__);                                            \
+                printf("\n");                                                   \
+            }                                                                   \
+            g_failures++;                                                       \
+        }                                                                       \
+    } while (0)
+
+/* ---- deterministic RNG ------------------------------------------------------------------------ */
+static unsigned long long g_rng = 0x9E3779B97F4A7C15ull;
+static unsigned rnd_u32(void)
+{
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return (unsigned)(g_rng >> 11);
+}
+static int rnd_int(int lo, int hi) { return lo + (int)(rnd_u32() % (unsigned)(hi - lo + 1)); }
+static float rnd_float(float lo, float hi) { return lo + (hi - lo) * (float)(rnd_u32() & 0xFFFFFF) / 16777216.0f; }
+static void fill(float *p, size_t n, float lo, float hi)
+{
+    for (size_t i = 0; i < n; i++) p[i] = rnd_float(lo, hi);
+}
+
+static double act_ref(double x, int act)
+{
+    switch (act) {
+    case GJ_ACT_RELU: return x < 0 ? 0 : x;
+    case GJ_ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
+    case GJ_ACT_TANH: return tanh(x);
+    default: return x;
+    }
+}
+
+static const char *const PATHS[] = { "avx512", "avx2", "portable" };
+
+/* ---- GEMM ------------------------------------------------------------------------------------- */
+
+#define SENTINEL 12345.0f
+
+/* Runs one GEMM case through sgemm (packed = 0) or pack_b + sgemm_packed (packed = 1) and checks
+ * every output element against the double reference, plus that padding in C is untouched. */
+static double gemm_case(const gj_runtime *rt, int M, int N, int K, int pad_a, int pad_b, int pad_c,
+                        int packed, int use_bias, int act, int accumulate, const char *tag)
+{
+    int lda = K + pad_a, ldb = N + pad_b, ldc = N + pad_c;
+    float *A = malloc(sizeof(float) * (size_t)M * lda);
+    float *B = malloc(sizeof(float) * (size_t)K * ldb);
+    float *C = malloc(sizeof(float) * (size_t)M * ldc);
+    float *C0 = malloc(sizeof(float) * (size_t)M * ldc);
+    float *bias = malloc(sizeof(float) * (size_t)N);
+    float *P = packed ? malloc(sizeof(float) * rt->packed_b_floats(K, N)) : NULL;
+    fill(A, (size_t)M * lda, -1, 1);
+    fill(B, (size_t)K * ldb, -1, 1);
+    fill(bias, (size_t)N, -1, 1);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < ldc; j++) C0[(size_t)i * ldc + j] = j < N ? rnd_float(-1, 1) : SENTINEL;
+    memcpy(C, C0, sizeof(float) * (size_t)M * ldc);
+    if (packed) {
+        rt->pack_b(K, N, B, ldb, P);
+        rt->sgemm_packed(M, N, K, A, lda, P, C, ldc, use_bias ? bias : NULL, act, accumulate);
+    } else {
+        rt->sgemm(M, N, K, A, lda, B, ldb, C, ldc, use_bias ? bias : NULL, act, accumulate);
+    }
+    double worst = 0; /* error / tolerance */
+    int reported = 0;
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < ldc; j++) {
+            float got = C[(size_t)i * ldc + j];
+            if (j >= N) {
+                if (got != SENTINEL && !reported++)
+                    CHECK(0, "%s: padding of C overwritten at (%d,%d), M=%d N=%d K=%d", tag, i, j, M, N, K);
+                continue;
+            }
+            double s = 0, sq = 0;
+            for (int k = 0; k < K; k++) {
+                double t = (double)A[(size_t)i * lda + k] * B[(size_t)k * ldb + j];
+                s += t;
+                sq += t * t;
+            }
+            double mag = sqrt(sq); /* typical magnitude of the dot product */
+            if (accumulate) { s += C0[(size_t)i * ldc + j]; mag += fabs(C0[(size_t)i * ldc + j]); }
+            if (use_bias) { s += bias[j]; mag += fabs(bias[j]); }
+            double ref = act_ref(s, act);
+            /* 1e-5 * sqrt(K) relative to the magnitude of the terms; activations are 1-Lipschitz,
+             * so the pre-activation bound carries over, and 3e-7 covers the sigmoid/tanh
+             * approximations themselves */
+            double tol = 1e-5 * sqrt((double)K) * (mag + 1e-3) + 3e-7;
+            double err = fabs(got - ref);
+            if (!(err <= tol) && !reported++)
+                CHECK(0, "%s: M=%d N=%d K=%d lda=%d ldb=%d ldc=%d packed=%d bias=%d act=%d acc=%d: C[%d,%d]=%.8g ref=%.8g",
+                      tag, M, N, K, lda, ldb, ldc, packed, use_bias, act, accumulate, i, j, got, ref);
+            if (err / tol > worst) worst = err / tol;
+        }
+    }
+    g_checks++;
+    free(A); free(B); free(C); free(C0); free(bias); free(P);
+    return worst;
+}
+
+static void test_gemm(const gj_runtime *rt, const char *path)
+{
+    char tag[64];
+    double worst = 0;
+    int cases = 0;
+    /* systematic edge sizes around every tile and block boundary */
+    static const int Ms[] = { 1, 2, 3, 5, 6, 7, 8, 9, 12, 13, 16, 17, 24, 25 };
+    static const int Ns[] = { 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 100 };
+    static const int Ks[] = { 1, 2, 3, 17, 255, 256, 257, 513 };
+    for (size_t a = 0; a < sizeof Ms / sizeof *Ms; a++)
+        for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
+            for (size_t c = 0; c < sizeof Ks / sizeof *Ks; c++) {
+                int packed = rnd_int(0, 1);
+                gj_runtime_set_threads(rnd_int(1, 2));
+                snprintf(tag, sizeof tag, "%s/edge", path);
+                double w = gemm_case(rt, Ms[a], Ns[b], Ks[c], rnd_int(0, 3), rnd_int(0, 3), rnd_int(0, 3),
+                                     packed, rnd_int(0, 1), rnd_int(0, 3), rnd_int(0, 1), tag);
+                if (w > worst) worst = w;
+                cases++;
+            }
+    /* random shapes 1..70 with every flag combination */
+    for (int it = 0; it < 600; it++) {
+        gj_runtime_set_threads(rnd_int(1, 2));
+        snprintf(tag, sizeof tag, "%s/random", path);
+        double w = gemm_case(rt, rnd_int(1, 70), rnd_int(1, 70), rnd_int(1, 70), rnd_int(0, 5), rnd_int(0, 5),
+                             rnd_int(0, 5), it & 1, (it >> 1) & 1, (it >> 2) & 3, (it >> 4) & 1, tag);
+        if (w > worst) worst = w;
+        cases++;
+    }
+    /* N beyond one NC block, K beyond several KC blocks, threaded sizes */
+    static const int big[][3] = {
+        { 3, 1100, 40 }, { 40, 600, 300 }, { 70, 130, 1000 }, { 1, 1030, 700 }, { 1, 4100, 300 },
+        { 2, 300, 2000 }, { 129, 97, 129 }, { 300, 64, 64 },
+    };
+    for (size_t s = 0; s < sizeof big / sizeof *big; s++)
+        for (int threads = 1; threads <= 2; threads++)
+            for (int packed = 0; packed <= 1; packed++) {
+                gj_runtime_set_threads(threads);
+                snprintf(tag, sizeof tag, "%s/big", path);
+                double w = gemm_case(rt, big[s][0], big[s][1], big[s][2], 1, 2, 3, packed, 1,
+                                     (int)(s % 4), (int)(s & 1), tag);
+                if (w > worst) worst = w;
+                cases++;
+            }
+    /* the benchmark shapes */
+    static const int bench[][3] = { { 64, 128, 30752 }, { 3844, 32, 27 }, { 64, 128, 64 }, { 1, 200, 50 }, { 1, 128, 64 } };
+    for (size_t s = 0; s < sizeof bench / sizeof *bench; s++)
+        for (int threads = 1; threads <= 2; threads++) {
+            gj_runtime_set_threads(threads);
+            snprintf(tag, sizeof tag, "%s/bench-shape", path);
+            double w = gemm_case(rt, bench[s][0], bench[s][1], bench[s][2], 0, 0, 0, threads == 2, 1,
+                                 s == 1 ? GJ_ACT_RELU : GJ_ACT_LINEAR, 0, tag);
+            if (w > worst) worst = w;
+            cases++;
+        }
+    gj_runtime_set_threads(2);
+    printf("  gemm: %d cases, worst error = %.3f x tolerance\n", cases, worst);
+}
+
+/* A buffer packed under one path must work under every other (the layout is path-independent). */
+static void test_pack_portability(const gj_runtime *rt)
+{
+    int M = 13, N = 70, K = 45;
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+    float *P = malloc(sizeof(float) * rt->packed_b_floats(K, N));
+    float *C1 = malloc(sizeof(float) * M * N), *C2 = malloc(sizeof(float) * M * N);
+    fill(A, (size_t)M * K, -1, 1);
+    fill(B, (size_t)K * N, -1, 1);
+    gj_runtime_force_path("portable");
+    rt->pack_b(K, N, B, N, P);
+    rt->sgemm(M, N, K, A, K, B, N, C1, N, NULL, 0, 0);
+    for (int p = 0; p < 3; p++) {
+        if (!gj_runtime_force_path(PATHS[p])) continue;
+        rt->sgemm_packed(M, N, K, A, K, P, C2, N, NULL, 0, 0);
+        double e = 0;
+        for (int i = 0; i < M * N; i++) e = fmax(e, fabs(C1[i] - C2[i]));
+        CHECK(e < 1e-4, "packed buffer not portable to %s (err %g)", PATHS[p], e);
+    }
+    free(A); free(B); free(P); free(C1); free(C2);
+}
+
+/* ---- concurrency: several application threads sharing the pool ------------------------------ */
+
+typedef struct { const gj_runtime *rt; int ok; } conc_arg;
+
+static void *conc_thread(void *p)
+{
+    conc_arg *a = p;
+    int M = 96, N = 160, K = 200;
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N), *C = malloc(sizeof(float) * M * N);
+    for (int i = 0; i < M * K; i++) A[i] = (float)((i % 7) - 3) * 0.25f;
+    for (int i = 0; i < K * N; i++) B[i] = (float)((i % 5) - 2) * 0.5f;
+    a->ok = 1;
+    for (int rep = 0; rep < 30 && a->ok; rep++) {
+        a->rt->sgemm(M, N, K, A, K, B, N, C, N, NULL, 0, 0);
+        for (int i = 0; i < M && a->ok; i += 17)
+            for (int j = 0; j < N; j += 13) {
+                double s = 0;
+                for (int k = 0; k < K; k++) s += (double)A[i * K + k] * B[k * N + j];
+                if (fabs(s - C[i * N + j]) > 1e-3) { a->ok = 0; break; }
+            }
+    }
+    free(A); free(B); free(C);
+    return NULL;
+}
+
+static void test_concurrency(const gj_runtime *rt)
+{
+    gj_runtime_set_threads(2);
+    pthread_t t[4];
+    conc_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (conc_arg){ rt, 0 };
+        pthread_create(&t[i], NULL, conc_thread, &args[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        CHECK(args[i].ok, "concurrent sgemm from application thread %d gave a wrong result", i);
+    }
+}
+
+/* ---- vector math accuracy --------------------------------------------------------------------- */
+
+typedef struct { double max_abs, max_rel; float at_abs, at_rel; } errstat;
+
+static void err_update(errstat *e, float x, double got, double ref)
+{
+    double a = fabs(got - ref);
+    /* relative error only where the result is a normal float (below that, precision is gone) */
+    double r = fabs(ref) >= FLT_MIN ? a / fabs(ref) : 0.0;
+    if (a > e->max_abs) { e->max_abs = a; e->at_abs = x; }
+    if (r > e->max_rel) { e->max_rel = r; e->at_rel = x; }
+}
+
+/* dense sweep: all floats in [-lim, lim] on a fine grid plus every 97th float bit pattern in range */
+static size_t make_sweep(float *xs, size_t cap, float lim)
+{
+    size_t n = 0;
+    for (double x = -lim; x <= lim && n < cap; x += lim / 400000.0) xs[n++] = (float)x;
+    for (unsigned u = 0; u < 0x7F800000u && n + 2 <= cap; u += 9973u) {
+        float f;
+        memcpy(&f, &u, sizeof f);
+        if (f <= lim) { xs[n++] = f; xs[n++] = -f; }
+    }
+    return n;
+}
+
+static void test_vmath_accuracy(const gj_runtime *rt, const char *path, int path_id)
+{
+    enum { CAP = 2000000 };
+    float *xs = malloc(sizeof(float) * CAP), *ys = malloc(sizeof(float) * CAP);
+
+    /* exp in the normal range (relative error) */
+    size_t n = make_sweep(xs, CAP, 88.7f);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) if (xs[i] >= -87.3f) xs[m++] = xs[i]; /* result stays normal */
+    gj_ops_for(path_id)->vexp(xs, ys, (long)m);
+    errstat ee = {0};
+    for (size_t i = 0; i < m; i++) err_update(&ee, xs[i], ys[i], exp((double)xs[i]));
+    /* sigmoid / tanh over the dense sweep (absolute error; relative reported too) */
+    n = make_sweep(xs, CAP, 120.0f);
+    memcpy(ys, xs, sizeof(float) * n);
+    rt->activate(ys, (long)n, GJ_ACT_SIGMOID);
+    errstat es = {0};
+    int nan_found = 0;
+    for (size_t i = 0; i < n; i++) {
+        err_update(&es, xs[i], ys[i], 1.0 / (1.0 + exp(-(double)xs[i])));
+        if (isnan(ys[i])) nan_found++;
+    }
+    memcpy(ys, xs, sizeof(float) * n);
+    rt->activate(ys, (long)n, GJ_ACT_TANH);
+    errstat et = {0};
+    for (size_t i = 0; i < n; i++) {
+        err_update(&et, xs[i], ys[i], tanh((double)xs[i]));
+        if (isnan(ys[i])) nan_found++;
+    }
+    printf("  exp:     max rel err %.3g (at %.7g), over %zu points in [-87.3, 88.7]\n",
+           ee.max_rel, ee.at_rel, m);
+    printf("  sigmoid: max abs err %.3g (at %.7g), max rel err %.3g (at %.7g), %zu points in [-120, 120]\n",
+           es.max_abs, es.at_abs, es.max_rel, es.at_rel, n);
+    printf("  tanh:    max abs err %.3g (at %.7g), max rel err %.3g (at %.7g)\n", et.max_abs, et.at_abs,
+           et.max_rel, et.at_rel);
+    int exact = strcmp(path, "portable") == 0;
+    CHECK(ee.max_rel <= (exact ? 1.2e-7 : 3e-7), "%s: exp rel error %g", path, ee.max_rel);
+    CHECK(es.max_abs <= 2e-7, "%s: sigmoid abs error %g", path, es.max_abs);
+    CHECK(et.max_abs <= 2e-7, "%s: tanh abs error %g", path, et.max_abs);
+    CHECK(nan_found == 0, "%s: sigmoid/tanh produced %d NaNs for finite input", path, nan_found);
+
+    /* special values */
+    static const float sp[] = { 1e4f, -1e4f, INFINITY, -INFINITY, 88.8f, -88.8f, 89.5f, -89.5f, 104.0f,
+                                -104.0f, 200.0f, -200.0f, FLT_MAX, -FLT_MAX, 0.0f, -0.0f, 1e-30f, -1e-30f,
+                                1e-40f, -1e-40f, 9.0f, -9.0f, 0.625f, -0.625f, 0.62499f, -0.62501f };
+    int ns = (int)(sizeof sp / sizeof *sp);
+    for (int act = GJ_ACT_RELU; act <= GJ_ACT_TANH; act++) {
+        float y[32];
+        memcpy(y, sp, sizeof sp);
+        rt->activate(y, ns, act);
+        for (int i = 0; i < ns; i++) {
+            double ref = act_ref((double)sp[i], act);
+            if (act == GJ_ACT_TANH && fabs(sp[i]) < 1e-20) ref = sp[i]; /* tiny: tanh(x) = x */
+            CHECK(!isnan(y[i]) && (y[i] == ref || fabs(y[i] - ref) <= 2e-7 + 2e-7 * fabs(ref)),
+                  "%s: act %d of %g = %.9g, want %.9g", path, act, sp[i], y[i], ref);
+        }
+    }
+    /* saturation is exact */
+    float sat[4] = { 30.0f, -120.0f, INFINITY, -INFINITY };
+    rt->activate(sat, 4, GJ_ACT_SIGMOID);
+    CHECK(sat[0] == 1.0f && sat[1] >= 0.0f && sat[1] < 1e-45f && sat[2] == 1.0f && sat[3] == 0.0f,
+          "%s: sigmoid saturation %g %g %g %g", path, sat[0], sat[1], sat[2], sat[3]);
+    float tsat[4] = { 10.0f, -10.0f, INFINITY, -INFINITY };
+    rt->activate(tsat, 4, GJ_ACT_TANH);
+    CHECK(tsat[0] == 1.0f && tsat[1] == -1.0f && tsat[2] == 1.0f && tsat[3] == -1.0f, "%s: tanh saturation", path);
+    /* NaN propagates */
+    for (int act = GJ_ACT_RELU; act <= GJ_ACT_TANH; act++) {
+        float v[19];
+        for (int i = 0; i < 19; i++) v[i] = (i == 3 || i == 17) ? NAN : 0.5f;
+        rt->activate(v, 19, act);
+        CHECK(isnan(v[3]) && isnan(v[17]) && !isnan(v[4]), "%s: NaN not propagated by act %d", path, act);
+    }
+    /* odd lengths: tail handling leaves neighbours alone */
+    for (int len = 0; len < 40; len++) {
+        float v[48];
+        for (int i = 0; i < 48; i++) v[i] = -2.0f;
+        rt->activate(v + 1, len, GJ_ACT_RELU);
+        int ok = v[0] == -2.0f;
+        for (int i = 1; i <= len; i++) ok &= v[i] == 0.0f;
+        for (int i = len + 1; i < 48; i++) ok &= v[i] == -2.0f;
+        CHECK(ok, "%s: activate tail handling wrong for n=%d", path, len);
+    }
+    free(xs);
+    free(ys);
+}
+
+/* ---- softmax ---------------------------------------------------------------------------------- */
+
+static void softmax_ref(const float *x, double *y, int n)
+{
+    double m = -INFINITY;
+    for (int j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+    double s = 0;
+    int has_nan = 0;
+    for (int j = 0; j < n; j++) {
+        if (isnan(x[j])) has_nan = 1;
+        y[j] = exp((double)x[j] - m);
+        s += y[j];
+    }
+    for (int j = 0; j < n; j++) y[j] = has_nan ? NAN : y[j] / s;
+}
+
+static void test_softmax(const gj_runtime *rt, const char *path)
+{
+    double worst = 0;
+    for (int it = 0; it < 300; it++) {
+        int n = rnd_int(1, 70), rows = rnd_int(1, 5);
+        float scale = it % 3 == 0 ? 1e4f : it % 3 == 1 ? 30.0f : 1.0f;
+        float *x = malloc(sizeof(float) * n * rows), *x0 = malloc(sizeof(float) * n * rows);
+        double *ref = malloc(sizeof(double) * n);
+        fill(x, (size_t)n * rows, -scale, scale);
+        memcpy(x0, x, sizeof(float) * n * rows);
+        rt->softmax_rows(x, rows, n);
+        for (int r = 0; r < rows; r++) {
+            softmax_ref(x0 + r * n, ref, n);
+            for (int j = 0; j < n; j++) {
+                double e = fabs(x[r * n + j] - ref[j]);
+                if (e > worst) worst = e;
+                CHECK(e <= 1e-6 + 1e-6 * ref[j], "%s: softmax n=%d rows=%d [%d,%d] = %g want %g", path, n, rows, r,
+                      j, x[r * n + j], ref[j]);
+            }
+        }
+        free(x); free(x0); free(ref);
+    }
+    /* special rows: -inf entries get 0; NaN anywhere -> NaN row; +inf -> NaN (as TensorFlow) */
+    {
+        float x[20];
+        for (int j = 0; j < 20; j++) x[j] = (float)j;
+        x[3] = -INFINITY;
+        x[19] = -1e4f;
+        rt->softmax_rows(x, 1, 20);
+        double s = 0;
+        for (int j = 0; j < 20; j++) s += x[j];
+        CHECK(x[3] == 0.0f && x[19] == 0.0f && fabs(s - 1) < 1e-6, "%s: softmax with -inf", path);
+        float y[17];
+        for (int j = 0; j < 17; j++) y[j] = 1.0f;
+        y[16] = NAN;
+        rt->softmax_rows(y, 1, 17);
+        int all_nan = 1;
+        for (int j = 0; j < 17; j++) all_nan &= isnan(y[j]);
+        CHECK(all_nan, "%s: softmax NaN not propagated", path);
+        float z[3] = { 1e4f, -1e4f, 1e4f };
+        rt->softmax_rows(z, 1, 3);
+        CHECK(z[0] == 0.5f && z[1] == 0.0f && z[2] == 0.5f, "%s: softmax huge inputs %g %g %g", path, z[0], z[1], z[2]);
+    }
+    printf("  softmax: max abs err %.3g\n", worst);
+}
+
+/* ---- LSTM cell -------------------------------------------------------------------------------- */
+
+static void test_lstm(const gj_runtime *rt, const char *path)
+{
+    double worst = 0;
+    for (int it = 0; it < 200; it++) {
+        int rows = rnd_int(1, 4), u = rnd_int(1, 70);
+        int ldz = 4 * u + rnd_int(0, 3), ldc = u + rnd_int(0, 3), ldh = u + rnd_int(0, 3);
+        int act = it < 150 ? GJ_ACT_TANH : rnd_int(0, 3), rec = it < 150 ? GJ_ACT_SIGMOID : rnd_int(0, 3);
+        float *z = malloc(sizeof(float) * rows * ldz), *c = malloc(sizeof(float) * rows * ldc);
+        float *h = malloc(sizeof(float) * rows * ldh), *c0 = malloc(sizeof(float) * rows * ldc);
+        fill(z, (size_t)rows * ldz, -8, 8);
+        fill(c, (size_t)rows * ldc, -3, 3);
+        for (int i = 0; i < rows * ldh; i++) h[i] = SENTINEL;
+        memcpy(c0, c, sizeof(float) * rows * ldc);
+        rt->lstm_cell(rows, u, z, ldz, c, ldc, h, ldh, act, rec);
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < u; j++) {
+                const float *zr = z + r * ldz;
+                double i = act_ref(zr[j], rec), f = act_ref(zr[u + j], rec);
+                double g = act_ref(zr[2 * u + j], act), o = act_ref(zr[3 * u + j], rec);
+                double cn = f * c0[r * ldc + j] + i * g;
+                double hn = o * act_ref(cn, act);
+                double ec = fabs(c[r * ldc + j] - cn), eh = fabs(h[r * ldh + j] - hn);
+                double tol = 1e-6 * (1 + fabs(cn) + fabs(hn) + (act == 0 || rec == 0 ? 64 : 0));
+                if (ec > worst) worst = ec;
+                if (eh > worst) worst = eh;
+                CHECK(ec <= tol && eh <= tol, "%s: lstm u=%d act=%d rec=%d c=%g/%g h=%g/%g", path, u, act, rec,
+                      c[r * ldc + j], cn, h[r * ldh + j], hn);
+            }
+            for (int j = u; j < ldh; j++) CHECK(h[r * ldh + j] == SENTINEL, "%s: lstm wrote past units", path);
+        }
+        free(z); free(c); free(h); free(c0);
+    }
+    printf("  lstm_cell: max abs err %.3g\n", worst);
+}
+
+/* ---- im2col / maxpool ------------------------------------------------------------------------- */
+
+static void keras_same(int in, int k, int s, int *out, int *pad_before)
+{
+    *out = (in + s - 1) / s;
+    int total = (*out - 1) * s + k - in;
+    if (total < 0) total = 0;
+    *pad_before = total / 2;
+}
+
+static void test_conv_helpers(const gj_runtime *rt)
+{
+    for (int it = 0; it < 400; it++) {
+        int H = rnd_int(1, 12), W = rnd_int(1, 12), C = rnd_int(1, 9);
+        int KH = rnd_int(1, 5), KW = rnd_int(1, 5), sh = rnd_int(1, 3), sw = rnd_int(1, 3);
+        int same = it & 1;
+        int OH, OW, pt, pl;
+        if (same) {
+            keras_same(H, KH, sh, &OH, &pt);
+            keras_same(W, KW, sw, &OW, &pl);
+        } else {
+            if (KH > H || KW > W) continue;
+            OH = (H - KH) / sh + 1;
+            OW = (W - KW) / sw + 1;
+            pt = pl = 0;
+        }
+        float *in = malloc(sizeof(float) * H * W * C);
+        fill(in, (size_t)H * W * C, -5, 5);
+        size_t cols_n = (size_t)OH * OW * KH * KW * C;
+        float *cols = malloc(sizeof(float) * (cols_n + 1));
+        cols[cols_n] = SENTINEL;
+        rt->im2col_nhwc(in, H, W, C, KH, KW, sh, sw, pt, pl, OH, OW, cols);
+        int bad = 0;
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++)
+                for (int kh = 0; kh < KH; kh++)
+                    for (int kw = 0; kw < KW; kw++)
+                        for (int c = 0; c < C; c++) {
+                            int ih = oh * sh - pt + kh, iw = ow * sw - pl + kw;
+                            float want = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? in[(ih * W + iw) * C + c] : 0.0f;
+                            float got = cols[((size_t)(oh * OW + ow) * KH * KW + kh * KW + kw) * C + c];
+                            if (got != want) bad++;
+                        }
+        CHECK(bad == 0 && cols[cols_n] == SENTINEL, "im2col H=%d W=%d C=%d K=%dx%d s=%dx%d same=%d: %d wrong", H,
+              W, C, KH, KW, sh, sw, same, bad);
+        free(cols);
+
+        float *out = malloc(sizeof(float) * (OH * OW * C + 1));
+        out[OH * OW * C] = SENTINEL;
+        rt->maxpool_nhwc(in, H, W, C, KH, KW, sh, sw, pt, pl, OH, OW, out);
+        bad = 0;
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++)
+                for (int c = 0; c < C; c++) {
+                    float m = -INFINITY;
+                    for (int kh = 0; kh < KH; kh++)
+                        for (int kw = 0; kw < KW; kw++) {
+                            int ih = oh * sh - pt + kh, iw = ow * sw - pl + kw;
+                            if (ih >= 0 && ih < H && iw >= 0 && iw < W && in[(ih * W + iw) * C + c] > m)
+                                m = in[(ih * W + iw) * C + c];
+                        }
+                    if (out[(oh * OW + ow) * C + c] != m) bad++;
+                }
+        CHECK(bad == 0 && out[OH * OW * C] == SENTINEL, "maxpool H=%d W=%d C=%d P=%dx%d s=%dx%d same=%d: %d wrong",
+              H, W, C, KH, KW, sh, sw, same, bad);
+        free(out);
+        free(in);
+    }
+}
+
+/* ---- misc ------------------------------------------------------------------------------------- */
+
+static void test_misc(const gj_runtime *rt)
+{
+    CHECK(rt->abi_version == GJ_RUNTIME_ABI_VERSION, "abi_version");
+    CHECK(gj_runtime_force_path("bogus") == 0, "force_path accepted an unknown name");
+    CHECK(gj_runtime_force_path("portable") == 1, "portable must always be supported");
+    CHECK(strcmp(gj_runtime_cpu_path(), "portable") == 0, "cpu_path after force");
+    double e1 = 0, e2 = 0;
+    for (float x = -87.0f; x < 88.5f; x += 0.0137f) {
+        e1 = fmax(e1, fabs(rt->expf(x) - exp((double)x)) / exp((double)x));
+        e2 = fmax(e2, fabs(rt->tanhf(x) - tanh((double)x)));
+    }
+    CHECK(e1 < 1.2e-7 && e2 < 1.2e-7, "scalar expf/tanhf errors %g %g", e1, e2);
+    CHECK(rt->packed_b_floats(10, 33) == 10 * 64, "packed_b_floats(10,33)");
+    /* K == 0: only bias/activation/accumulate */
+    float C[6] = { 1, -2, 3, -4, 5, -6 }, bias[3] = { 1, 1, 1 };
+    rt->sgemm(2, 3, 0, NULL, 0, NULL, 3, C, 3, bias, GJ_ACT_RELU, 1);
+    CHECK(C[0] == 2 && C[1] == 0 && C[2] == 4 && C[3] == 0 && C[4] == 6 && C[5] == 0, "K=0 epilogue");
+    gj_runtime_set_threads(3);
+    CHECK(gj_runtime_threads() == 3, "set_threads");
+    gj_runtime_set_threads(2);
+}
+
+int main(void)
+{
+    const gj_runtime *rt = gj_runtime_get();
+    const char *detected = gj_runtime_cpu_path();
+    printf("detected path: %s, threads: %d\n", detected, gj_runtime_threads());
+    for (int p = 0; p < 3; p++) {
+        if (!gj_runtime_force_path(PATHS[p])) {
+            printf("[%s] not supported on this CPU, skipped\n", PATHS[p]);
+            continue;
+        }
+        int path_id = p == 0 ? GJ_PATH_AVX512 : p == 1 ? GJ_PATH_AVX2 : GJ_PATH_PORTABLE;
+        printf("[%s]\n", PATHS[p]);
+        test_gemm(rt, PATHS[p]);
+        test_vmath_accuracy(rt, PATHS[p], path_id);
+        test_softmax(rt, PATHS[p]);
+        test_lstm(rt, PATHS[p]);
+        test_conv_helpers(rt);
+        test_concurrency(rt);
+    }
+    test_pack_portability(rt);
+    test_misc(rt);
+    gj_runtime_force_path(detected);
+    printf("%d checks, %d failures\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
+}
