@@ -18,7 +18,7 @@ public final class CompiledModel: Sendable {
     public let tier: CompilationTier
     let plan: ExecutionPlan
     let weights: WeightStorage
-    private let table: Mutex<KernelTable>
+    let table: Mutex<KernelTable>
     private let pool = Mutex<[ExecutionContext]>([])
     private let report: Mutex<CompileReport>
     private let optimizing = DispatchGroup()
@@ -129,6 +129,48 @@ public final class CompiledModel: Sendable {
         defer { pool.withLock { $0.append(context) } }
         withExtendedLifetime(kernels) {
             context.run(plan: plan, kernels: kernels.functions, inputs: inputs, outputs: outputs)
+        }
+    }
+}
+
+// MARK: - Profiling
+
+extension CompiledModel {
+    /// One kernel's measured time.
+    public struct KernelTiming: Sendable {
+        public let name: String
+        /// The layers the kernel fuses.
+        public let layers: [String]
+        public let backend: CompilerBackend
+        public let medianSeconds: Double
+        public let multiplyAdds: Int
+        /// Achieved GFLOP/s (2 flops per multiply-add).
+        public var gflops: Double { medianSeconds > 0 ? 2 * Double(multiplyAdds) / medianSeconds / 1e9 : 0 }
+    }
+
+    /// Times each kernel on its own (after one full run on `inputs` fills the arena), taking the
+    /// median of `repetitions` calls.
+    public func profileKernels(_ inputs: [Tensor], repetitions: Int = 10) throws -> [KernelTiming] {
+        _ = try predict(inputs)
+        let kernels = table.withLock { $0 }
+        let context = ExecutionContext(plan: plan, weights: weights)
+        withBuffers(inputs) { buffers in
+            let outputs = plan.outputs.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: $0.count) }
+            defer { outputs.forEach { $0.deallocate() } }
+            context.run(plan: plan, kernels: kernels.functions, inputs: buffers, outputs: outputs)
+        }
+        return zip(module.kernels, kernels.functions).enumerated().map { index, pair in
+            let (kernel, function) = pair
+            var samples: [Double] = []
+            for _ in 0..<max(repetitions, 1) {
+                let start = ContinuousClock.now
+                context.runKernel(index, function)
+                let elapsed = ContinuousClock.now - start
+                samples.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            }
+            samples.sort()
+            return KernelTiming(name: kernel.name, layers: kernel.group.layers, backend: kernels.backend,
+                                medianSeconds: samples[samples.count / 2], multiplyAdds: kernel.multiplyAdds)
         }
     }
 }

@@ -37,6 +37,11 @@ final class ExecutionContext: @unchecked Sendable {  // Used by one thread at a 
         }
     }
 
+    /// Runs one kernel on whatever the arena holds (for per-kernel profiling).
+    func runKernel(_ index: Int, _ kernel: KernelFunction) {
+        kernel(UnsafePointer(tables[index]), gj_runtime_get())
+    }
+
     /// Copies inputs in, runs every kernel in order, copies outputs out.
     func run(plan: ExecutionPlan, kernels: [KernelFunction],
              inputs: [UnsafeBufferPointer<Float>], outputs: [UnsafeMutableBufferPointer<Float>]) {

@@ -1,2 +1,0 @@
-// Placeholder until the benchmark lands in the next commit.
-print("graphjit-bench: not implemented yet")
