@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need on a fresh Debian machine, then runs `swift test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -f /usr/include/libtcc.h ]; then
+    echo "installing libtcc-dev (Debian) ..."
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q libtcc-dev || { apt-get update -q && apt-get install -y -q libtcc-dev; }
+fi
+
+# The optimizing tier caches clang's shared objects; keep the tests' cache out of the user's.
+export GRAPHJIT_CACHE_DIR="${GRAPHJIT_CACHE_DIR:-$(mktemp -d -t graphjit-test-cache.XXXXXX)}"
+
+swift build --build-tests
+swift test --skip-build
