@@ -24,7 +24,12 @@ public final class CompiledModel: Sendable {
     private let optimizing = DispatchGroup()
 
     /// Compiles `graph` with `parameters` on `tier`.
-    public init(graph: Graph, parameters: ParameterStore, tier: CompilationTier = .automatic) throws {
+    public convenience init(graph: Graph, parameters: ParameterStore, tier: CompilationTier = .automatic) throws {
+        try self.init(graph: graph, parameters: parameters, tier: tier, weightCache: WeightBufferCache())
+    }
+
+    /// Compiles `graph`, taking bound weights from (and adding them to) `weightCache`.
+    init(graph: Graph, parameters: ParameterStore, tier: CompilationTier, weightCache: WeightBufferCache) throws {
         self.graph = graph
         self.tier = tier
         let groups = FusionPass().run(on: graph)
@@ -32,7 +37,7 @@ public final class CompiledModel: Sendable {
         let module = GeneratedModule(name: "graphjit_model", kernels: groups.map(generator.generate))
         self.module = module
         self.plan = ExecutionPlan(graph: graph, kernels: module.kernels)
-        self.weights = try WeightStorage(plan: plan, graph: graph, parameters: parameters)
+        self.weights = try WeightStorage(plan: plan, graph: graph, parameters: parameters, cache: weightCache)
         let names = module.kernels.map(\.name)
 
         let first: KernelTable

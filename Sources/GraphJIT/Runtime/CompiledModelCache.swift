@@ -8,6 +8,8 @@ final class CompiledModelCache: Sendable {
     }
 
     private let entries = Mutex<[Key: CompiledModel]>([:])
+    /// Weights bound once for every batch size and tier.
+    let weights = WeightBufferCache()
 
     /// The cached model, or the one `make` compiles (outside the lock; a race compiles twice and
     /// keeps the first).
@@ -22,5 +24,8 @@ final class CompiledModelCache: Sendable {
         }
     }
 
-    func removeAll() { entries.withLock { $0.removeAll() } }
+    func removeAll() {
+        entries.withLock { $0.removeAll() }
+        weights.removeAll()
+    }
 }
