@@ -37,9 +37,10 @@ public enum NPY {
             guard header.descr == float32Descr else { throw NPYError(.unsupportedDType(header.descr)) }
             guard !header.isFortranOrder else { throw NPYError(.fortranOrder(shape: header.shape)) }
 
+            // The header checked that the element count does not overflow; the byte count still may.
             let (expectedByteCount, overflow) = header.shape.elementCount.multipliedReportingOverflow(by: 4)
             let actualByteCount = bytes.count - dataOffset
-            guard !overflow, expectedByteCount == actualByteCount else {
+            guard expectedByteCount == actualByteCount, !overflow else {
                 throw NPYError(.dataSizeMismatch(shape: header.shape, expectedByteCount: overflow ? .max : expectedByteCount,
                                                  actualByteCount: actualByteCount))
             }

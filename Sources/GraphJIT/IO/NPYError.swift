@@ -54,7 +54,7 @@ extension NPYError.Reason: CustomStringConvertible {
         case let .truncatedHeader(expectedByteCount, actualByteCount):
             "file ends inside the header: expected at least \(expectedByteCount) bytes, found \(actualByteCount)"
         case let .malformedHeader(message, header):
-            "malformed header \(header.debugDescription): \(message)"
+            "malformed header: \(message), in \(header)"
         case let .unsupportedDType(descr):
             "unsupported dtype '\(descr)' (expected '<f4', little-endian float32)"
         case let .fortranOrder(shape):

@@ -159,7 +159,7 @@ extension NPYHeader.PythonLiteral {
             let start = position
             if current == "-" || current == "+" { position += 1 }
             while let scalar = current, ("0" ... "9").contains(scalar) || scalar == "_" { position += 1 }
-            var text = String(String.UnicodeScalarView(scalars[start ..< position])).replacing("_", with: "")
+            var text = String(String.UnicodeScalarView(scalars[start ..< position].filter { $0 != "_" }))
             if text.hasPrefix("+") { text.removeFirst() }
             if current == "L" || current == "l" { position += 1 }  // Python 2 long suffix
             if let scalar = current, scalar == "." || scalar == "e" || scalar == "E" || scalar == "j" {

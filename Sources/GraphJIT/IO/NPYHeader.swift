@@ -52,11 +52,11 @@ struct NPYHeader: Equatable {
         let headerBytes = bytes[headerStart ..< dataOffset]
         let text: String
         if major == 3 {
-            guard let utf8 = String(validating: headerBytes, as: UTF8.self) else {
-                throw NPYError(.malformedHeader(message: "version 3.0 header is not valid UTF-8",
-                                                header: String(decoding: headerBytes, as: UTF8.self)))
+            // Decoding repairs invalid UTF-8, so a repaired string differs from the bytes.
+            text = String(decoding: headerBytes, as: UTF8.self)
+            guard text.utf8.elementsEqual(headerBytes) else {
+                throw NPYError(.malformedHeader(message: "version 3.0 header is not valid UTF-8", header: text))
             }
-            text = utf8
         } else {
             // Latin-1: each byte is the Unicode scalar of the same value.
             text = String(String.UnicodeScalarView(headerBytes.map { Unicode.Scalar($0) }))
@@ -95,6 +95,12 @@ struct NPYHeader: Equatable {
         } ?? []
         guard let extents, shape.count == extents.count else {
             throw malformed("'shape' should be a tuple of non-negative integers, found \(values["shape"]!.repr)")
+        }
+        var elementCount = 1
+        for extent in shape {
+            let (product, overflow) = elementCount.multipliedReportingOverflow(by: extent)
+            guard !overflow else { throw malformed("shape \(values["shape"]!.repr) has more elements than Int can count") }
+            elementCount = product
         }
         guard case let .bool(isFortranOrder) = values["fortran_order"]! else {
             throw malformed("'fortran_order' should be True or False, found \(values["fortran_order"]!.repr)")

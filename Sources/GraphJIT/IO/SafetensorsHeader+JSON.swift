@@ -4,7 +4,7 @@ extension SafetensorsHeader {
     /// Foundation's `JSONSerialization` is not used because it keeps only one of two equal keys (a
     /// file with a duplicated tensor name must be rejected), loses member order, and writes `/` as
     /// `\/` where the reference implementation (serde_json) does not.
-    indirect enum JSON: Equatable {
+    enum JSON {
         /// Members in file order; equal keys are kept so that callers can report them.
         case object([(key: String, value: JSON)])
         case array([JSON])
@@ -13,19 +13,6 @@ extension SafetensorsHeader {
         case number(String)
         case bool(Bool)
         case null
-
-        static func == (lhs: JSON, rhs: JSON) -> Bool {
-            switch (lhs, rhs) {
-            case let (.object(l), .object(r)):
-                l.count == r.count && zip(l, r).allSatisfy { $0.key == $1.key && $0.value == $1.value }
-            case let (.array(l), .array(r)): l == r
-            case let (.string(l), .string(r)): l == r
-            case let (.number(l), .number(r)): l == r
-            case let (.bool(l), .bool(r)): l == r
-            case (.null, .null): true
-            default: false
-            }
-        }
 
         /// The value as an `Int`, when it is an integer literal (no fraction or exponent) that fits.
         var intValue: Int? {
@@ -141,7 +128,9 @@ extension SafetensorsHeader.JSON {
                 position += 1
                 switch byte {
                 case UInt8(ascii: "\""):
-                    guard let string = String(validating: utf8, as: UTF8.self) else {
+                    // Decoding repairs invalid UTF-8, so a repaired string differs from the bytes.
+                    let string = String(decoding: utf8, as: UTF8.self)
+                    guard string.utf8.elementsEqual(utf8) else {
                         position = start
                         throw error("string is not valid UTF-8")
                     }
