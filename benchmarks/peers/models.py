@@ -1,0 +1,485 @@
+#!/usr/bin/env python3
+"""The four tutorial models, built from GraphJIT's weights for the peer engines.
+
+* ``build_keras(name, weights)``      a Keras 3 (TensorFlow backend) model, layers named as GraphJIT
+                                      names them, every weight assigned by name;
+* ``build_onnx(name, weights, batch)`` the same model as an ONNX graph written by hand with
+                                      ``onnx.helper`` (opset 17), validated with ``onnx.checker``.
+
+Both take the same input GraphJIT takes (NHWC images for the CNN, ``(batch, time, features)`` for the
+sequence models) and give the same outputs (softmax probabilities; two of them for multitask). Every
+layout change the ONNX graph needs happens either inside the graph (the CNN's NHWC->NCHW transpose,
+the LSTM's batch-major -> time-major transpose) or once at build time on the weights (Keras HWIO conv
+kernels -> OIHW, LSTM gate order i,f,c,o -> ONNX's i,o,f,c, and the CNN's first Dense rows permuted
+from Keras's NHWC flatten order to the NCHW order ONNX flattens in).
+
+Weights come from a safetensors file (F32, Keras layouts, GraphJIT's ``<layer>.<weight>`` names),
+read by hand with numpy: ``read_safetensors`` / ``write_safetensors``.
+
+Run as a script to check the ONNX graphs against Keras on random weights::
+
+    python benchmarks/peers/models.py            # max |ONNX Runtime - Keras| < 1e-5 for every model
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import struct
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# MARK: - The models
+
+MODEL_NAMES = ("cnn", "lstm", "attention", "multitask")
+OPSET = 17
+IR_VERSION = 8  # the IR version that goes with opset 17; every ONNX Runtime since 1.12 loads it
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    input_shape: tuple[int, ...]          # per sample
+    output_sizes: tuple[int, ...]         # per sample, one per output
+    weights: dict[str, tuple[int, ...]]   # GraphJIT name -> Keras-layout shape
+    batches: tuple[int, ...]
+    macs_per_sample: int                  # multiply-accumulates of the matmul/conv work
+    description: str
+
+    @property
+    def flops_per_sample(self) -> int:
+        return 2 * self.macs_per_sample
+
+
+def _dense(name: str, n_in: int, n_out: int) -> dict[str, tuple[int, ...]]:
+    return {f"{name}.kernel": (n_in, n_out), f"{name}.bias": (n_out,)}
+
+
+# CNN: 3x3 valid conv on 64x64x3 -> 62x62x32, 2x2 pool -> 31x31x32 = 30752.
+_CNN_CONV_OUT, _CNN_POOL_OUT, _CNN_FILTERS = 62, 31, 32
+_CNN_FLAT = _CNN_POOL_OUT * _CNN_POOL_OUT * _CNN_FILTERS
+
+SPECS: dict[str, ModelSpec] = {
+    "cnn": ModelSpec(
+        "cnn", (64, 64, 3), (10,),
+        {"conv2d.kernel": (3, 3, 3, 32), "conv2d.bias": (32,),
+         **_dense("dense", _CNN_FLAT, 128), **_dense("dense_1", 128, 10)},
+        (1, 64),
+        _CNN_CONV_OUT * _CNN_CONV_OUT * _CNN_FILTERS * 3 * 3 * 3 + _CNN_FLAT * 128 + 128 * 10,
+        "Conv2D 32 3x3 relu -> MaxPooling2D 2x2 -> Flatten -> Dense 128 relu -> Dense 10 softmax"),
+    "lstm": ModelSpec(
+        "lstm", (100, 32), (10,),
+        {"lstm.kernel": (32, 200), "lstm.recurrent_kernel": (50, 200), "lstm.bias": (200,),
+         **_dense("dense", 50, 10)},
+        (1, 64),
+        100 * (32 + 50) * 200 + 50 * 10,
+        "LSTM 50 over (100, 32) -> Dense 10 softmax"),
+    "attention": ModelSpec(
+        "attention", (128, 64), (10,),
+        {**_dense("attention_layer.W", 64, 64), **_dense("attention_layer.V", 64, 1),
+         **_dense("dense", 64, 10)},
+        (1, 64),
+        128 * 64 * 64 + 128 * 64 + 128 * 64 + 64 * 10,
+        "AttentionLayer(64) over (128, 64) -> Dense 10 softmax"),
+    "multitask": ModelSpec(
+        "multitask", (64,), (10, 5),
+        {**_dense("dense", 64, 128), **_dense("dense_1", 128, 10), **_dense("dense_2", 128, 5)},
+        (1, 64, 256),
+        64 * 128 + 128 * 10 + 128 * 5,
+        "Dense 128 relu -> heads Dense 10 softmax, Dense 5 softmax"),
+}
+
+
+def check_weights(name: str, weights: dict[str, np.ndarray]) -> list[str]:
+    """Raises if a weight is missing or misshapen; returns the names of extra tensors (ignored)."""
+    spec = SPECS[name]
+    problems = []
+    for key, shape in spec.weights.items():
+        if key not in weights:
+            problems.append(f"missing {key} {shape}")
+        elif tuple(weights[key].shape) != shape:
+            problems.append(f"{key} has shape {tuple(weights[key].shape)}, expected {shape}")
+    if problems:
+        raise ValueError(f"{name} weights: " + "; ".join(problems))
+    return sorted(set(weights) - set(spec.weights))
+
+
+def random_weights(name: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Glorot-uniform kernels (Keras's default) and non-zero uniform(-0.5, 0.5) biases."""
+    out = {}
+    for key, shape in SPECS[name].weights.items():
+        if key.endswith("bias"):
+            out[key] = rng.uniform(-0.5, 0.5, shape).astype(np.float32)
+        else:
+            if len(shape) == 4:  # conv HWIO
+                receptive = shape[0] * shape[1]
+                fan_in, fan_out = shape[2] * receptive, shape[3] * receptive
+            else:
+                fan_in, fan_out = shape
+            limit = np.sqrt(6.0 / (fan_in + fan_out))
+            out[key] = rng.uniform(-limit, limit, shape).astype(np.float32)
+    return out
+
+
+def random_input(name: str, batch: int, rng: np.random.Generator) -> np.ndarray:
+    shape = (batch, *SPECS[name].input_shape)
+    if name == "cnn":  # image-like
+        return rng.uniform(0.0, 1.0, shape).astype(np.float32)
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+# MARK: - safetensors (by hand: u64 LE header length, JSON header, raw little-endian data)
+
+_DTYPES = {"F32": "<f4", "F64": "<f8", "F16": "<f2", "I32": "<i4", "I64": "<i8"}
+
+
+def read_safetensors(path: Path | str) -> dict[str, np.ndarray]:
+    """Reads every tensor as float32 (F32 expected; F64/F16 are converted)."""
+    data = Path(path).read_bytes()
+    (header_len,) = struct.unpack_from("<Q", data, 0)
+    header = json.loads(data[8:8 + header_len])
+    header.pop("__metadata__", None)
+    base = 8 + header_len
+    tensors = {}
+    for key, info in header.items():
+        dtype = _DTYPES.get(info["dtype"])
+        if dtype is None:
+            raise ValueError(f"{path}: {key} has unsupported dtype {info['dtype']}")
+        begin, end = info["data_offsets"]
+        count = int(np.prod(info["shape"], dtype=np.int64))
+        if end - begin != count * np.dtype(dtype).itemsize or base + end > len(data):
+            raise ValueError(f"{path}: {key} spans {end - begin} bytes for shape {info['shape']}")
+        array = np.frombuffer(data, dtype, count, base + begin).reshape(info["shape"])
+        tensors[key] = array.astype(np.float32)  # copies, native byte order
+    return tensors
+
+
+def write_safetensors(path: Path | str, tensors: dict[str, np.ndarray],
+                      metadata: dict[str, str] | None = None) -> None:
+    header: dict[str, object] = {}
+    if metadata:
+        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
+    blobs, offset = [], 0
+    for key in sorted(tensors):
+        blob = np.ascontiguousarray(tensors[key], dtype="<f4").tobytes()
+        header[key] = {"dtype": "F32", "shape": list(np.shape(tensors[key])),
+                       "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    encoded = json.dumps(header, separators=(",", ":")).encode()
+    encoded += b" " * (-len(encoded) % 8)
+    Path(path).write_bytes(struct.pack("<Q", len(encoded)) + encoded + b"".join(blobs))
+
+
+# MARK: - Keras
+
+_KERAS = None
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silences fd 2 (TensorFlow's C++ start-up chatter that no log level reaches); restores it."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def keras_modules():
+    """Imports TensorFlow and Keras 3 quietly (CPU only) and defines the tutorial's attention layer."""
+    global _KERAS
+    if _KERAS is not None:
+        return _KERAS
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+    with quiet_stderr():  # an import error still raises, and prints once fd 2 is back
+        import tensorflow as tf
+        import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(f"expected Keras's TensorFlow backend, got {keras.backend.backend()}")
+    tf.get_logger().setLevel("ERROR")
+
+    class AttentionLayer(keras.layers.Layer):
+        """Additive attention pooling over time, as the tutorial defines it."""
+
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.W = keras.layers.Dense(units, name="W")
+            self.V = keras.layers.Dense(1, name="V")
+
+        def call(self, inputs):
+            score = self.V(keras.ops.tanh(self.W(inputs)))        # (batch, T, 1)
+            attention_weights = keras.ops.softmax(score, axis=1)
+            return keras.ops.sum(attention_weights * inputs, axis=1)  # (batch, features)
+
+    _KERAS = (tf, keras, AttentionLayer)
+    return _KERAS
+
+
+def _keras_model(name: str):
+    tf, keras, AttentionLayer = keras_modules()
+    L = keras.layers
+    spec = SPECS[name]
+    x = keras.Input(spec.input_shape, name="input_layer")
+    if name == "cnn":
+        h = L.Conv2D(32, (3, 3), activation="relu", name="conv2d")(x)
+        h = L.MaxPooling2D((2, 2), name="max_pooling2d")(h)
+        h = L.Flatten(name="flatten")(h)
+        h = L.Dense(128, activation="relu", name="dense")(h)
+        y = L.Dense(10, activation="softmax", name="dense_1")(h)
+        return keras.Model(x, y, name=name)
+    if name == "lstm":
+        h = L.LSTM(50, name="lstm")(x)
+        return keras.Model(x, L.Dense(10, activation="softmax", name="dense")(h), name=name)
+    if name == "attention":
+        h = AttentionLayer(64, name="attention_layer")(x)
+        return keras.Model(x, L.Dense(10, activation="softmax", name="dense")(h), name=name)
+    if name == "multitask":
+        shared = L.Dense(128, activation="relu", name="dense")(x)
+        a = L.Dense(10, activation="softmax", name="dense_1")(shared)
+        b = L.Dense(5, activation="softmax", name="dense_2")(shared)
+        return keras.Model(x, [a, b], name=name)
+    raise KeyError(name)
+
+
+def _named_variables(model) -> dict[str, object]:
+    """GraphJIT's ``<layer>.<weight>`` names -> the model's Keras variables."""
+    _, keras, AttentionLayer = keras_modules()
+    names: dict[str, object] = {}
+
+    def add(prefix, layer):
+        names[f"{prefix}.kernel"] = layer.kernel
+        if layer.use_bias:
+            names[f"{prefix}.bias"] = layer.bias
+
+    for layer in model.layers:
+        if isinstance(layer, AttentionLayer):
+            add(f"{layer.name}.W", layer.W)
+            add(f"{layer.name}.V", layer.V)
+        elif isinstance(layer, keras.layers.LSTM):
+            for key in ("kernel", "recurrent_kernel", "bias"):
+                names[f"{layer.name}.{key}"] = getattr(layer.cell, key)
+        elif isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D)):
+            add(layer.name, layer)
+        elif layer.weights:
+            raise TypeError(f"no GraphJIT names for {layer.name} ({type(layer).__name__})")
+    if len(names) != len(model.weights):
+        raise RuntimeError(f"{model.name}: mapped {len(names)} of {len(model.weights)} weights")
+    return names
+
+
+def build_keras(name: str, weights: dict[str, np.ndarray]):
+    """The Keras model with every weight assigned by GraphJIT's name."""
+    check_weights(name, weights)
+    model = _keras_model(name)
+    variables = _named_variables(model)
+    if set(variables) != set(SPECS[name].weights):
+        raise RuntimeError(f"{name}: Keras weights {sorted(variables)} != {sorted(SPECS[name].weights)}")
+    for key, var in variables.items():
+        if tuple(var.shape) != tuple(weights[key].shape):
+            raise ValueError(f"{name}: {key} shape {tuple(weights[key].shape)} != Keras {tuple(var.shape)}")
+        var.assign(weights[key].astype(np.float32))
+    return model
+
+
+def keras_outputs(model, x: np.ndarray) -> list[np.ndarray]:
+    out = model(x, training=False)
+    return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+
+
+# MARK: - ONNX
+
+
+def _onnx():
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    return onnx, TensorProto, helper, numpy_helper
+
+
+class _GraphBuilder:
+    def __init__(self):
+        self.nodes, self.initializers = [], []
+        self._onnx = _onnx()
+
+    def init(self, name: str, array: np.ndarray, dtype=np.float32) -> str:
+        self.initializers.append(self._onnx[3].from_array(np.ascontiguousarray(array, dtype=dtype), name))
+        return name
+
+    def node(self, op: str, inputs: list[str], output: str | list[str], **attrs) -> str:
+        outputs = [output] if isinstance(output, str) else output
+        self.nodes.append(self._onnx[2].make_node(op, inputs, outputs, name=f"{op}_{len(self.nodes)}", **attrs))
+        return outputs[-1]
+
+    def dense(self, x: str, weights: dict[str, np.ndarray], layer: str, activation: str | None) -> str:
+        """Gemm (x is 2-D) with the Keras (in, out) kernel as B, then the activation."""
+        k = self.init(f"{layer}.kernel", weights[f"{layer}.kernel"])
+        b = self.init(f"{layer}.bias", weights[f"{layer}.bias"])
+        y = self.node("Gemm", [x, k, b], f"{layer}/gemm")
+        if activation == "relu":
+            y = self.node("Relu", [y], f"{layer}/relu")
+        elif activation == "softmax":
+            y = self.node("Softmax", [y], f"{layer}/softmax", axis=-1)
+        elif activation is not None:
+            raise ValueError(activation)
+        return y
+
+
+def cnn_dense_rows_nchw(kernel: np.ndarray) -> np.ndarray:
+    """Reorders the first Dense's rows from Keras's NHWC flatten order to NCHW flatten order."""
+    p, c = _CNN_POOL_OUT, _CNN_FILTERS
+    return kernel.reshape(p, p, c, -1).transpose(2, 0, 1, 3).reshape(p * p * c, -1)
+
+
+def lstm_gates_to_onnx(matrix: np.ndarray, units: int) -> np.ndarray:
+    """Keras packs gates i, f, c, o along the last axis; ONNX wants i, o, f, c."""
+    i, f, c, o = (matrix[..., k * units:(k + 1) * units] for k in range(4))
+    return np.concatenate([i, o, f, c], axis=-1)
+
+
+def build_onnx(name: str, weights: dict[str, np.ndarray], batch: int | None = None,
+               cnn_flatten: str = "permute-weights", attention_sum: str = "mul-reducesum"):
+    """The model as an ONNX ModelProto (opset 17) taking ``input`` and giving ``output_0``[, ``output_1``].
+
+    ``batch`` fixes the batch dimension (None: symbolic ``N``). ``cnn_flatten``: "permute-weights"
+    (flatten NCHW, Dense rows permuted at build time) or "transpose" (transpose back to NHWC, then
+    flatten, Keras weights unchanged). ``attention_sum``: "mul-reducesum" (Mul + ReduceSum over time)
+    or "matmul" (the weighted sum as a batched MatMul of the transposed weights with x).
+    """
+    onnx, TensorProto, helper, _ = _onnx()
+    check_weights(name, weights)
+    spec = SPECS[name]
+    g = _GraphBuilder()
+    dim = batch if batch is not None else "N"
+    x = "input"
+
+    if name == "cnn":
+        kernel = weights["conv2d.kernel"].transpose(3, 2, 0, 1)           # HWIO -> OIHW
+        w = g.init("conv2d.kernel_oihw", kernel)
+        b = g.init("conv2d.bias", weights["conv2d.bias"])
+        h = g.node("Transpose", [x], "nchw", perm=[0, 3, 1, 2])
+        h = g.node("Conv", [h, w, b], "conv2d/conv", kernel_shape=[3, 3], strides=[1, 1],
+                   pads=[0, 0, 0, 0], dilations=[1, 1], group=1)
+        h = g.node("Relu", [h], "conv2d/relu")
+        h = g.node("MaxPool", [h], "max_pooling2d", kernel_shape=[2, 2], strides=[2, 2])
+        dense_w = dict(weights)
+        if cnn_flatten == "permute-weights":
+            dense_w["dense.kernel"] = cnn_dense_rows_nchw(weights["dense.kernel"])
+        elif cnn_flatten == "transpose":
+            h = g.node("Transpose", [h], "nhwc", perm=[0, 2, 3, 1])
+        else:
+            raise ValueError(cnn_flatten)
+        h = g.node("Flatten", [h], "flatten", axis=1)
+        h = g.dense(h, dense_w, "dense", "relu")
+        outputs = [g.dense(h, weights, "dense_1", "softmax")]
+    elif name == "lstm":
+        units = weights["lstm.recurrent_kernel"].shape[0]
+        W = lstm_gates_to_onnx(weights["lstm.kernel"], units).T[None]            # (1, 4u, F)
+        R = lstm_gates_to_onnx(weights["lstm.recurrent_kernel"], units).T[None]  # (1, 4u, u)
+        Bw = lstm_gates_to_onnx(weights["lstm.bias"], units)
+        B = np.concatenate([Bw, np.zeros_like(Bw)])[None]                       # (1, 8u): Wb, Rb=0
+        h = g.node("Transpose", [x], "time_major", perm=[1, 0, 2])               # (T, N, F)
+        h = g.node("LSTM", [h, g.init("lstm.W", W), g.init("lstm.R", R), g.init("lstm.B", B)],
+                   ["", "lstm/Y_h"], hidden_size=units, direction="forward",
+                   activations=["Sigmoid", "Tanh", "Tanh"])                      # Y_h (1, N, u)
+        h = g.node("Squeeze", [h, g.init("axes0", np.array([0]), np.int64)], "lstm/h")
+        outputs = [g.dense(h, weights, "dense", "softmax")]
+    elif name == "attention":
+        p = "attention_layer"
+        h = g.node("MatMul", [x, g.init(f"{p}.W.kernel", weights[f"{p}.W.kernel"])], f"{p}/W/matmul")
+        h = g.node("Add", [h, g.init(f"{p}.W.bias", weights[f"{p}.W.bias"])], f"{p}/W/add")
+        h = g.node("Tanh", [h], f"{p}/tanh")
+        h = g.node("MatMul", [h, g.init(f"{p}.V.kernel", weights[f"{p}.V.kernel"])], f"{p}/V/matmul")
+        h = g.node("Add", [h, g.init(f"{p}.V.bias", weights[f"{p}.V.bias"])], f"{p}/score")  # (N, T, 1)
+        a = g.node("Softmax", [h], f"{p}/weights", axis=1)
+        if attention_sum == "mul-reducesum":
+            h = g.node("Mul", [a, x], f"{p}/weighted")
+            h = g.node("ReduceSum", [h, g.init("axes1", np.array([1]), np.int64)], f"{p}/context",
+                       keepdims=0)
+        elif attention_sum == "matmul":
+            at = g.node("Transpose", [a], f"{p}/weights_t", perm=[0, 2, 1])              # (N, 1, T)
+            h = g.node("MatMul", [at, x], f"{p}/context3")                               # (N, 1, F)
+            h = g.node("Squeeze", [h, g.init("axes1", np.array([1]), np.int64)], f"{p}/context")
+        else:
+            raise ValueError(attention_sum)
+        outputs = [g.dense(h, weights, "dense", "softmax")]
+    elif name == "multitask":
+        h = g.dense(x, weights, "dense", "relu")
+        outputs = [g.dense(h, weights, "dense_1", "softmax"), g.dense(h, weights, "dense_2", "softmax")]
+    else:
+        raise KeyError(name)
+
+    # Rename the final tensors to output_<k>.
+    renames = {old: f"output_{k}" for k, old in enumerate(outputs)}
+    for n in g.nodes:
+        n.output[:] = [renames.get(o, o) for o in n.output]
+        n.input[:] = [renames.get(i, i) for i in n.input]
+    graph = helper.make_graph(
+        g.nodes, name,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [dim, *spec.input_shape])],
+        [helper.make_tensor_value_info(f"output_{k}", TensorProto.FLOAT, [dim, size])
+         for k, size in enumerate(spec.output_sizes)],
+        g.initializers)
+    model = helper.make_model(graph, producer_name="graphjit-peers",
+                              opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model, full_check=True)  # includes strict shape inference
+    return model
+
+
+def ort_session(model, threads: int = 1):
+    """An ONNX Runtime CPU session with every graph optimization and ``threads`` intra-op threads."""
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+# MARK: - Self-check: ONNX Runtime against Keras on random weights
+
+
+def self_check(tolerance: float = 1e-5, seed: int = 7) -> bool:
+    rng = np.random.default_rng(seed)
+    ok = True
+    for name in MODEL_NAMES:
+        weights = random_weights(name, rng)
+        keras_model = build_keras(name, weights)
+        variants = [{}]
+        if name == "cnn":
+            variants.append({"cnn_flatten": "transpose"})
+        if name == "attention":
+            variants.append({"attention_sum": "matmul"})
+        for batch in (1, 5):
+            x = random_input(name, batch, rng)
+            expected = keras_outputs(keras_model, x)
+            for batch_dim in (batch, None):
+                for kwargs in variants:
+                    session = ort_session(build_onnx(name, weights, batch_dim, **kwargs))
+                    got = session.run(None, {"input": x})
+                    diff = max(float(np.max(np.abs(g - e))) for g, e in zip(got, expected))
+                    good = diff < tolerance and all(g.shape == e.shape for g, e in zip(got, expected))
+                    ok &= good
+                    label = ", ".join(f"{k}={v}" for k, v in kwargs.items()) or "default"
+                    print(f"{name:9} batch {batch} (graph batch {batch_dim or 'N'}, {label}): "
+                          f"max |ORT - Keras| = {diff:.2e}  {'ok' if good else 'FAILED'}", flush=True)
+    return ok
+
+
+if __name__ == "__main__":
+    sys.exit(0 if self_check() else 1)

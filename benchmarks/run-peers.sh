@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# GraphJIT against its peers (ONNX Runtime, TensorFlow/Keras) on the four tutorial models.
+#
+#   bash benchmarks/run-peers.sh [--quick]        (from the repository root)
+#
+# 1. makes sure Python can create venvs and libtcc-dev is installed (apt-get, only if missing);
+# 2. creates/reuses benchmarks/.venv and installs benchmarks/peers/requirements.txt into it
+#    (only when that file changed since the last install);
+# 3. builds and runs graphjit-bench, which exports weights, inputs and GraphJIT's outputs and
+#    timings into benchmarks/results/latest;
+# 4. runs benchmarks/peers/run_peers.py (checks the peers agree with GraphJIT, times them) and
+#    benchmarks/peers/report.py (one table, report.json, report.png).
+#
+# --quick       fewer timed runs in the peers run (a smoke test, well under two minutes)
+# --skip-swift  reuse benchmarks/results/latest as it is (re-run the peers and the report only)
+# GRAPHJIT_BENCH_ARGS="..."  extra arguments for graphjit-bench
+set -euo pipefail
+
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+
+QUICK=()
+SKIP_SWIFT=0
+for arg in "$@"; do
+    case "$arg" in
+        --quick) QUICK=(--quick) ;;
+        --skip-swift) SKIP_SWIFT=1 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "run-peers.sh: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="benchmarks/.venv"
+REQUIREMENTS="benchmarks/peers/requirements.txt"
+RESULTS="benchmarks/results/latest"
+STAMP="$VENV/.requirements.sha256"
+START=$SECONDS
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+info() { printf '    %s\n' "$*" >&2; }
+die() { printf '\nrun-peers.sh: error: %s\n' "$*" >&2; exit 1; }
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=(sudo); fi
+APT_UPDATED=0
+can_apt() { command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ ${#SUDO[@]} -gt 0 ]; }; }
+apt_install() {  # apt_install PACKAGE...: install, with an 'apt-get update' first only if that fails
+    local env=(env DEBIAN_FRONTEND=noninteractive)
+    if "${SUDO[@]}" "${env[@]}" apt-get install -y -q "$@" >/dev/null; then return 0; fi
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        info "apt-get install failed; running apt-get update and retrying"
+        "${SUDO[@]}" apt-get update -q >/dev/null
+        APT_UPDATED=1
+        "${SUDO[@]}" "${env[@]}" apt-get install -y -q "$@" >/dev/null
+    else
+        return 1
+    fi
+}
+
+# MARK: - Python with venv support
+
+step "Python"
+command -v python3 >/dev/null 2>&1 || die "python3 not found (TensorFlow 2.21 needs Python 3.10-3.13)"
+PY_VERSION="$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+info "python3 $PY_VERSION at $(command -v python3)"
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    can_apt || die "python3 cannot create venvs (no venv/ensurepip) and apt-get is not usable: install python3-venv"
+    info "installing python3-venv (python3 lacks venv/ensurepip)"
+    apt_install python3-venv || apt_install "python${PY_VERSION}-venv" || die "could not install python3-venv"
+fi
+
+# MARK: - The venv
+
+step "Python venv $VENV"
+if [ -d "$VENV" ] && ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    info "existing venv is broken; recreating it"
+    rm -rf "$VENV"
+fi
+if [ ! -d "$VENV" ]; then
+    python3 -m venv "$VENV"
+    info "created"
+fi
+WANT_STAMP="$( { sha256sum "$REQUIREMENTS" | cut -d' ' -f1; "$VENV/bin/python" -V 2>&1; } | tr '\n' ' ')"
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT_STAMP" ]; then
+    info "requirements unchanged since the last install; not reinstalling"
+else
+    info "installing $REQUIREMENTS (TensorFlow is large: this takes a few minutes the first time)"
+    rm -f "$STAMP"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQUIREMENTS"
+    printf '%s' "$WANT_STAMP" > "$STAMP"
+    info "installed"
+fi
+
+# MARK: - libtcc
+
+step "libtcc"
+if [ -f /usr/include/libtcc.h ]; then
+    info "/usr/include/libtcc.h present"
+else
+    can_apt || die "libtcc-dev is missing and apt-get is not usable: install libtcc-dev"
+    info "installing libtcc-dev"
+    apt_install libtcc-dev || die "could not install libtcc-dev"
+fi
+
+# MARK: - GraphJIT's half
+
+if [ "$SKIP_SWIFT" -eq 1 ]; then
+    step "Skipping the Swift benchmark (--skip-swift): reusing $RESULTS"
+    [ -d "$RESULTS" ] || die "$RESULTS does not exist; run without --skip-swift first"
+else
+    command -v swift >/dev/null 2>&1 || die "swift not found"
+    step "Building graphjit-bench (swift build -c release)"
+    swift build -c release --product graphjit-bench
+    BIN="$(swift build -c release --show-bin-path)/graphjit-bench"
+    [ -x "$BIN" ] || die "$BIN was not built"
+
+    step "Running graphjit-bench --peers-dir $RESULTS"
+    if [ -d "$RESULTS" ]; then
+        rm -rf benchmarks/results/previous
+        mv "$RESULTS" benchmarks/results/previous
+        info "moved the last results to benchmarks/results/previous"
+    fi
+    mkdir -p "$RESULTS"
+    # shellcheck disable=SC2086  # GRAPHJIT_BENCH_ARGS is split on purpose
+    "$BIN" --peers-dir "$RESULTS" ${GRAPHJIT_BENCH_ARGS:-}
+fi
+
+# MARK: - The peers and the report
+
+step "Peers: ONNX Runtime and TensorFlow (run_peers.py${QUICK:+ --quick})"
+PEERS_STATUS=0
+PYTHONUNBUFFERED=1 "$VENV/bin/python" benchmarks/peers/run_peers.py "$RESULTS" "${QUICK[@]}" || PEERS_STATUS=$?
+
+step "Report"
+"$VENV/bin/python" benchmarks/peers/report.py "$RESULTS"
+
+printf '\n' >&2
+info "JSON:  $RESULTS/graphjit.json, $RESULTS/peers.json, $RESULTS/report.json"
+info "chart: $RESULTS/report.png"
+info "took $((SECONDS - START)) s"
+if [ "$PEERS_STATUS" -ne 0 ]; then
+    die "run_peers.py failed (status $PEERS_STATUS): see the PEER OUTPUT CHECK above"
+fi
