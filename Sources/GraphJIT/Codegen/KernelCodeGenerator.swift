@@ -34,7 +34,9 @@ private struct KernelEmitter {
 
     // MARK: Arguments and constants
 
-    /// The C name bound to `argument`, declaring `buffers[i]` on first use.
+    /// The C name bound to `argument`, declaring `buffers[i]` on first use. Names carry a prefix by
+    /// role (`in_`, `w_`, `v_`, `s_`) so that no user-chosen layer or input name can collide with
+    /// a C keyword, a local variable or a constant of the kernel, or start with a digit.
     mutating func bind(_ argument: KernelArgument) -> String {
         if let name = argumentNames[argument] { return name }
         let (base, comment, isWritable): (String, String, Bool)
@@ -43,19 +45,19 @@ private struct KernelEmitter {
             let value = graph[id]
             let shape = value.shape.map(String.init).joined(separator: "x")
             switch value.role {
-            case .input: (base, comment, isWritable) = (value.name, "model input \(shape)", false)
-            case .parameter: (base, comment, isWritable) = (value.name, "weight \(shape)", false)
+            case .input: (base, comment, isWritable) = ("in_" + value.name, "model input \(shape)", false)
+            case .parameter: (base, comment, isWritable) = ("w_" + value.name, "weight \(shape)", false)
             case .computed:
                 let isOutput = id == group.output
-                (base, comment, isWritable) = (value.name + (isOutput ? "_out" : "_in"),
+                (base, comment, isWritable) = ("v_" + value.name + (isOutput ? "_out" : "_in"),
                                               "\(isOutput ? "output" : "input") \(shape) from \(value.name)",
                                               isOutput)
             }
         case let .packedWeights(id):
             let shape = graph[id].shape.map(String.init).joined(separator: "x")
-            (base, comment, isWritable) = (graph[id].name + "_packed", "weight \(shape), packed for sgemm_packed", false)
+            (base, comment, isWritable) = ("w_" + graph[id].name + "_packed", "weight \(shape), packed for sgemm_packed", false)
         case let .scratch(floats, label):
-            (base, comment, isWritable) = (label, "scratch, \(floats) floats", true)
+            (base, comment, isWritable) = ("s_" + label, "scratch, \(floats) floats", true)
         }
         var name = base.replacingNonIdentifierCharacters()
         if usedNames.contains(name) { name += "_\(arguments.count)" }

@@ -60,7 +60,7 @@ public class Model {
 
     /// Replaces every weight. The names and shapes must match the model's exactly.
     public func setParameters(_ tensors: [String: Tensor], source: String = "the given tensors") throws {
-        _ = try topology.get()
+        _ = try makeGraph(batchSize: 1)  // a model whose shapes do not fit reports that, not the weights
         try parameters.replace(with: tensors, source: source)
         compiledCache.removeAll()
     }
@@ -73,6 +73,7 @@ public class Model {
 
     /// Saves every weight to a safetensors file.
     public func saveWeights(to url: URL) throws {
+        _ = try makeGraph(batchSize: 1)
         try Safetensors.write(parameters.dictionary, to: url, metadata: ["format": "graphjit", "model": name])
     }
 

@@ -121,6 +121,11 @@ struct KerasNamer {
 
     mutating func claim(_ requested: String?, base: String) throws -> String {
         if let requested {
+            // As Keras: names are path components, so '/' is not allowed (it would also let a name
+            // end a comment in generated C).
+            guard !requested.isEmpty, !requested.contains("/") else {
+                throw GraphError.invalidModel(reason: "layer name '\(requested)' must be non-empty and cannot contain '/'")
+            }
             guard used.insert(requested).inserted else {
                 throw GraphError.invalidModel(reason: "two layers are named '\(requested)'")
             }

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+@testable import GraphJIT
+
+/// User-chosen names (Keras allows any name without '/') reach the generated C as identifiers and
+/// comments; no name may break the C or change what it computes.
+///
+/// These tests never run a kernel whose source looks broken (a self-referencing declaration or a
+/// compiler warning could mean a wild pointer), so a regression fails the test instead of crashing
+/// the test process.
+@Suite("Generated C survives any user-chosen name")
+struct GeneratedIdentifierTests {
+    /// A small CNN whose input is named `inputName` and whose first Dense layer is named `denseName`.
+    private static func model(inputName: String? = nil, denseName: String? = nil) -> Model {
+        let input = Input(shape: [6, 6, 2], name: inputName)
+        let features = Flatten()(MaxPooling2D()(Conv2D(filters: 3, kernelSize: [3, 3], activation: .relu)(input)))
+        let output = Dense(units: 4, activation: .softmax, name: denseName)(features)
+        return Model(inputs: [input], outputs: [output], seed: 1)
+    }
+
+    /// Checks the generated module compiles cleanly with tcc, then that the JIT agrees with the
+    /// reference; records an issue and stops at the first problem.
+    private static func checkCompilesAndRuns(_ model: Model, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try model.setParameters(randomParameters(for: model, seed: 3, scale: 0.3))
+        let graph = try model.makeGraph(batchSize: 2)
+        let generator = KernelCodeGenerator(graph: graph)
+        let module = GeneratedModule(name: "names", kernels: FusionPass().run(on: graph).map(generator.generate))
+
+        // 1. No declaration initializes a variable from itself (C scopes a name from its declarator on).
+        for line in module.source.split(separator: "\n") {
+            if let match = line.firstMatch(of: /\*const\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([A-Za-z_][A-Za-z0-9_]*)\b/),
+               match.1 == match.2 {
+                Issue.record("self-referencing declaration in the generated C: \(line.trimmingCharacters(in: .whitespaces))",
+                             sourceLocation: sourceLocation)
+                return
+            }
+        }
+        // 2. tcc compiles it without errors or warnings.
+        let compiled: TCCModule
+        do {
+            compiled = try TCCCompiler().compile(module.source, moduleName: module.name)
+        } catch {
+            Issue.record("the generated C does not compile: \(error)", sourceLocation: sourceLocation)
+            return
+        }
+        guard compiled.diagnostics.isEmpty else {
+            Issue.record("tcc warns about the generated C: \(compiled.diagnostics)", sourceLocation: sourceLocation)
+            return
+        }
+        // 3. Only now is it safe to run: the JIT must agree with the reference.
+        let x = Tensor.seededNormal([2, 6, 6, 2], seed: 4)
+        let jit = try model.predict(x, engine: .jit(tier: .instant))
+        let reference = try model.predict(x, engine: .reference)
+        #expect(Difference(jit, reference).maxAbsolute <= 1e-5, sourceLocation: sourceLocation)
+    }
+
+    @Test("ordinary names work", arguments: ["input_layer", "pixels", "x", "result", "columns", "Ünïcode name"])
+    func ordinaryInputNames(_ name: String) throws {
+        try Self.checkCompilesAndRuns(Self.model(inputName: name))
+    }
+
+    /// BUG: a model input's name is used verbatim as a C identifier in every kernel that reads the
+    /// input (`KernelCodeGenerator.swift`, `bind(_:)`, the `.input` role). Names that are C keywords,
+    /// start with a digit, or equal an identifier the kernel already uses (`rt`, `buffers`, the shape
+    /// constants `H`/`BATCH`, the loop variable `b`, the per-image pointer `image`) break the kernel:
+    /// some fail to compile, and `image`/`b`/`BATCH` compile into wrong code (`image` gives NaNs).
+    @Test("input names that collide with C keywords or the kernel's own identifiers",
+          arguments: ["image", "b", "BATCH", "H", "rt", "buffers", "float", "int", "1st_input"])
+    func collidingInputNames(_ name: String) throws {
+        try Self.checkCompilesAndRuns(Self.model(inputName: name))
+    }
+
+    /// BUG: the same for a layer name that starts with a digit: its weights are declared as
+    /// `<layer>_kernel_packed`, which is not a C identifier.
+    @Test("a layer name starting with a digit", arguments: ["2nd_dense", "9"])
+    func layerNameWithLeadingDigit(_ name: String) throws {
+        try Self.checkCompilesAndRuns(Self.model(denseName: name))
+    }
+
+    @Test("layer names with spaces, dashes, dots and non-ASCII letters", arguments: ["my dense", "dense-1", "block.dense", "плотный"])
+    func sanitizedLayerNames(_ name: String) throws {
+        try Self.checkCompilesAndRuns(Self.model(denseName: name))
+    }
+
+    /// BUG: layer names are pasted into `/* ... */` comments (the kernel header written by
+    /// `KernelEmitter.finish()`, and per-statement comments), so a name containing `*/` ends the
+    /// comment early and the module fails to compile with a tcc error. Keras forbids '/' in names;
+    /// GraphJIT should either reject such a name up front with a GraphError or keep it out of the
+    /// comment's way.
+    @Test("a layer name containing '*/' is rejected up front or compiles")
+    func commentTerminatorInLayerName() throws {
+        let model = Self.model(denseName: "dense*/oops")
+        do {
+            _ = try model.makeGraph()
+        } catch is GraphError {
+            return  // rejected with a clear error: fine
+        }
+        try Self.checkCompilesAndRuns(model)
+    }
+}
