@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-#define GJ_RUNTIME_ABI_VERSION 1
+#define GJ_RUNTIME_ABI_VERSION 2
 
 /* Elementwise activations that GEMM epilogues and `activate` apply. Values are part of the ABI. */
 enum {
@@ -87,6 +87,20 @@ typedef struct gj_runtime {
     /* Scalar libm-equivalents (accurate to float rounding), for generated scalar code. */
     float (*expf)(float);
     float (*tanhf)(float);
+
+    /* --- Parallel loops (ABI version 2) ---------------------------------------------------------
+     * Runs body(context, begin, end, worker) over [0, count) in contiguous chunks of at least
+     * `grain` items, on up to gj_runtime_threads() threads (the caller included), and returns when
+     * every chunk is done. `worker` is unique among the chunks of one call and lies in
+     * [0, max_workers()), so a kernel can give each chunk its own scratch slot. Runs inline (one
+     * chunk per worker index, in order) when the work is too small, when called from inside
+     * another parallel region, or when the worker pool is busy with another caller. Runtime calls
+     * made from inside a body (e.g. sgemm) run on the calling thread. */
+    void (*parallel_for)(long count, long grain,
+                         void (*body)(void *context, long begin, long end, int worker),
+                         void *context);
+    /* The bound on `worker` + 1: the number of online CPUs at start-up (at most 64). */
+    int (*max_workers)(void);
 } gj_runtime;
 
 /* The process-wide runtime table (static storage; never freed). */

@@ -123,7 +123,11 @@ static void *bw_thread(void *argp)
     pthread_barrier_wait(a->barrier);
     double t0 = now_s();
     float s = 0.0f;
-    for (int r = 0; r < a->reps; r++) s += avx2 ? read_sum_avx2(a->p, a->n) : read_sum_portable(a->p, a->n);
+    for (int r = 0; r < a->reps; r++) {
+        /* compiler barrier: otherwise the pure read function could be evaluated once */
+        __asm__ __volatile__("" ::: "memory");
+        s += avx2 ? read_sum_avx2(a->p, a->n) : read_sum_portable(a->p, a->n);
+    }
     a->seconds = now_s() - t0;
     gj_calibration_sink = s;
     return NULL;
@@ -137,7 +141,10 @@ double gj_measure_read_bandwidth(size_t bytes, int threads)
     if (per == 0) return 0.0;
     float *buf = aligned_alloc(64, per * threads);
     if (!buf) return 0.0;
-    memset(buf, 0, per * threads); /* fault the pages in */
+    /* Fault the pages in with non-zero data: a zero fill could be turned into calloc by the
+     * compiler, leaving every page mapped to the one shared zero page (which reads from L1). */
+    float *f = buf;
+    for (size_t i = 0; i < per * threads / sizeof(float); i++) f[i] = (float)(i & 1023);
     /* enough repetitions for ~20 ms at 20 GB/s, at least 3 */
     int reps = (int)(4e8 / (double)(per * threads));
     if (reps < 3) reps = 3;

@@ -9,19 +9,16 @@
 
 #include "gj_internal.h"
 
-/* Short copies dominate (C is often 1..64 floats): a plain loop beats a memcpy call there. */
+/* One memcpy per contiguous run (KW*C floats); measured faster than an open-coded loop for the
+ * short runs typical here. */
 static inline void copy_floats(float *dst, const float *src, int n)
 {
-    if (n >= 64) {
-        memcpy(dst, src, (size_t)n * sizeof(float));
-    } else {
-        for (int i = 0; i < n; i++) dst[i] = src[i];
-    }
+    memcpy(dst, src, (size_t)n * sizeof(float));
 }
 
 static inline void zero_floats(float *dst, int n)
 {
-    for (int i = 0; i < n; i++) dst[i] = 0.0f;
+    if (n > 0) memset(dst, 0, (size_t)n * sizeof(float));
 }
 
 /* columns[(oh*OW + ow), (kh*KW + kw)*C + c] = input[oh*sh - pad_top + kh, ow*sw - pad_left + kw, c]

@@ -98,37 +98,49 @@ GJ_TARGET_AVX512 static void matvec_packed(int N, int K, const float *x, const f
     }
 }
 
-/* y = x * B with B unpacked (row stride ldb): chunks of 128 columns (8 zmm accumulators), each
- * streaming the chunk's slice of every B row. The last chunk uses masked loads/stores. */
-#define GJ_MV_COLS 128
+/* y = x * B with B unpacked (row stride ldb): chunks of 256 columns (16 zmm accumulators), each
+ * streaming the chunk's slice of every B row, so B up to 256 columns wide is read strictly
+ * sequentially. The last chunk uses masked loads/stores. */
+#define GJ_MV_COLS 256
+#define GJ_MV_VECS (GJ_MV_COLS / 16)
 GJ_TARGET_AVX512 static void matvec(int N, int K, const float *x, const float *B, long ldb,
                                     float *y, const float *bias, int act, int accumulate)
 {
     for (int j0 = 0; j0 < N; j0 += GJ_MV_COLS) {
         int w = N - j0 < GJ_MV_COLS ? N - j0 : GJ_MV_COLS;
-        __m512 s[8];
-        __mmask16 mk[8];
-        for (int v = 0; v < 8; v++) {
-            s[v] = _mm512_setzero_ps();
-            mk[v] = gj512_mask(w - 16 * v);
-        }
+        __m512 s[GJ_MV_VECS];
+        for (int v = 0; v < GJ_MV_VECS; v++) s[v] = _mm512_setzero_ps();
         const float *bj = B + j0;
         if (w == GJ_MV_COLS) {
             for (int k = 0; k < K; k++) {
                 __m512 xk = _mm512_set1_ps(x[k]);
                 const float *row = bj + (size_t)k * ldb;
-                for (int v = 0; v < 8; v++) s[v] = _mm512_fmadd_ps(xk, _mm512_loadu_ps(row + 16 * v), s[v]);
+                for (int v = 0; v < GJ_MV_VECS; v++) s[v] = _mm512_fmadd_ps(xk, _mm512_loadu_ps(row + 16 * v), s[v]);
             }
-        } else {
+        } else if (w <= 128) { /* 8 accumulators are enough */
+            __mmask16 mk[8];
+            for (int v = 0; v < 8; v++) mk[v] = gj512_mask(w - 16 * v);
             for (int k = 0; k < K; k++) {
                 __m512 xk = _mm512_set1_ps(x[k]);
                 const float *row = bj + (size_t)k * ldb;
                 for (int v = 0; v < 8; v++)
                     s[v] = _mm512_fmadd_ps(xk, _mm512_maskz_loadu_ps(mk[v], row + 16 * v), s[v]);
             }
+        } else {
+            /* 129..255 columns: the first 128 unmasked, the rest masked */
+            __mmask16 mk[8];
+            for (int v = 0; v < 8; v++) mk[v] = gj512_mask(w - 128 - 16 * v);
+            for (int k = 0; k < K; k++) {
+                __m512 xk = _mm512_set1_ps(x[k]);
+                const float *row = bj + (size_t)k * ldb;
+                for (int v = 0; v < 8; v++) s[v] = _mm512_fmadd_ps(xk, _mm512_loadu_ps(row + 16 * v), s[v]);
+                for (int v = 0; v < 8; v++)
+                    s[8 + v] = _mm512_fmadd_ps(xk, _mm512_maskz_loadu_ps(mk[v], row + 128 + 16 * v), s[8 + v]);
+            }
         }
-        for (int v = 0; v < 8 && 16 * v < w; v++)
-            gj512_store(s[v], y + j0 + 16 * v, mk[v], accumulate, bias ? bias + j0 + 16 * v : NULL, act);
+        for (int v = 0; v < GJ_MV_VECS && 16 * v < w; v++)
+            gj512_store(s[v], y + j0 + 16 * v, gj512_mask(w - 16 * v), accumulate,
+                        bias ? bias + j0 + 16 * v : NULL, act);
     }
 }
 

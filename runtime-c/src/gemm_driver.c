@@ -22,10 +22,12 @@
  * M == 1 (e.g. an LSTM step at batch 1) goes to the matvec routines, which stream B once without
  * any blocking or packing overhead.
  *
- * Threading: above GJ_MIN_MACS_PER_THREAD multiply-adds per thread the problem is cut into one
- * rectangle per thread, either along M (in whole MR row panels) or along N (in whole 32-column
- * panels), whichever re-reads less memory (splitting M makes every thread read all of B, splitting
- * N makes every thread read all of A), and run through the pool (thread_pool.c).
+ * Threading: with at least GJ_MIN_MACS_PER_THREAD multiply-adds per thread, the problem is cut
+ * into rectangles either along M (in whole MR row panels) or along N (in whole 32-column panels),
+ * whichever re-reads less memory (splitting M makes every task read all of B, splitting N makes
+ * every task read all of A), and the rectangles are run through the pool (thread_pool.c): one per
+ * thread for big jobs, four per thread for small ones so that a worker that wakes up late costs
+ * little (the caller claims its rectangles). Each rectangle runs the serial blocked code above.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -36,7 +38,12 @@
 #define GJ_KC 256          /* K block: MR x KC floats of A (8 KB) fit L1 next to the B stream */
 #define GJ_NC 512          /* N block: KC x NC floats of B (512 KB) fit the 1-2 MB L2 */
 #define GJ_MR_MAX 8
-#define GJ_MIN_MACS_PER_THREAD (256L * 1024)
+/* Waking a pool worker costs ~5 us (best case) to ~25 us (loaded machine), i.e. the time for
+ * ~0.25-1.2M multiply-adds, so a thread only pays off with about 1M multiply-adds to do. */
+#define GJ_MIN_MACS_PER_THREAD (1024L * 1024)
+/* Jobs smaller than this per thread are cut into 4 tasks per thread, claimed dynamically, so a
+ * late-waking worker costs less; larger jobs use one task per thread (fewer re-reads). */
+#define GJ_DYNAMIC_MACS_PER_THREAD (16L * 1024 * 1024)
 
 /* ---- per-thread scratch (packed B block, padded A panel) ------------------------------------- */
 
@@ -88,7 +95,8 @@ typedef struct {
     long ldc;
     const float *bias;
     int act, accumulate;
-    /* threading: the rectangle of task t is units [t*units/nt, (t+1)*units/nt) along one axis */
+    /* threading: the rectangle of task t is units [t*units/nt, (t+1)*units/nt) along one axis
+     * (nt = number of tasks) */
     int split_n, units, nt;
 } gemm_job;
 
@@ -110,6 +118,51 @@ static void gemm_naive(const gemm_job *j, int m0, int m1, int n0, int n1)
     }
 }
 
+/* ---- software prefetch ------------------------------------------------------------------------
+ * A prefetch plan covers `count` regions of `bytes` bytes, `stride` bytes apart. Part `i` of
+ * `parts` touches the i-th slice of its cache lines (prefetcht1: into L2). */
+typedef struct {
+    const char *base;
+    long stride;
+    int count;
+    int bytes;
+} prefetch_plan;
+
+static void prefetch_part(const prefetch_plan *p, int i, int parts)
+{
+    const long lines_per = (p->bytes + 63) / 64, total = lines_per * p->count;
+    long l0 = total * i / parts, l1 = total * (i + 1) / parts;
+    for (long l = l0; l < l1; l++)
+        __builtin_prefetch(p->base + (l / lines_per) * p->stride + (l % lines_per) * 64, 0, 2);
+}
+
+static void prefetch_rows(const float *a, long lda, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++)
+        for (int k = 0; k < cols; k += 16) __builtin_prefetch(a + (size_t)r * lda + k, 0, 2);
+}
+
+/* y = x[k0:k1] * B[k0:k1, 0:N] for an unpacked B. The path's matvec sweeps B in column chunks
+ * as wide as its accumulator registers allow (256 columns for AVX-512); for wider B that would
+ * fetch every row from memory once per chunk, in a strided pattern. So large problems are cut
+ * into K blocks of about 128 KB of B: the first chunk brings a block into L2 and the other chunks
+ * read it from there. (Software prefetch of the next block was tried and lost: the hardware
+ * prefetchers already follow these sequential rows, and a burst of prefetches stalls.) The
+ * epilogue (bias, activation) goes with the last block only. */
+#define GJ_MATVEC_BLOCK_BYTES (128L * 1024)
+static void matvec_blocked(const gj_path_ops *ops, int N, int k0, int k1, const float *x, const float *B,
+                           long ldb, float *y, const float *bias, int act, int accumulate)
+{
+    long kb = GJ_MATVEC_BLOCK_BYTES / ((long)N * 4);
+    if (kb < 16) kb = 16;
+    for (long k = k0; k < k1; k += kb) {
+        long kn = k1 - k < kb ? k1 - k : kb;
+        int last = k + kn >= k1;
+        ops->matvec(N, (int)kn, x + k, B + (size_t)k * ldb, ldb, y, last ? bias : NULL,
+                    last ? act : GJ_ACT_LINEAR, accumulate || k > k0);
+    }
+}
+
 /* Rows [m0, m1) x columns [n0, n1) of C on the calling thread; n0 is a multiple of 32. */
 static void gemm_rect(const gemm_job *j, int m0, int m1, int n0, int n1)
 {
@@ -124,7 +177,7 @@ static void gemm_rect(const gemm_job *j, int m0, int m1, int n0, int n1)
             ops->matvec_packed(n1 - n0, K, x, j->packed + (size_t)(n0 / GJ_PANEL) * K * GJ_PANEL,
                                (long)K * GJ_PANEL, y, bias, j->act, j->accumulate);
         else
-            ops->matvec(n1 - n0, K, x, j->B + n0, j->ldb, y, bias, j->act, j->accumulate);
+            matvec_blocked(ops, n1 - n0, 0, K, x, j->B + n0, j->ldb, y, bias, j->act, j->accumulate);
         return;
     }
 
@@ -156,7 +209,23 @@ static void gemm_rect(const gemm_job *j, int m0, int m1, int n0, int n1)
             const float *bias = last && j->bias ? j->bias + jc : NULL;
             const int act = last ? j->act : GJ_ACT_LINEAR;
 
-            for (int ir = m0; ir < m1; ir += MR) {
+            /* Software prefetch of the next K block of B into L2, spread evenly over this block's
+             * row panels: without it the first row panel of every K block waits on memory (the
+             * kernel needs ~8 bytes/cycle of B there, more than DRAM delivers), with it the
+             * loads overlap the previous block's arithmetic. Matters when K is large. */
+            prefetch_plan pf = { 0 };
+            if (!last) {
+                const int kn = K - (pc + kc) < GJ_KC ? K - (pc + kc) : GJ_KC;
+                if (j->packed) /* each panel's next block directly follows the current one */
+                    pf = (prefetch_plan){ (const char *)(bb + (size_t)kc * GJ_PANEL), panel_stride * 4,
+                                          (nc + GJ_PANEL - 1) / GJ_PANEL, kn * GJ_PANEL * 4 };
+                else
+                    pf = (prefetch_plan){ (const char *)(j->B + (size_t)(pc + kc) * j->ldb + jc), j->ldb * 4,
+                                          kn, nc * 4 };
+            }
+            const int npanels_m = (m1 - m0 + MR - 1) / MR;
+
+            for (int ir = m0, ip = 0; ir < m1; ir += MR, ip++) {
                 const int m = m1 - ir < MR ? m1 - ir : MR;
                 const float *a = j->A + (size_t)ir * j->lda + pc;
                 long lda = j->lda;
@@ -167,6 +236,14 @@ static void gemm_rect(const gemm_job *j, int m0, int m1, int n0, int n1)
                     }
                     a = s->a;
                     lda = kc;
+                }
+                if (pf.count) prefetch_part(&pf, ip, npanels_m);
+                /* next A micro-panel (rows far apart when lda is large: too many streams for
+                 * the hardware prefetcher) */
+                if (kc >= 64) {
+                    if (ir + MR < m1) prefetch_rows(a + (size_t)MR * lda, lda, m1 - ir - MR < MR ? m1 - ir - MR : MR, kc);
+                    else if (!last) prefetch_rows(j->A + (size_t)m0 * j->lda + pc + kc, j->lda,
+                                                  m1 - m0 < MR ? m1 - m0 : MR, K - pc - kc < GJ_KC ? K - pc - kc : GJ_KC);
                 }
                 float *c = j->C + (size_t)ir * j->ldc + jc;
                 for (int jr = 0; jr < nc; jr += NR) {
@@ -194,6 +271,42 @@ static void gemm_task(void *arg, int t)
     }
 }
 
+/* Threaded matvec with an unpacked B: split K (each thread streams a contiguous slab of B,
+ * which is what DRAM and the prefetchers like; splitting N would make the threads read
+ * interleaved pieces of every row), partial sums into `part`, reduced by the caller. */
+typedef struct {
+    const gemm_job *j;
+    int nt;
+    float *part; /* nt x N */
+} matvec_ksplit_job;
+
+static void matvec_ksplit_task(void *arg, int t)
+{
+    const matvec_ksplit_job *mj = arg;
+    const gemm_job *j = mj->j;
+    int k0 = (int)((long)t * j->K / mj->nt), k1 = (int)((long)(t + 1) * j->K / mj->nt);
+    matvec_blocked(j->ops, j->N, k0, k1, j->A, j->B, j->ldb, mj->part + (size_t)t * j->N, NULL,
+                   GJ_ACT_LINEAR, 0);
+}
+
+static int matvec_ksplit(gemm_job *j, int nt)
+{
+    float *part = malloc(sizeof(float) * (size_t)nt * j->N);
+    if (!part) return 0;
+    matvec_ksplit_job mj = { j, nt, part };
+    gj_pool_run_threads(matvec_ksplit_task, &mj, nt, nt);
+    float *y = j->C;
+    for (int n = 0; n < j->N; n++) {
+        float v = j->accumulate ? y[n] : 0.0f;
+        for (int t = 0; t < nt; t++) v += part[(size_t)t * j->N + n];
+        if (j->bias) v += j->bias[n];
+        y[n] = v;
+    }
+    gj_activate(y, j->N, j->act);
+    free(part);
+    return 1;
+}
+
 /* K == 0: C = (accumulate ? C : 0) + bias, then the activation. */
 static void gemm_k0(int M, int N, float *C, long ldc, const float *bias, int act, int accumulate)
 {
@@ -214,22 +327,35 @@ static void gemm_run(gemm_job *j)
         double cap = macs / GJ_MIN_MACS_PER_THREAD;
         if (cap < nt) nt = (int)cap;
     }
+    if (nt > 1 && M == 1 && !j->packed && j->K >= 64 * nt) {
+        if (matvec_ksplit(j, nt)) return;
+    }
+    int dynamic = 0;
     if (nt > 1) {
         int mtiles = (M + j->ops->mr - 1) / j->ops->mr;
         int npanels = (N + GJ_PANEL - 1) / GJ_PANEL;
-        /* split the axis whose duplicated operand is smaller: N-split re-reads A (M*K),
-         * M-split re-reads B (K*N) */
-        int prefer_n = M == 1 || (M < N && npanels >= nt) || mtiles < nt;
+        /* Packed B: split the axis whose duplicated operand is smaller (N-split re-reads A,
+         * M*K; M-split re-reads B, K*N); every task streams whole contiguous panels.
+         * Unpacked B: split M. Every task packs the B blocks it needs, so N-split would have the
+         * threads read interleaved pieces of each B row (measured slower), and M-split tasks
+         * read B sequentially. */
+        int prefer_n = j->packed ? (M < N && npanels >= nt) || mtiles < nt : mtiles < nt;
         j->split_n = prefer_n;
         j->units = prefer_n ? npanels : mtiles;
         if (j->units < nt) nt = j->units;
+        /* more, dynamically claimed tasks for small jobs -- unless each extra task would re-pack
+         * a big unpacked B */
+        dynamic = (double)M * N * j->K / nt < GJ_DYNAMIC_MACS_PER_THREAD &&
+                  (j->packed || prefer_n || (long)j->K * N <= 64L * 1024);
     }
     if (nt <= 1) {
         gemm_rect(j, 0, M, 0, N);
         return;
     }
-    j->nt = nt;
-    gj_pool_run(gemm_task, j, nt);
+    int ntasks = dynamic ? 4 * nt : nt;
+    if (ntasks > j->units) ntasks = j->units;
+    j->nt = ntasks;
+    gj_pool_run_threads(gemm_task, j, ntasks, nt);
 }
 
 void gj_sgemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb,

@@ -100,11 +100,18 @@ void gj_lstm_cell(int rows, int units, const float *z, int ldz, float *c, int ld
 float gj_act_scalar(float x, int act);
 
 /* ---- Thread pool ---------------------------------------------------------------------------------
- * Runs fn(arg, t) for t in [0, ntasks) with up to ntasks threads (the caller runs task 0).
- * If the pool is in use by another application thread, or ntasks == 1, everything runs inline
- * on the caller. Returns when all tasks are done. */
+ * Runs fn(arg, t) for every t in [0, ntasks), on the caller plus up to nthreads-1 pool workers
+ * that claim tasks dynamically. If the pool is in use by another application thread (or the
+ * caller is itself a task), everything runs inline on the caller. Returns when all tasks are
+ * done. gj_pool_run uses one thread per task. */
 typedef void (*gj_task_fn)(void *arg, int task);
+void gj_pool_run_threads(gj_task_fn fn, void *arg, int ntasks, int nthreads);
 void gj_pool_run(gj_task_fn fn, void *arg, int ntasks);
 int gj_pool_threads(void);
+
+/* Parallel loops for generated kernels (parallel_for.c). */
+void gj_parallel_for(long count, long grain, void (*body)(void *context, long begin, long end, int worker),
+                     void *context);
+int gj_max_workers(void);
 
 #endif /* GJ_INTERNAL_H */

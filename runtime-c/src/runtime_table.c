@@ -48,6 +48,8 @@ static const gj_runtime g_runtime = {
     .lstm_cell = gj_lstm_cell,
     .expf = scalar_expf,
     .tanhf = scalar_tanhf,
+    .parallel_for = gj_parallel_for,
+    .max_workers = gj_max_workers,
 };
 
 const gj_runtime *gj_runtime_get(void) { return &g_runtime; }

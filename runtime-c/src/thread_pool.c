@@ -1,17 +1,24 @@
 /*
  * thread_pool.c - a small, lazily created pthread worker pool.
  *
- * Model: one job at a time = `ntasks` calls fn(arg, t). The calling thread runs task 0 itself and
- * worker i (1-based) runs task i. Workers block on a condition variable between jobs (no
- * spinning); the caller blocks on another one until every worker it woke has finished.
+ * Model: one job at a time = `ntasks` calls fn(arg, t). The caller and the woken workers claim
+ * task indices from a shared counter until none are left, so a worker that wakes up late (the
+ * wake-up of a sleeping thread costs ~5-25 us) simply finds less or no work and the caller does
+ * it instead. Workers block on a condition variable between jobs (no spinning); the caller blocks
+ * on another one until every task has *finished*.
+ *
+ * The claim counter holds (job generation << 32 | next task index) and is advanced with a
+ * compare-and-swap that checks the generation, so a worker that wakes after its job has ended
+ * (and possibly after the next one started) can never run a task of a job it did not read, and
+ * the caller may return as soon as all tasks are done without waiting for late wakers.
  *
  * Concurrency: the pool is owned by one application thread at a time through `g_busy`, taken with
  * trylock. Another thread calling in while the pool is busy (or a task calling back into the
- * runtime) simply runs all its tasks inline, so concurrent callers never wait on each other and
- * nothing can deadlock.
+ * runtime) runs all its tasks inline, so concurrent callers never wait on each other and nothing
+ * can deadlock.
  *
  * Workers are created on demand up to the current thread setting minus one and then live for the
- * rest of the process (they are detached and hold no resources while idle).
+ * rest of the process (detached, blocked on the condition variable while idle).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,41 +30,56 @@
 #define GJ_MAX_THREADS 64
 
 static pthread_mutex_t g_busy = PTHREAD_MUTEX_INITIALIZER; /* held by the thread running a job */
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER; /* protects everything below */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER; /* protects the job description */
 static pthread_cond_t g_wake = PTHREAD_COND_INITIALIZER;   /* new job published */
-static pthread_cond_t g_done = PTHREAD_COND_INITIALIZER;   /* g_pending reached 0 */
-static unsigned long g_generation;                         /* incremented per job */
+static pthread_cond_t g_done = PTHREAD_COND_INITIALIZER;   /* all tasks of the job finished */
+static uint32_t g_generation;                              /* incremented per job (under g_lock) */
 static gj_task_fn g_fn;
 static void *g_arg;
 static int g_ntasks;
-static int g_pending;   /* workers of the current job that have not finished */
-static int g_nworkers;  /* workers created so far (ids 1..g_nworkers); only changed under g_busy */
+static int g_nwake;                  /* workers 1..g_nwake take part in the current job */
+static _Atomic uint64_t g_claim;     /* generation << 32 | next unclaimed task */
+static atomic_int g_finished;        /* tasks of the current job that have finished */
+static int g_nworkers;               /* workers created so far; only changed under g_busy */
 
 static struct worker_start {
     int id;
-    unsigned long generation; /* last generation this worker must NOT run */
+    uint32_t generation; /* last generation this worker must not look at */
 } g_start[GJ_MAX_THREADS];
 
 static atomic_int g_threads; /* user setting; 0 = not initialized yet */
+
+/* Claims and runs tasks of generation `gen` until none are left. */
+static void run_tasks(uint32_t gen, gj_task_fn fn, void *arg, int ntasks)
+{
+    uint64_t v = atomic_load(&g_claim);
+    for (;;) {
+        if ((uint32_t)(v >> 32) != gen || (int)(uint32_t)v >= ntasks) return;
+        if (!atomic_compare_exchange_weak(&g_claim, &v, v + 1)) continue; /* v reloaded */
+        fn(arg, (int)(uint32_t)v);
+        if (atomic_fetch_add(&g_finished, 1) + 1 == ntasks) {
+            pthread_mutex_lock(&g_lock);
+            pthread_cond_signal(&g_done);
+            pthread_mutex_unlock(&g_lock);
+        }
+        v = atomic_load(&g_claim);
+    }
+}
 
 static void *worker_main(void *p)
 {
     const struct worker_start *start = p;
     const int id = start->id;
-    unsigned long seen = start->generation;
+    uint32_t seen = start->generation;
     for (;;) {
         pthread_mutex_lock(&g_lock);
         while (g_generation == seen) pthread_cond_wait(&g_wake, &g_lock);
         seen = g_generation;
         gj_task_fn fn = g_fn;
         void *arg = g_arg;
-        int run = id < g_ntasks;
+        int ntasks = g_ntasks, take_part = id <= g_nwake;
         pthread_mutex_unlock(&g_lock);
-        if (!run) continue;
-        fn(arg, id);
-        pthread_mutex_lock(&g_lock);
-        if (--g_pending == 0) pthread_cond_signal(&g_done);
-        pthread_mutex_unlock(&g_lock);
+        if (take_part) run_tasks(seen, fn, arg, ntasks);
     }
     return NULL;
 }
@@ -70,7 +92,7 @@ static int ensure_workers(int want)
         int id = g_nworkers + 1;
         pthread_mutex_lock(&g_lock);
         g_start[id].id = id;
-        g_start[id].generation = g_generation; /* the next job (generation + 1) is its first */
+        g_start[id].generation = g_generation; /* its first job is the next one published */
         pthread_mutex_unlock(&g_lock);
         pthread_t t;
         pthread_attr_t attr;
@@ -84,32 +106,36 @@ static int ensure_workers(int want)
     return g_nworkers;
 }
 
-void gj_pool_run(gj_task_fn fn, void *arg, int ntasks)
+void gj_pool_run_threads(gj_task_fn fn, void *arg, int ntasks, int nthreads)
 {
-    if (ntasks <= 1 || pthread_mutex_trylock(&g_busy) != 0) {
+    if (nthreads > ntasks) nthreads = ntasks;
+    if (nthreads <= 1 || pthread_mutex_trylock(&g_busy) != 0) {
         for (int t = 0; t < ntasks; t++) fn(arg, t);
         return;
     }
-    int workers = ensure_workers(ntasks - 1);
-    int pooled = workers + 1 < ntasks ? workers + 1 : ntasks; /* tasks [0, pooled) use the pool */
+    int workers = ensure_workers(nthreads - 1);
+    if (workers > nthreads - 1) workers = nthreads - 1;
 
     pthread_mutex_lock(&g_lock);
+    uint32_t gen = ++g_generation;
     g_fn = fn;
     g_arg = arg;
-    g_ntasks = pooled;
-    g_pending = pooled - 1;
-    g_generation++;
+    g_ntasks = ntasks;
+    g_nwake = workers;
+    atomic_store(&g_finished, 0);
+    atomic_store(&g_claim, (uint64_t)gen << 32);
     pthread_cond_broadcast(&g_wake);
     pthread_mutex_unlock(&g_lock);
 
-    fn(arg, 0);
-    for (int t = pooled; t < ntasks; t++) fn(arg, t); /* only if worker creation failed */
+    run_tasks(gen, fn, arg, ntasks);
 
     pthread_mutex_lock(&g_lock);
-    while (g_pending > 0) pthread_cond_wait(&g_done, &g_lock);
+    while (atomic_load(&g_finished) < ntasks) pthread_cond_wait(&g_done, &g_lock);
     pthread_mutex_unlock(&g_lock);
     pthread_mutex_unlock(&g_busy);
 }
+
+void gj_pool_run(gj_task_fn fn, void *arg, int ntasks) { gj_pool_run_threads(fn, arg, ntasks, ntasks); }
 
 int gj_runtime_threads(void)
 {

@@ -144,7 +144,34 @@ int main(int argc, char **argv)
         }
         printf("\n");
     }
+    /* helpers: im2col for the conv shape above, and vector activations */
     gj_runtime_force_path(detected);
+    {
+        float *in = rand_buf(64 * 64 * 3), *cols = rand_buf(62 * 62 * 27);
+        double t0 = now_s();
+        int reps = 0;
+        do {
+            rt->im2col_nhwc(in, 64, 64, 3, 3, 3, 1, 1, 0, 0, 62, 62, cols);
+            reps++;
+        } while (now_s() - t0 < 0.2);
+        printf("im2col 64x64x3, 3x3 valid -> 3844x27: %.1f us\n", (now_s() - t0) / reps * 1e6);
+        free(in);
+        free(cols);
+        const long n = 1 << 16;
+        float *x = rand_buf((size_t)n);
+        static const char *const names[] = { "linear", "relu", "sigmoid", "tanh" };
+        for (int act = GJ_ACT_RELU; act <= GJ_ACT_TANH; act++) {
+            t0 = now_s();
+            reps = 0;
+            do {
+                rt->activate(x, n, act);
+                if (act == GJ_ACT_SIGMOID) for (long i = 0; i < n; i += 4096) x[i] = 1.0f; /* keep it busy */
+                reps++;
+            } while (now_s() - t0 < 0.1);
+            printf("activate %-7s (%s): %.2f ns/element\n", names[act], detected, (now_s() - t0) / reps / n * 1e9);
+        }
+        free(x);
+    }
     gj_runtime_set_threads(cpus);
     return 0;
 }

@@ -157,7 +157,8 @@ static void test_gemm(const gj_runtime *rt, const char *path)
     /* N beyond one NC block, K beyond several KC blocks, threaded sizes */
     static const int big[][3] = {
         { 3, 1100, 40 }, { 40, 600, 300 }, { 70, 130, 1000 }, { 1, 1030, 700 }, { 1, 4100, 300 },
-        { 2, 300, 2000 }, { 129, 97, 129 }, { 300, 64, 64 },
+        { 2, 300, 2000 }, { 129, 97, 129 }, { 300, 64, 64 }, { 1, 300, 8000 }, { 1, 700, 5000 },
+        { 1, 200, 3000 }, { 1, 255, 40 }, { 1, 129, 33 }, { 200, 300, 600 },
     };
     for (size_t s = 0; s < sizeof big / sizeof *big; s++)
         for (int threads = 1; threads <= 2; threads++)

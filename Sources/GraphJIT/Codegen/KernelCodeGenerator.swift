@@ -7,9 +7,11 @@
 /// operations it fuses.
 struct KernelCodeGenerator {
     let graph: Graph
+    /// How many workers `rt->parallel_for` may use at most (sizes per-worker scratch).
+    var workerSlots: Int = RuntimeSettings.maxWorkers
 
     func generate(_ group: KernelGroup) -> GeneratedKernel {
-        var emitter = KernelEmitter(graph: graph, group: group)
+        var emitter = KernelEmitter(graph: graph, group: group, workerSlots: workerSlots)
         emitter.emitBody()
         return emitter.finish()
     }
@@ -26,10 +28,15 @@ private struct KernelEmitter {
     private var usedNames: Set<String> = []
     private var body = CSourceWriter()
     private var multiplyAdds = 0
+    /// A loop body moved into its own function for `rt->parallel_for`: (function name, body).
+    private var parallelBody: (name: String, lines: CSourceWriter)?
+    /// Scratch slots per parallel kernel: one per possible worker.
+    private let workerSlots: Int
 
-    init(graph: Graph, group: KernelGroup) {
+    init(graph: Graph, group: KernelGroup, workerSlots: Int) {
         self.graph = graph
         self.group = group
+        self.workerSlots = workerSlots
     }
 
     // MARK: Arguments and constants
@@ -154,8 +161,11 @@ private struct KernelEmitter {
         let w = gemmOperand(anchor.inputs[1])
         let (bias, activation, rest) = foldEpilogue(Array(group.stages))
         let pool = rest.first { if case .maxPool2d = $0.operation { true } else { false } }
-        let columns = scratch(oh * ow * patch, "columns")
-        let convolved = pool == nil ? "" : scratch(oh * ow * filters, "convolved")
+        // Scratch is per worker: images run in parallel, each worker on its own slot.
+        let columnsSlot = constant("COLUMNS_SLOT", oh * ow * patch)
+        let columnsBase = scratch(oh * ow * patch * workerSlots, "columns")
+        let convolvedSlot = constant("CONVOLVED_SLOT", oh * ow * filters)
+        let convolvedBase = pool == nil ? "" : scratch(oh * ow * filters * workerSlots, "convolved")
         let out = output
 
         _ = constant("BATCH", batch)
@@ -163,37 +173,40 @@ private struct KernelEmitter {
         _ = (constant("KH", window.size[0]), constant("KW", window.size[1]))
         _ = (constant("OH", oh), constant("OW", ow), constant("F", filters), constant("PATCH", patch))
         let outputImage = constant("OUT_IMAGE", graph[group.output].shape.dropFirst().elementCount)
-        body.block("for (int b = 0; b < BATCH; ++b)") { writer in
-            writer.line("const float *const image = \(x) + (long)b * H * W * C;")
-            writer.line("float *const result = \(out) + (long)b * \(outputImage);")
-            writer.line("/* \(anchor.layer): im2col, then [OH*OW x PATCH] x [PATCH x F] + bias + \(activation) */")
-            writer.line("rt->im2col_nhwc(image, H, W, C, KH, KW, \(window.strides[0]), \(window.strides[1]), "
-                        + "\(window.padBefore[0]), \(window.padBefore[1]), OH, OW, \(columns));")
-            let target = pool == nil ? "result" : convolved
-            let call = w.isPacked
-                ? "rt->sgemm_packed(OH * OW, F, PATCH, \(columns), PATCH, \(w.name), \(target), F, \(bias), \(activation), 0);"
-                : "rt->sgemm(OH * OW, F, PATCH, \(columns), PATCH, \(w.name), F, \(target), F, \(bias), \(activation), 0);"
-            writer.line(call)
-        }
-        // Stages run inside the image loop; re-open it so the writer above stays simple.
-        guard !rest.isEmpty else { return }
-        var inner = CSourceWriter()
-        var current = pool == nil ? "result" : convolved
+
+        var images = CSourceWriter()
+        images.line("float *const columns = \(columnsBase) + (long)worker * \(columnsSlot);")
+        if pool != nil { images.line("float *const convolved = \(convolvedBase) + (long)worker * \(convolvedSlot);") }
+        let gemm = w.isPacked
+            ? "rt->sgemm_packed(OH * OW, F, PATCH, columns, PATCH, \(w.name), TARGET, F, \(bias), \(activation), 0);"
+            : "rt->sgemm(OH * OW, F, PATCH, columns, PATCH, \(w.name), F, TARGET, F, \(bias), \(activation), 0);"
+        var stages = CSourceWriter()
+        var current = pool == nil ? "result" : "convolved"
         var currentCount = oh * ow * filters
         for stage in rest {
             switch stage.operation {
             case let .maxPool2d(poolWindow):
-                inner.line("/* \(stage.layer): max pool \(poolWindow) */")
-                inner.line("rt->maxpool_nhwc(\(current), OH, OW, F, \(poolWindow.size[0]), \(poolWindow.size[1]), "
-                           + "\(poolWindow.strides[0]), \(poolWindow.strides[1]), \(poolWindow.padBefore[0]), "
-                           + "\(poolWindow.padBefore[1]), \(poolWindow.outputSize[0]), \(poolWindow.outputSize[1]), result);")
+                stages.line("/* \(stage.layer): max pool \(poolWindow) */")
+                stages.line("rt->maxpool_nhwc(\(current), OH, OW, F, \(poolWindow.size[0]), \(poolWindow.size[1]), "
+                            + "\(poolWindow.strides[0]), \(poolWindow.strides[1]), \(poolWindow.padBefore[0]), "
+                            + "\(poolWindow.padBefore[1]), \(poolWindow.outputSize[0]), \(poolWindow.outputSize[1]), result);")
                 current = "result"
                 currentCount = poolWindow.outputSize[0] * poolWindow.outputSize[1] * filters
             default:
-                emitInPlace(stage, on: current, count: currentCount, writer: &inner)
+                emitInPlace(stage, on: current, count: currentCount, writer: &stages)
             }
         }
-        body.reopenLastBlock(with: inner.lines)
+        let target = pool == nil ? "result" : "convolved"
+        images.block("for (long b = begin; b < end; ++b)") { writer in
+            writer.line("const float *const image = \(x) + b * H * W * C;")
+            writer.line("float *const result = \(out) + b * \(outputImage);")
+            writer.line("/* \(anchor.layer): im2col, then [OH*OW x PATCH] x [PATCH x F] + bias + \(activation) */")
+            writer.line("rt->im2col_nhwc(image, H, W, C, KH, KW, \(window.strides[0]), \(window.strides[1]), "
+                        + "\(window.padBefore[0]), \(window.padBefore[1]), OH, OW, columns);")
+            writer.line(gemm.replacingOccurrences(of: "TARGET", with: target))
+            for line in stages.lines { writer.line(line) }
+        }
+        emitParallel(count: batch, workPerItem: oh * ow * filters * patch, "images", images)
     }
 
     // MARK: Other anchors
@@ -209,28 +222,46 @@ private struct KernelEmitter {
         let gates = scratch(batch * 4 * units, "gates")
         let cell = scratch(batch * units, "cell")
         _ = (constant("BATCH", batch), constant("T", steps), constant("U", units), constant("G", 4 * units))
+        // Rows of the batch are independent: each worker runs the whole time loop for its rows.
         let hStride = attributes.returnSequences ? "T * U" : "U"
-        body.line("/* \(anchor.layer): the input projection z = x W + b was computed by the previous kernel. */")
-        body.line("memset(\(cell), 0, sizeof(float) * BATCH * U);")
-        body.block("for (int t = 0; t < T; ++t)") { writer in
-            let hNow = attributes.returnSequences ? "\(out) + (long)t * U" : out
-            writer.line("float *const h = \(hNow);")
-            writer.block("for (int b = 0; b < BATCH; ++b)") { rows in
-                rows.line("memcpy(\(gates) + (long)b * G, \(z) + ((long)b * T + t) * G, sizeof(float) * G);")
+        var rows = CSourceWriter()
+        rows.line("/* \(anchor.layer): the input projection z = x W + b was computed by the previous kernel. */")
+        rows.line("const int rows = (int)(end - begin);")
+        rows.line("float *const gates = \(gates) + begin * G;")
+        rows.line("float *const cell = \(cell) + begin * U;")
+        rows.line("float *const hidden = \(out) + begin * \(hStride);")
+        rows.line("memset(cell, 0, sizeof(float) * rows * U);")
+        rows.block("for (int t = 0; t < T; ++t)") { writer in
+            writer.line("float *const h = hidden\(attributes.returnSequences ? " + (long)t * U" : "");")
+            writer.block("for (long b = begin; b < end; ++b)") { copy in
+                copy.line("memcpy(\(gates) + b * G, \(z) + (b * T + t) * G, sizeof(float) * G);")
             }
             writer.block("if (t > 0)") { recurrent in
-                let hPrevious = attributes.returnSequences ? "\(out) + (long)(t - 1) * U" : out
+                let hPrevious = attributes.returnSequences ? "hidden + (long)(t - 1) * U" : "hidden"
                 recurrent.line("/* gates += h(t-1) x recurrent_kernel */")
                 let call = u.isPacked
-                    ? "rt->sgemm_packed(BATCH, G, U, \(hPrevious), \(hStride), \(u.name), \(gates), G, 0, GJ_LINEAR, 1);"
-                    : "rt->sgemm(BATCH, G, U, \(hPrevious), \(hStride), \(u.name), G, \(gates), G, 0, GJ_LINEAR, 1);"
+                    ? "rt->sgemm_packed(rows, G, U, \(hPrevious), \(hStride), \(u.name), gates, G, 0, GJ_LINEAR, 1);"
+                    : "rt->sgemm(rows, G, U, \(hPrevious), \(hStride), \(u.name), G, gates, G, 0, GJ_LINEAR, 1);"
                 recurrent.line(call)
             }
-            writer.line("rt->lstm_cell(BATCH, U, \(gates), G, \(cell), U, h, \(hStride), "
+            writer.line("rt->lstm_cell(rows, U, gates, G, cell, U, h, \(hStride), "
                         + "\(attributes.activation.cConstant), \(attributes.recurrentActivation.cConstant));")
         }
+        emitParallel(count: batch, workPerItem: steps * 4 * units * units, "rows", rows)
         emitChain(Array(group.stages), source: out, sourceIsWritable: true)
     }
+
+    /// Moves `loop` (which iterates `[begin, end)` and may use `worker`) into a static function
+    /// run by `rt->parallel_for` over `count` items, in chunks of at least ~64K multiply-adds.
+    private mutating func emitParallel(count: Int, workPerItem: Int, _ label: String, _ loop: CSourceWriter) {
+        let grain = max(1, (Self.parallelGrainMultiplyAdds + workPerItem - 1) / max(workPerItem, 1))
+        parallelBody = (group.name + "_" + label, loop)
+        body.line("gj_task task = { buffers, rt };")
+        body.line("rt->parallel_for(\(count), \(grain), \(group.name)_\(label), &task);")
+    }
+
+    /// The least work worth a thread hand-off (ONNX Runtime uses about 64K multiply-adds).
+    static let parallelGrainMultiplyAdds = 65_536
 
     private mutating func emitConcatenation(_ axis: Int) {
         let shape = graph[group.anchor.output].shape
@@ -360,23 +391,25 @@ private struct KernelEmitter {
         writer.line(" * \(group.name): fuses layer\(group.layers.count == 1 ? "" : "s") \(group.layers.joined(separator: ", "))")
         writer.line(" *   " + fused.joined(separator: " -> "))
         writer.line(" */")
-        writer.block("void \(group.name)(float *const *buffers, const gj_runtime *rt)") { function in
-            if !constants.isEmpty {
-                function.line("enum { " + constants.map { "\($0.0) = \($0.1)" }.joined(separator: ", ") + " };")
+        let constantLine = constants.isEmpty ? nil
+            : "enum { " + constants.map { "\($0.0) = \($0.1)" }.joined(separator: ", ") + " };"
+        if let (name, loop) = parallelBody {
+            writer.block("static void \(name)(void *context, long begin, long end, int worker)") { function in
+                function.line("float *const *const buffers = ((const gj_task *)context)->buffers;")
+                function.line("const gj_runtime *const rt = ((const gj_task *)context)->rt;")
+                function.line("(void)worker;")
+                if let constantLine { function.line(constantLine) }
+                for declaration in declarations { function.line(declaration) }
+                for line in loop.lines { function.line(line) }
             }
+            writer.line()
+        }
+        writer.block("void \(group.name)(float *const *buffers, const gj_runtime *rt)") { function in
+            if let constantLine { function.line(constantLine) }
             for declaration in declarations { function.line(declaration) }
             for line in body.lines { function.line(line) }
         }
         return GeneratedKernel(name: group.name, group: group, arguments: arguments, source: writer.text,
                                multiplyAdds: multiplyAdds)
-    }
-}
-
-extension CSourceWriter {
-    /// Inserts `inner` lines (one level deeper) before the closing brace of the last block.
-    mutating func reopenLastBlock(with inner: [String]) {
-        guard let close = lines.lastIndex(where: { $0.hasSuffix("}") }) else { return }
-        let indentation = String(lines[close].prefix { $0 == " " }) + "    "
-        lines.insert(contentsOf: inner.map { $0.isEmpty ? "" : indentation + $0 }, at: close)
     }
 }

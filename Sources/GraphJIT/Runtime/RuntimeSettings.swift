@@ -8,6 +8,10 @@ public enum RuntimeSettings {
         set { gj_runtime_set_threads(Int32(newValue)) }
     }
 
+    /// The most workers a parallel kernel can use (online CPUs at start-up); per-worker scratch is
+    /// sized for this many.
+    public static var maxWorkers: Int { Int(gj_runtime_get()!.pointee.max_workers()) }
+
     /// The GEMM path chosen for this CPU: `avx512`, `avx2` or `portable`.
     public static var cpuPath: String { String(cString: gj_runtime_cpu_path()) }
 

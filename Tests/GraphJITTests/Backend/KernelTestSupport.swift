@@ -1,4 +1,4 @@
-import GraphJIT
+@testable import GraphJIT
 import GraphJITRuntime
 
 /// Helpers shared by the backend tests.
@@ -23,26 +23,7 @@ enum KernelHarness {
         }
     }
 
-    /// The `gj_runtime` struct as generated kernels declare it (the same layout as
+    /// The declarations generated kernels start with (the `gj_runtime` table, the same layout as
     /// graphjit_runtime.h); kernels compiled with `-nostdlib` include no headers.
-    static let runtimeStructSource = """
-        typedef struct gj_runtime {
-            int abi_version;
-            void (*sgemm)(int, int, int, const float *, int, const float *, int, float *, int,
-                          const float *, int, int);
-            unsigned long (*packed_b_floats)(int, int);
-            void (*pack_b)(int, int, const float *, int, float *);
-            void (*sgemm_packed)(int, int, int, const float *, int, const float *, float *, int,
-                                 const float *, int, int);
-            void (*im2col_nhwc)(const float *, int, int, int, int, int, int, int, int, int, int, int,
-                                float *);
-            void (*maxpool_nhwc)(const float *, int, int, int, int, int, int, int, int, int, int, int,
-                                 float *);
-            void (*activate)(float *x, long n, int activation);
-            void (*softmax_rows)(float *x, long rows, int n);
-            void (*lstm_cell)(int, int, const float *, int, float *, int, float *, int, int, int);
-            float (*expf)(float);
-            float (*tanhf)(float);
-        } gj_runtime;
-        """
+    static let runtimeStructSource = RuntimePrelude.source
 }

@@ -1,5 +1,5 @@
 import Foundation
-import GraphJIT
+@testable import GraphJIT
 import GraphJITRuntime
 import Synchronization
 import Testing
@@ -54,7 +54,7 @@ struct TCCCompilerTests {
         let source = KernelHarness.runtimeStructSource + """
 
             void relu_in_place(float *const *buffers, const gj_runtime *rt) {
-                if (rt->abi_version != 1) { buffers[0][0] = -1000.0f; return; }
+                if (rt->abi_version != \(RuntimePrelude.abiVersion)) { buffers[0][0] = -1000.0f; return; }
                 rt->activate(buffers[0], 6, 1 /* GJ_ACT_RELU */);
                 buffers[1][0] = rt->expf(0.0f);
             }
