@@ -3,11 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -f /usr/include/libtcc.h ]; then
-    echo "installing libtcc-dev (Debian) ..."
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q libtcc-dev || { apt-get update -q && apt-get install -y -q libtcc-dev; }
-fi
+source .ci/ensure-libtcc.sh
 
 # The optimizing tier caches clang's shared objects; keep the tests' cache out of the user's.
 export GRAPHJIT_CACHE_DIR="${GRAPHJIT_CACHE_DIR:-$(mktemp -d -t graphjit-test-cache.XXXXXX)}"

@@ -4,11 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -f /usr/include/libtcc.h ]; then
-    echo "installing libtcc-dev (Debian) ..."
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q libtcc-dev || { apt-get update -q && apt-get install -y -q libtcc-dev; }
-fi
+source .ci/ensure-libtcc.sh
 
 swift build -c release --product graphjit-bench
 exec .build/release/graphjit-bench "$@"
