@@ -346,7 +346,7 @@ static void gemm_run(gemm_job *j)
         /* more, dynamically claimed tasks for small jobs -- unless each extra task would re-pack
          * a big unpacked B */
         dynamic = (double)M * N * j->K / nt < GJ_DYNAMIC_MACS_PER_THREAD &&
-                  (j->packed || prefer_n || (long)j->K * N <= 64L * 1024);
+                  (j->packed || prefer_n || (long)j->K * N <= 16L * 1024);
     }
     if (nt <= 1) {
         gemm_rect(j, 0, M, 0, N);

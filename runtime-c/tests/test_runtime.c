@@ -528,6 +528,53 @@ static void test_conv_helpers(const gj_runtime *rt)
     }
 }
 
+/* ---- parallel_for ----------------------------------------------------------------------------- */
+
+typedef struct {
+    const gj_runtime *rt;
+    int *hits;        /* per item */
+    int *worker_busy; /* per worker slot: >0 while a chunk holds it */
+    int bad;
+    int nested;
+} pf_ctx;
+
+static void pf_inner(void *c, long b, long e, int w)
+{
+    (void)w;
+    pf_ctx *x = c;
+    for (long i = b; i < e; i++) __atomic_fetch_add(&x->nested, 1, __ATOMIC_RELAXED);
+}
+
+static void pf_body(void *c, long b, long e, int w)
+{
+    pf_ctx *x = c;
+    if (w < 0 || w >= x->rt->max_workers() || __atomic_fetch_add(&x->worker_busy[w], 1, __ATOMIC_RELAXED) != 0)
+        __atomic_fetch_add(&x->bad, 1, __ATOMIC_RELAXED);
+    for (long i = b; i < e; i++) x->hits[i]++;
+    x->rt->parallel_for(10, 1, pf_inner, x); /* nested: runs inline */
+    if (w >= 0 && w < x->rt->max_workers()) __atomic_fetch_sub(&x->worker_busy[w], 1, __ATOMIC_RELAXED);
+}
+
+static void test_parallel_for(const gj_runtime *rt)
+{
+    static const long counts[] = { 1, 2, 7, 100, 1000, 100000 };
+    for (int threads = 1; threads <= 3; threads++) {
+        gj_runtime_set_threads(threads);
+        for (size_t ci = 0; ci < sizeof counts / sizeof *counts; ci++) {
+            long n = counts[ci];
+            int busy[64] = {0};
+            pf_ctx x = { rt, calloc((size_t)n, sizeof(int)), busy, 0, 0 };
+            rt->parallel_for(n, 3, pf_body, &x);
+            int ok = x.bad == 0;
+            for (long i = 0; i < n; i++) ok &= x.hits[i] == 1;
+            CHECK(ok, "parallel_for count=%ld threads=%d: items not covered exactly once or worker slot shared", n,
+                  threads);
+            free(x.hits);
+        }
+    }
+    gj_runtime_set_threads(2);
+}
+
 /* ---- misc ------------------------------------------------------------------------------------- */
 
 static void test_misc(const gj_runtime *rt)
@@ -572,6 +619,7 @@ int main(void)
         test_concurrency(rt);
     }
     test_pack_portability(rt);
+    test_parallel_for(rt);
     test_misc(rt);
     gj_runtime_force_path(detected);
     printf("%d checks, %d failures\n", g_checks, g_failures);
