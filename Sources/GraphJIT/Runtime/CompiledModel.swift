@@ -116,10 +116,10 @@ public final class CompiledModel: Sendable {
     /// Runs the model on caller-owned memory: no allocation once a context is pooled.
     /// Each buffer must hold exactly its input's or output's element count.
     public func run(inputs: [UnsafeBufferPointer<Float>], outputs: [UnsafeMutableBufferPointer<Float>]) throws {
-        guard inputs.count == plan.inputs.count else {
-            throw GraphError.inputCountMismatch(expected: plan.inputs.count, actual: inputs.count)
+        guard inputs.count == plan.inputCounts.count else {
+            throw GraphError.inputCountMismatch(expected: plan.inputCounts.count, actual: inputs.count)
         }
-        for (position, (buffer, slot)) in zip(inputs, plan.inputs).enumerated() where buffer.count != slot.count {
+        for (position, (buffer, count)) in zip(inputs, plan.inputCounts).enumerated() where buffer.count != count {
             throw GraphError.inputShapeMismatch(input: graph.inputNames[position],
                                                 expected: graph[graph.inputs[position]].shape, actual: [buffer.count])
         }
@@ -156,26 +156,27 @@ extension CompiledModel {
     /// Times each kernel on its own (after one full run on `inputs` fills the arena), taking the
     /// median of `repetitions` calls.
     public func profileKernels(_ inputs: [Tensor], repetitions: Int = 10) throws -> [KernelTiming] {
-        _ = try predict(inputs)
+        try graph.validate(inputs: inputs)
         let kernels = table.withLock { $0 }
         let context = ExecutionContext(plan: plan, weights: weights)
-        withBuffers(inputs) { buffers in
-            let outputs = plan.outputs.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: $0.count) }
-            defer { outputs.forEach { $0.deallocate() } }
+        let outputs = plan.outputs.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: $0.count) }
+        defer { outputs.forEach { $0.deallocate() } }
+        // The whole profile runs while the input buffers are pinned: the tables point at them.
+        return withBuffers(inputs) { buffers in
             context.run(plan: plan, kernels: kernels.functions, inputs: buffers, outputs: outputs)
-        }
-        return zip(module.kernels, kernels.functions).enumerated().map { index, pair in
-            let (kernel, function) = pair
-            var samples: [Double] = []
-            for _ in 0..<max(repetitions, 1) {
-                let start = ContinuousClock.now
-                context.runKernel(index, function)
-                let elapsed = ContinuousClock.now - start
-                samples.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            return zip(module.kernels, kernels.functions).enumerated().map { index, pair in
+                let (kernel, function) = pair
+                var samples: [Double] = []
+                for _ in 0..<max(repetitions, 1) {
+                    let start = ContinuousClock.now
+                    context.runKernel(index, function)
+                    let elapsed = ContinuousClock.now - start
+                    samples.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+                }
+                samples.sort()
+                return KernelTiming(name: kernel.name, layers: kernel.group.layers, backend: kernels.backend,
+                                    medianSeconds: samples[samples.count / 2], multiplyAdds: kernel.multiplyAdds)
             }
-            samples.sort()
-            return KernelTiming(name: kernel.name, layers: kernel.group.layers, backend: kernels.backend,
-                                medianSeconds: samples[samples.count / 2], multiplyAdds: kernel.multiplyAdds)
         }
     }
 }

@@ -10,30 +10,39 @@ final class ExecutionContext: @unchecked Sendable {  // Used by one thread at a 
     let arena: AlignedBuffer
     /// One `float *buffers[]` table per kernel.
     private let tables: [UnsafeMutablePointer<UnsafeMutablePointer<Float>?>]
+    /// Table entries that point at model inputs: (kernel, argument, input index), set per call.
+    private let inputSites: [(kernel: Int, argument: Int, input: Int)]
     private let weights: WeightStorage
 
     init(plan: ExecutionPlan, weights: WeightStorage) {
         self.arena = AlignedBuffer(count: plan.arenaFloats)
         self.weights = weights
         let arena = self.arena
-        tables = plan.kernelArguments.map { locations in
+        var sites: [(kernel: Int, argument: Int, input: Int)] = []
+        tables = plan.kernelArguments.enumerated().map { kernel, locations in
             let table = UnsafeMutablePointer<UnsafeMutablePointer<Float>?>.allocate(capacity: max(locations.count, 1))
             for (position, location) in locations.enumerated() {
-                (table + position).initialize(to: Self.address(of: location, arena: arena, weights: weights))
+                if case let .input(index) = location { sites.append((kernel, position, index)) }
+                (table + position).initialize(to: Self.address(of: location, arena: arena, weights: weights, inputs: []))
             }
             return table
         }
+        inputSites = sites
     }
 
     deinit { tables.forEach { $0.deallocate() } }
 
-    /// The address a location resolves to in this context.
-    static func address(of location: ExecutionPlan.Location, arena: AlignedBuffer,
-                        weights: WeightStorage) -> UnsafeMutablePointer<Float> {
+    /// The address a location resolves to in this context (`nil` for an input not given).
+    static func address(of location: ExecutionPlan.Location, arena: AlignedBuffer, weights: WeightStorage,
+                        inputs: [UnsafeBufferPointer<Float>]) -> UnsafeMutablePointer<Float>? {
         switch location {
         case let .arena(offset): arena.pointer + offset
         case let .weight(index): weights.raw[index].pointer
         case let .packed(index): weights.packed[index].pointer
+        case let .input(index):
+            // Kernels only read model inputs (the generated C declares them `const float *`);
+            // the table's element type is non-const because one table serves every argument.
+            index < inputs.count ? UnsafeMutablePointer(mutating: inputs[index].baseAddress) : nil
         }
     }
 
@@ -42,18 +51,18 @@ final class ExecutionContext: @unchecked Sendable {  // Used by one thread at a 
         kernel(UnsafePointer(tables[index]), gj_runtime_get())
     }
 
-    /// Copies inputs in, runs every kernel in order, copies outputs out.
+    /// Points the tables at the caller's inputs, runs every kernel in order, copies outputs out.
     func run(plan: ExecutionPlan, kernels: [KernelFunction],
              inputs: [UnsafeBufferPointer<Float>], outputs: [UnsafeMutableBufferPointer<Float>]) {
-        for (input, slot) in zip(inputs, plan.inputs) {
-            (arena.pointer + slot.offset).update(from: input.baseAddress!, count: slot.count)
+        for site in inputSites {
+            tables[site.kernel][site.argument] = UnsafeMutablePointer(mutating: inputs[site.input].baseAddress)
         }
         let runtime = gj_runtime_get()
         for (kernel, table) in zip(kernels, tables) {
             kernel(UnsafePointer(table), runtime)
         }
         for (output, slot) in zip(outputs, plan.outputs) {
-            let source = Self.address(of: slot.location, arena: arena, weights: weights)
+            let source = Self.address(of: slot.location, arena: arena, weights: weights, inputs: inputs)!
             output.baseAddress!.update(from: source, count: slot.count)
         }
     }

@@ -1,6 +1,8 @@
 /// The static layout of a compiled model: where each kernel argument lives.
 ///
-/// Activations and scratch share one arena per execution context, placed by ``MemoryPlan``;
+/// Model inputs are read in place from the caller's memory (kernels never write them), so a call
+/// copies nothing in. Activations and scratch share one arena per execution context, placed by
+/// ``MemoryPlan``;
 /// weights (raw and pre-packed) live once per compiled model in ``WeightStorage``. Views
 /// (Flatten) alias their source's memory. All of this is decided before the first call, so a
 /// call allocates nothing.
@@ -9,6 +11,8 @@ struct ExecutionPlan: Sendable {
     enum Location: Equatable, Sendable {
         /// Offset in floats into the context's arena.
         case arena(Int)
+        /// The caller's buffer for the model input with this index (patched in per call).
+        case input(Int)
         /// Index into the weight storage's raw parameters.
         case weight(Int)
         /// Index into the weight storage's packed parameters.
@@ -17,8 +21,8 @@ struct ExecutionPlan: Sendable {
 
     /// Per kernel, the location of each argument.
     let kernelArguments: [[Location]]
-    /// Arena offset and float count of each model input, in order.
-    let inputs: [(offset: Int, count: Int)]
+    /// Float count of each model input, in order.
+    let inputCounts: [Int]
     /// Arena offset (or weight) and float count of each model output, in order.
     let outputs: [(location: Location, count: Int)]
     /// Raw parameters needed by the kernels (by value), in weight-storage order.
@@ -39,12 +43,13 @@ struct ExecutionPlan: Sendable {
             return id
         }
 
-        // Collect arena buffers: inputs, kernel outputs, scratch.
+        // Collect arena buffers: kernel outputs and scratch (inputs stay in the caller's memory,
+        // but count as live activations for the peak figure).
         var requests: [MemoryPlan.Request] = []
         var bufferOfValue: [ValueID: Int] = [:]
         var firstUse: [ValueID: Int] = [:]
         var lastUse: [ValueID: Int] = [:]
-        for input in graph.inputs { firstUse[input] = 0 }
+        let inputIndex = Dictionary(uniqueKeysWithValues: graph.inputs.enumerated().map { ($1, $0) })
         for (step, kernel) in kernels.enumerated() {
             for case let .value(id) in kernel.arguments {
                 let owner = root(id)
@@ -60,7 +65,11 @@ struct ExecutionPlan: Sendable {
             firstUse[owner] = min(firstUse[owner] ?? 0, finalStep)
             lastUse[owner] = finalStep
         }
-        for owner in firstUse.keys.sorted() {
+        var inputLastUse = Array(repeating: 0, count: graph.inputs.count)
+        for (owner, step) in lastUse {
+            if let index = inputIndex[owner] { inputLastUse[index] = step }
+        }
+        for owner in firstUse.keys.sorted() where inputIndex[owner] == nil {
             bufferOfValue[owner] = requests.count
             requests.append(.init(floats: graph[owner].shape.elementCount, first: firstUse[owner]!,
                                   last: lastUse[owner] ?? firstUse[owner]!))
@@ -88,6 +97,7 @@ struct ExecutionPlan: Sendable {
                         if !raw.contains(owner) { raw.append(owner) }
                         return .weight(raw.firstIndex(of: owner)!)
                     }
+                    if let index = inputIndex[owner] { return .input(index) }
                     return .arena(memory.offsets[bufferOfValue[owner]!])
                 case let .packedWeights(id):
                     if !packed.contains(id) { packed.append(id) }
@@ -100,18 +110,21 @@ struct ExecutionPlan: Sendable {
 
         var peak = 0
         for step in 0...finalStep {
-            let live = requests.filter { $0.first <= step && step <= $0.last }.reduce(0) { $0 + $1.floats }
+            let inputs = graph.inputs.indices.filter { inputLastUse[$0] >= step }
+                .reduce(0) { $0 + graph[graph.inputs[$1]].shape.elementCount }
+            let live = requests.filter { $0.first <= step && step <= $0.last }.reduce(inputs) { $0 + $1.floats }
             peak = max(peak, live)
         }
 
         self.kernelArguments = arguments
-        self.inputs = graph.inputs.map { (memory.offsets[bufferOfValue[$0]!], graph[$0].shape.elementCount) }
+        self.inputCounts = graph.inputs.map { graph[$0].shape.elementCount }
         self.outputs = graph.outputs.map { output in
             let owner = root(output)
             if case .parameter = graph[owner].role {
                 if !raw.contains(owner) { raw.append(owner) }
                 return (.weight(raw.firstIndex(of: owner)!), graph[output].shape.elementCount)
             }
+            if let index = inputIndex[owner] { return (.input(index), graph[output].shape.elementCount) }
             return (.arena(memory.offsets[bufferOfValue[owner]!]), graph[output].shape.elementCount)
         }
         self.rawParameters = raw

@@ -266,9 +266,12 @@ struct CompiledModelTests {
           arguments: [TutorialModel.cnn, .lstm, .attention])
     func memoryReuse(_ tutorial: TutorialModel) throws {
         let model = tutorial.make()
-        let report = try model.compiled(batchSize: 2, tier: .instant).compileReport
+        let compiled = try model.compiled(batchSize: 2, tier: .instant)
+        let report = compiled.compileReport
+        // Inputs are read in place from the caller's memory: live, but not in the arena.
+        let inputBytes = compiled.graph.inputs.reduce(0) { $0 + compiled.graph[$1].shape.elementCount } * 4
         #expect(report.arenaBytes < report.unsharedArenaBytes, "\(report)")
-        #expect(report.arenaBytes >= report.peakLiveActivationBytes, "\(report)")
+        #expect(report.arenaBytes + inputBytes >= report.peakLiveActivationBytes, "\(report)")
         #expect(report.arenaBytes % 64 == 0)
         #expect(report.peakLiveActivationBytes > 0)
         #expect(report.weightBytes >= model.parameters.scalarCount * MemoryLayout<Float>.stride)
