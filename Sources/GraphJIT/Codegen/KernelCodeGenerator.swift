@@ -44,7 +44,7 @@ private struct KernelEmitter {
     /// The C name bound to `argument`, declaring `buffers[i]` on first use. Names carry a prefix by
     /// role (`in_`, `w_`, `v_`, `s_`) so that no user-chosen layer or input name can collide with
     /// a C keyword, a local variable or a constant of the kernel, or start with a digit.
-    mutating func bind(_ argument: KernelArgument) -> String {
+    mutating func bind(_ argument: KernelArgument, writable: Bool = false) -> String {
         if let name = argumentNames[argument] { return name }
         let (base, comment, isWritable): (String, String, Bool)
         switch argument {
@@ -69,7 +69,7 @@ private struct KernelEmitter {
         var name = base.replacingNonIdentifierCharacters()
         if usedNames.contains(name) { name += "_\(arguments.count)" }
         usedNames.insert(name)
-        let type = isWritable ? "float *const" : "const float *const"
+        let type = isWritable || writable ? "float *const" : "const float *const"
         declarations.append("\(type) \(name) = buffers[\(arguments.count)];  /* \(comment) */")
         arguments.append(argument)
         argumentNames[argument] = name
@@ -213,38 +213,45 @@ private struct KernelEmitter {
 
     private mutating func emitLSTM(_ attributes: LSTMAttributes) {
         let anchor = group.anchor
-        let zShape = graph[anchor.inputs[0]].shape
+        let zValue = anchor.inputs[0]
+        let zShape = graph[zValue].shape
         let (batch, steps, units) = (zShape[0], zShape[1], attributes.units)
         multiplyAdds += batch * steps * units * 4 * units
-        let z = bind(.value(anchor.inputs[0]))
+        // The projection z is this kernel's alone (the LSTM layer made it for this node), so the
+        // recurrent product accumulates into it in place; otherwise each step copies its slice.
+        let ownsProjection = graph.consumers()[zValue.index].count == 1 && !graph.outputs.contains(zValue)
+        let z = bind(.value(zValue), writable: ownsProjection)
         let u = gemmOperand(anchor.inputs[1])
         let out = output
-        let gates = scratch(batch * 4 * units, "gates")
+        let gates = ownsProjection ? "" : scratch(batch * 4 * units, "gates")
         let cell = scratch(batch * units, "cell")
         _ = (constant("BATCH", batch), constant("T", steps), constant("U", units), constant("G", 4 * units))
         // Rows of the batch are independent: each worker runs the whole time loop for its rows.
         let hStride = attributes.returnSequences ? "T * U" : "U"
+        let (zNow, zStride) = ownsProjection ? ("\(z) + begin * T * G + (long)t * G", "T * G") : ("\(gates) + begin * G", "G")
         var rows = CSourceWriter()
         rows.line("/* \(anchor.layer): the input projection z = x W + b was computed by the previous kernel. */")
         rows.line("const int rows = (int)(end - begin);")
-        rows.line("float *const gates = \(gates) + begin * G;")
         rows.line("float *const cell = \(cell) + begin * U;")
         rows.line("float *const hidden = \(out) + begin * \(hStride);")
         rows.line("memset(cell, 0, sizeof(float) * rows * U);")
         rows.block("for (int t = 0; t < T; ++t)") { writer in
             writer.line("float *const h = hidden\(attributes.returnSequences ? " + (long)t * U" : "");")
-            writer.block("for (long b = begin; b < end; ++b)") { copy in
-                copy.line("memcpy(\(gates) + b * G, \(z) + (b * T + t) * G, sizeof(float) * G);")
+            writer.line("float *const gates_t = \(zNow);")
+            if !ownsProjection {
+                writer.block("for (long b = begin; b < end; ++b)") { copy in
+                    copy.line("memcpy(\(gates) + b * G, \(z) + (b * T + t) * G, sizeof(float) * G);")
+                }
             }
             writer.block("if (t > 0)") { recurrent in
                 let hPrevious = attributes.returnSequences ? "hidden + (long)(t - 1) * U" : "hidden"
                 recurrent.line("/* gates += h(t-1) x recurrent_kernel */")
                 let call = u.isPacked
-                    ? "rt->sgemm_packed(rows, G, U, \(hPrevious), \(hStride), \(u.name), gates, G, 0, GJ_LINEAR, 1);"
-                    : "rt->sgemm(rows, G, U, \(hPrevious), \(hStride), \(u.name), G, gates, G, 0, GJ_LINEAR, 1);"
+                    ? "rt->sgemm_packed(rows, G, U, \(hPrevious), \(hStride), \(u.name), gates_t, \(zStride), 0, GJ_LINEAR, 1);"
+                    : "rt->sgemm(rows, G, U, \(hPrevious), \(hStride), \(u.name), G, gates_t, \(zStride), 0, GJ_LINEAR, 1);"
                 recurrent.line(call)
             }
-            writer.line("rt->lstm_cell(rows, U, gates, G, cell, U, h, \(hStride), "
+            writer.line("rt->lstm_cell(rows, U, gates_t, \(zStride), cell, U, h, \(hStride), "
                         + "\(attributes.activation.cConstant), \(attributes.recurrentActivation.cConstant));")
         }
         emitParallel(count: batch, workPerItem: steps * 4 * units * units, "rows", rows)
