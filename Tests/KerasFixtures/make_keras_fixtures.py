@@ -183,6 +183,16 @@ def build_cnn_same_stride1(keras):
     return keras.Model(x, y, name="cnn_same_stride1")
 
 
+def build_cnn_uneven_same(keras):
+    L = keras.layers
+    x = keras.Input((9, 9, 2), name="input_layer")
+    h = L.Conv2D(3, (4, 4), strides=(2, 2), padding="same", activation="tanh", name="conv2d")(x)
+    h = L.MaxPooling2D((2, 2), padding="same", name="max_pooling2d")(h)
+    h = L.Flatten(name="flatten")(h)
+    y = L.Dense(4, activation="softmax", name="dense")(h)
+    return keras.Model(x, y, name="cnn_uneven_same")
+
+
 def build_lstm(keras, timesteps=12, features=8):
     L = keras.layers
     x = keras.Input((timesteps, features), name="input_layer")
@@ -346,6 +356,11 @@ def ref_cnn_same_stride1(w, x):
     return [dense(flatten(max_pool(h, (2, 2), (1, 1))), w, "dense", "softmax")]
 
 
+def ref_cnn_uneven_same(w, x):
+    h = conv2d(x, w, "conv2d", strides=(2, 2), padding="same", activation="tanh")
+    return [dense(flatten(max_pool(h, (2, 2), padding="same")), w, "dense", "softmax")]
+
+
 def ref_lstm(w, x):
     return [dense(lstm(x, w, "lstm"), w, "dense", "softmax")]
 
@@ -433,6 +448,10 @@ CASES = [
     Case("concat_time", "inputs a (4,3) and b (5,3): Concatenate axis 1 (time) -> LSTM 6 -> "
          "Dense 3 softmax", build_concat_time, ref_concat_time,
          tuple(f"lstm.{k}" for k in LSTM_WEIGHTS) + dense_names("dense")),
+    Case("cnn_uneven_same", "Conv2D 3 4x4 stride 2 'same' tanh (9 -> 5: 1 pixel padded before, 2 after) "
+         "-> MaxPooling2D 2x2 'same' (5 -> 3, padded after with -inf: tanh makes all-negative windows) "
+         "-> Flatten -> Dense 4 softmax", build_cnn_uneven_same, ref_cnn_uneven_same,
+         dense_names("conv2d", "dense")),
 ]
 
 def _case(name: str) -> Case:

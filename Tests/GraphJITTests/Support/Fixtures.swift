@@ -10,7 +10,7 @@ struct KerasFixture: Sendable {
     static let caseNames = [
         "cnn", "cnn_strided_same", "cnn_no_bias", "cnn_rect", "cnn_same_stride1",
         "lstm", "lstm_sequences", "lstm_relu", "attention", "multitask",
-        "two_input_concat", "concat_time",
+        "two_input_concat", "concat_time", "cnn_uneven_same",
     ]
 
     let name: String
@@ -138,6 +138,13 @@ struct KerasFixture: Sendable {
             let h = LSTM(units: 6)(joined)
             let y = Dense(units: 3, activation: .softmax)(h)
             return Model(inputs: [a, b], outputs: [y])
+        case "cnn_uneven_same":
+            return Sequential(inputShape: [9, 9, 2]) {
+                Conv2D(filters: 3, kernelSize: [4, 4], strides: [2, 2], padding: .same, activation: .tanh)
+                MaxPooling2D(poolSize: [2, 2], padding: .same)
+                Flatten()
+                Dense(units: 4, activation: .softmax)
+            }
         default:
             preconditionFailure("no GraphJIT model for fixture case '\(name)'")
         }
