@@ -63,7 +63,10 @@ struct Dump: ParsableCommand {
         let compiled = try model.compiled(batchSize: batchSize, tier: .instant)
         print("\n// \(compiled.module.kernels.count) fused kernels")
         for kernel in compiled.module.kernels {
-            print("//   \(kernel.name): " + kernel.group.nodes.map { "\($0.layer):\($0.operation.mnemonic)" }.joined(separator: " -> "))
+            let chains = kernel.group.branches.map { branch in
+                branch.map { "\($0.layer):\($0.operation.mnemonic)" }.joined(separator: " -> ")
+            }
+            print("//   \(kernel.name): " + chains.joined(separator: " | "))
         }
         print()
         print(compiled.module.source)

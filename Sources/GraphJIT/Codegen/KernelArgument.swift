@@ -2,8 +2,11 @@
 public enum KernelArgument: Equatable, Hashable, Sendable {
     /// A graph value: an input, an activation, or a parameter as stored.
     case value(ValueID)
-    /// A `[K, N]` parameter pre-packed once for `rt->sgemm_packed` (layout private to the runtime).
-    case packedWeights(ValueID)
+    /// `[K, N]` parameters, concatenated along N when there are several (sibling contractions),
+    /// pre-packed once for `rt->sgemm_packed` (layout private to the runtime).
+    case packedWeights([ValueID])
+    /// Rank-1 parameters (biases) concatenated end to end, bound once.
+    case concatenatedVector([ValueID])
     /// Scratch memory for this kernel only (`floats` floats, 64-byte aligned), reused after it.
     case scratch(floats: Int, label: String)
 }

@@ -55,14 +55,22 @@ private struct KernelEmitter {
             case .input: (base, comment, isWritable) = ("in_" + value.name, "model input \(shape)", false)
             case .parameter: (base, comment, isWritable) = ("w_" + value.name, "weight \(shape)", false)
             case .computed:
-                let isOutput = id == group.output
+                let isOutput = group.outputs.contains(id)
                 (base, comment, isWritable) = ("v_" + value.name + (isOutput ? "_out" : "_in"),
                                               "\(isOutput ? "output" : "input") \(shape) from \(value.name)",
                                               isOutput)
             }
-        case let .packedWeights(id):
-            let shape = graph[id].shape.map(String.init).joined(separator: "x")
-            (base, comment, isWritable) = ("w_" + graph[id].name + "_packed", "weight \(shape), packed for sgemm_packed", false)
+        case let .packedWeights(ids):
+            let names = ids.map { graph[$0].name }
+            let shapes = ids.map { graph[$0].shape.map(String.init).joined(separator: "x") }
+            (base, comment, isWritable) = ("w_" + names.joined(separator: "_") + "_packed",
+                                          "weight\(ids.count > 1 ? "s" : "") \(shapes.joined(separator: " | ")), "
+                                              + (ids.count > 1 ? "concatenated along N, " : "") + "packed for sgemm_packed",
+                                          false)
+        case let .concatenatedVector(ids):
+            let names = ids.map { graph[$0].name }
+            (base, comment, isWritable) = ("w_" + names.joined(separator: "_"),
+                                          "weights \(names.joined(separator: " | ")) end to end", false)
         case let .scratch(floats, label):
             (base, comment, isWritable) = ("s_" + label, "scratch, \(floats) floats", true)
         }
@@ -92,6 +100,10 @@ private struct KernelEmitter {
     // MARK: Body
 
     mutating func emitBody() {
+        if group.branches.count > 1 {
+            emitSiblingMatmuls()
+            return
+        }
         switch group.anchor.operation {
         case let .conv2d(window): emitConvolution(window)
         case .matmul: emitMatmul()
@@ -121,7 +133,7 @@ private struct KernelEmitter {
 
     /// A weight for a GEMM's B operand: packed once if it is a parameter, else as stored.
     private mutating func gemmOperand(_ id: ValueID) -> (name: String, isPacked: Bool) {
-        if case .parameter = graph[id].role { return (bind(.packedWeights(id)), true) }
+        if case .parameter = graph[id].role { return (bind(.packedWeights([id])), true) }
         return (bind(.value(id)), false)
     }
 
@@ -145,6 +157,36 @@ private struct KernelEmitter {
             body.line("rt->sgemm(\(cm), \(cn), \(ck), \(x), \(ck), \(w.name), \(cn), \(target), \(cn), \(bias), \(activation), 0);")
         }
         emitChain(rest, source: target, sourceIsWritable: true)
+    }
+
+    /// Sibling contractions of one input: one GEMM over the weights concatenated along N (bias
+    /// too), then each branch copies its columns to its output and runs its own stages there.
+    private mutating func emitSiblingMatmuls() {
+        let anchor = group.anchor
+        let k = graph[anchor.inputs[1]].shape[0]
+        let m = graph[anchor.inputs[0]].shape.elementCount / k
+        let widths = group.branches.map { graph[$0[0].inputs[1]].shape[1] }
+        let total = widths.reduce(0, +)
+        multiplyAdds += m * total * k
+        let hasBias = group.branches[0].count > 1 && group.branches[0][1].operation == .biasAdd
+        let x = bind(.value(anchor.inputs[0]))
+        let w = bind(.packedWeights(group.branches.map { $0[0].inputs[1] }))
+        let bias = hasBias ? bind(.concatenatedVector(group.branches.map { $0[1].inputs[1] })) : "0"
+        let product = scratch(m * total, "product")
+        let (cm, cn, ck) = (constant("M", m), constant("N", total), constant("K", k))
+        body.line("/* \(group.layers.joined(separator: ", ")): one GEMM over the concatenated weights "
+                  + "[\(ck) x (\(widths.map(String.init).joined(separator: " + ")))], epilogue bias */")
+        body.line("rt->sgemm_packed(\(cm), \(cn), \(ck), \(x), \(ck), \(w), \(product), \(cn), \(bias), GJ_LINEAR, 0);")
+        var offset = 0
+        for (branch, width) in zip(group.branches, widths) {
+            let out = bind(.value(branch.last!.output))
+            body.line("/* \(branch[0].layer): columns \(offset)..<\(offset + width) */")
+            body.block("for (long m = 0; m < M; ++m)") { writer in
+                writer.line("memcpy(\(out) + m * \(width), \(product) + m * N + \(offset), sizeof(float) * \(width));")
+            }
+            emitChain(Array(branch.dropFirst(hasBias ? 2 : 1)), source: out, sourceIsWritable: true, target: out)
+            offset += width
+        }
     }
 
     private mutating func emitConvolution(_ window: Window2D) {
@@ -315,8 +357,10 @@ private struct KernelEmitter {
     /// Emits `nodes` one after another starting from `source`. In-place stages work on the current
     /// buffer (copying a read-only source into the next buffer first); shape-changing stages write a
     /// new buffer. The last buffer written is the group's output.
-    private mutating func emitChain(_ nodes: [GraphNode], source: String, sourceIsWritable: Bool = false) {
+    private mutating func emitChain(_ nodes: [GraphNode], source: String, sourceIsWritable: Bool = false,
+                                    target: String? = nil) {
         guard !nodes.isEmpty else { return }
+        let finalTarget = target ?? output
         // Which nodes start a new buffer: shape changers, and the first in-place node on a read-only source.
         var startsBuffer: [Bool] = []
         var writable = sourceIsWritable
@@ -330,7 +374,7 @@ private struct KernelEmitter {
         for (position, node) in nodes.enumerated() {
             let count = graph[node.output].shape.elementCount
             if startsBuffer[position] {
-                let target = position == lastStart ? output : scratch(count, "\(node.operation.mnemonic)_tmp")
+                let target = position == lastStart ? finalTarget : scratch(count, "\(node.operation.mnemonic)_tmp")
                 if case .weightedSum = node.operation {
                     emitWeightedSum(node, weights: current, into: target)
                     current = target
@@ -393,10 +437,13 @@ private struct KernelEmitter {
 
     mutating func finish() -> GeneratedKernel {
         var writer = CSourceWriter()
-        let fused = group.nodes.map { "\($0.layer): \($0.operation.mnemonic)" }
+        // One chain per branch; sibling branches (sharing one GEMM) are separated by " | ".
+        let chains = group.branches.map { branch in
+            branch.map { "\($0.layer): \($0.operation.mnemonic)" }.joined(separator: " -> ")
+        }
         writer.line("/*")
         writer.line(" * \(group.name): fuses layer\(group.layers.count == 1 ? "" : "s") \(group.layers.joined(separator: ", "))")
-        writer.line(" *   " + fused.joined(separator: " -> "))
+        writer.line(" *   " + chains.joined(separator: " | "))
         writer.line(" */")
         let constantLine = constants.isEmpty ? nil
             : "enum { " + constants.map { "\($0.0) = \($0.1)" }.joined(separator: ", ") + " };"

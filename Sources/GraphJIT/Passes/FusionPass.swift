@@ -13,6 +13,9 @@
 ///   - a window op (max pooling) fuses into a convolution anchor, once, and runs on the
 ///     convolution's per-image scratch buffer, so the unpooled activations never leave the cache.
 /// - Views (reshape/Flatten) are never kernels: their value aliases their input's storage.
+/// - Sibling contractions fuse horizontally: matmul groups that read the same input with weight
+///   parameters and end in row-wise stages (bias, activations, softmax over the last axis) share
+///   one GEMM over their concatenated weights, as the multitask heads do.
 /// A value read by two consumers (the multitask trunk) is materialized once; nothing is recomputed.
 public struct FusionPass: Sendable {
     public init() {}
@@ -22,7 +25,7 @@ public struct FusionPass: Sendable {
         let consumers = graph.consumers()
         let outputs = Set(graph.outputs)
         var grouped = Set<Int>()
-        var groups: [KernelGroup] = []
+        var groups: [[GraphNode]] = []
 
         for node in graph.nodes where !grouped.contains(node.index) && node.operation.kind != .view {
             var members = [node]
@@ -37,10 +40,43 @@ public struct FusionPass: Sendable {
                 members.append(next)
                 grouped.insert(next.index)
             }
-            let label = members[0].layer.replacingNonIdentifierCharacters()
-            groups.append(KernelGroup(name: "k\(groups.count)_\(label)", nodes: members))
+            groups.append(members)
         }
-        return groups
+        return Self.mergeSiblings(groups, in: graph).enumerated().map { index, branches in
+            let label = branches.map { $0[0].layer }.joined(separator: "_").replacingNonIdentifierCharacters()
+            return KernelGroup(name: "k\(index)_\(label)", branches: branches)
+        }
+    }
+
+    /// Merges chains that can share one GEMM (see the type's documentation) into the first of them.
+    static func mergeSiblings(_ chains: [[GraphNode]], in graph: Graph) -> [[[GraphNode]]] {
+        func siblingKey(_ chain: [GraphNode]) -> (input: ValueID, hasBias: Bool)? {
+            let anchor = chain[0]
+            guard anchor.operation == .matmul, case .parameter = graph[anchor.inputs[1]].role else { return nil }
+            let rank = graph[anchor.output].shape.count
+            for stage in chain.dropFirst() {
+                switch stage.operation {
+                case .biasAdd, .activation: continue
+                case let .softmax(axis) where axis == rank - 1: continue
+                default: return nil
+                }
+            }
+            let hasBias = chain.count > 1 && chain[1].operation == .biasAdd
+            if hasBias, case .parameter = graph[chain[1].inputs[1]].role {} else if hasBias { return nil }
+            return (anchor.inputs[0], hasBias)
+        }
+        var merged: [[[GraphNode]]] = []
+        var keys: [(input: ValueID, hasBias: Bool)?] = []
+        for chain in chains {
+            let key = siblingKey(chain)
+            if let key, let target = keys.firstIndex(where: { $0?.input == key.input && $0?.hasBias == key.hasBias }) {
+                merged[target].append(chain)
+            } else {
+                merged.append([chain])
+                keys.append(key)
+            }
+        }
+        return merged
     }
 
     /// Whether `operation` can be a stage of a group made of `members` (anchor first).

@@ -5,18 +5,36 @@
 public struct KernelGroup: Equatable, Sendable {
     /// A C identifier, unique within the model (`k0_conv2d`).
     public let name: String
-    /// The fused nodes in execution order; the first is the anchor.
-    public let nodes: [GraphNode]
-    /// The value the group materializes (the last node's output).
-    public var output: ValueID { nodes.last!.output }
-    /// The anchor node.
-    public var anchor: GraphNode { nodes[0] }
-    /// The stages after the anchor.
-    public var stages: ArraySlice<GraphNode> { nodes.dropFirst() }
+    /// Chains computed side by side. Most groups have one; sibling contractions that read the same
+    /// input (the multitask heads) have one branch each and share a single GEMM.
+    public let branches: [[GraphNode]]
+
+    /// A group of one chain: an anchor and its stages.
+    public init(name: String, nodes: [GraphNode]) {
+        self.init(name: name, branches: [nodes])
+    }
+
+    /// A group of several chains whose anchors are contractions of the same input.
+    public init(name: String, branches: [[GraphNode]]) {
+        precondition(!branches.isEmpty && branches.allSatisfy { !$0.isEmpty })
+        self.name = name
+        self.branches = branches
+    }
+
+    /// Every fused node, branch after branch.
+    public var nodes: [GraphNode] { branches.flatMap { $0 } }
+    /// The values the group materializes: each branch's last output.
+    public var outputs: [ValueID] { branches.map { $0.last!.output } }
+    /// The first branch's output (the only one for a single-chain group).
+    public var output: ValueID { outputs[0] }
+    /// The first branch's anchor.
+    public var anchor: GraphNode { branches[0][0] }
+    /// The first branch's stages after the anchor.
+    public var stages: ArraySlice<GraphNode> { branches[0].dropFirst() }
 
     /// The distinct model layers the group fuses, in order.
     public var layers: [String] {
-        nodes.map(\.layer).reduce(into: [String]()) { if $0.last != $1 { $0.append($1) } }
+        nodes.map(\.layer).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
     }
 
     /// Values read from outside the group (activations and parameters), in first-use order.

@@ -37,8 +37,7 @@ final class ExecutionContext: @unchecked Sendable {  // Used by one thread at a 
                         inputs: [UnsafeBufferPointer<Float>]) -> UnsafeMutablePointer<Float>? {
         switch location {
         case let .arena(offset): arena.pointer + offset
-        case let .weight(index): weights.raw[index].pointer
-        case let .packed(index): weights.packed[index].pointer
+        case let .weight(index): weights.buffers[index].pointer
         case let .input(index):
             // Kernels only read model inputs (the generated C declares them `const float *`);
             // the table's element type is non-const because one table serves every argument.

@@ -13,10 +13,8 @@ struct ExecutionPlan: Sendable {
         case arena(Int)
         /// The caller's buffer for the model input with this index (patched in per call).
         case input(Int)
-        /// Index into the weight storage's raw parameters.
+        /// Index into the weight storage's buffers (``weights``).
         case weight(Int)
-        /// Index into the weight storage's packed parameters.
-        case packed(Int)
     }
 
     /// Per kernel, the location of each argument.
@@ -25,10 +23,8 @@ struct ExecutionPlan: Sendable {
     let inputCounts: [Int]
     /// Arena offset (or weight) and float count of each model output, in order.
     let outputs: [(location: Location, count: Int)]
-    /// Raw parameters needed by the kernels (by value), in weight-storage order.
-    let rawParameters: [ValueID]
-    /// Parameters needed packed (`[K, N]`), in weight-storage order.
-    let packedParameters: [ValueID]
+    /// The bound weight buffers the kernels need, in weight-storage order.
+    let weights: [WeightSpec]
     /// The arena size in floats.
     let arenaFloats: Int
     /// What the arena would take if no buffer were reused.
@@ -85,23 +81,25 @@ struct ExecutionPlan: Sendable {
         let memory = MemoryPlan(requests: requests)
 
         // Weights in first-use order.
-        var raw: [ValueID] = []
-        var packed: [ValueID] = []
+        var weights: [WeightSpec] = []
+        func weightIndex(_ spec: WeightSpec) -> Int {
+            if let index = weights.firstIndex(of: spec) { return index }
+            weights.append(spec)
+            return weights.count - 1
+        }
         var arguments: [[Location]] = []
         for (step, kernel) in kernels.enumerated() {
             arguments.append(kernel.arguments.enumerated().map { position, argument in
                 switch argument {
                 case let .value(id):
                     let owner = root(id)
-                    if case .parameter = graph[owner].role {
-                        if !raw.contains(owner) { raw.append(owner) }
-                        return .weight(raw.firstIndex(of: owner)!)
-                    }
+                    if case .parameter = graph[owner].role { return .weight(weightIndex(.raw(owner))) }
                     if let index = inputIndex[owner] { return .input(index) }
                     return .arena(memory.offsets[bufferOfValue[owner]!])
-                case let .packedWeights(id):
-                    if !packed.contains(id) { packed.append(id) }
-                    return .packed(packed.firstIndex(of: id)!)
+                case let .packedWeights(ids):
+                    return .weight(weightIndex(.packed(ids)))
+                case let .concatenatedVector(ids):
+                    return .weight(weightIndex(.vector(ids)))
                 case .scratch:
                     return .arena(memory.offsets[scratchBuffer[step][position]!])
                 }
@@ -121,16 +119,22 @@ struct ExecutionPlan: Sendable {
         self.outputs = graph.outputs.map { output in
             let owner = root(output)
             if case .parameter = graph[owner].role {
-                if !raw.contains(owner) { raw.append(owner) }
-                return (.weight(raw.firstIndex(of: owner)!), graph[output].shape.elementCount)
+                return (.weight(weightIndex(.raw(owner))), graph[output].shape.elementCount)
             }
             if let index = inputIndex[owner] { return (.input(index), graph[output].shape.elementCount) }
             return (.arena(memory.offsets[bufferOfValue[owner]!]), graph[output].shape.elementCount)
         }
-        self.rawParameters = raw
-        self.packedParameters = packed
+        self.weights = weights
         self.arenaFloats = memory.arenaFloats
         self.unsharedFloats = memory.unsharedFloats
         self.peakLiveFloats = peak
     }
+}
+
+/// One bound weight buffer: a parameter as stored, packed GEMM weights (several concatenated along
+/// N for sibling contractions), or rank-1 parameters concatenated end to end.
+enum WeightSpec: Hashable, Sendable {
+    case raw(ValueID)
+    case packed([ValueID])
+    case vector([ValueID])
 }

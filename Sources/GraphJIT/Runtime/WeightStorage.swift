@@ -6,8 +6,8 @@ import Synchronization
 /// every execution context, and (through a ``WeightBufferCache``) by every batch size and tier
 /// compiled from the same model.
 final class WeightStorage: Sendable {
-    let raw: [AlignedBuffer]
-    let packed: [AlignedBuffer]
+    /// One buffer per ``ExecutionPlan/weights`` entry.
+    let buffers: [AlignedBuffer]
 
     /// Copies and packs the weights a plan needs, reusing buffers already in `cache`.
     /// Throws when a parameter is missing or misshapen.
@@ -24,35 +24,52 @@ final class WeightStorage: Sendable {
             }
             return tensor
         }
-        raw = try plan.rawParameters.map { id in
-            let values = try tensor(id)
-            return cache.buffer(for: graph[id].name, packed: false) {
-                let buffer = AlignedBuffer(count: values.elementCount)
-                values.scalars.withUnsafeBufferPointer { source in
-                    buffer.pointer.update(from: source.baseAddress!, count: source.count)
-                }
-                return buffer
-            }
-        }
         let runtime = gj_runtime_get()!.pointee
-        packed = try plan.packedParameters.map { id in
-            let values = try tensor(id)
-            return cache.buffer(for: graph[id].name, packed: true) {
-                // A GEMM B operand: the last axis is N, the rest flatten into K (HWIO conv kernels
-                // are [KH*KW*C, F]).
-                let n = Int32(values.shape.last!)
-                let k = Int32(values.elementCount / values.shape.last!)
-                let buffer = AlignedBuffer(count: Int(runtime.packed_b_floats(k, n)))
-                values.scalars.withUnsafeBufferPointer { source in
-                    runtime.pack_b(k, n, source.baseAddress, n, buffer.pointer)
+        buffers = try plan.weights.map { spec in
+            switch spec {
+            case let .raw(id):
+                let values = try tensor(id)
+                return cache.buffer(for: graph[id].name, form: "raw") { Self.copy(values.scalars) }
+            case let .vector(ids):
+                let values = try ids.map(tensor)
+                return cache.buffer(for: ids.map { graph[$0].name }.joined(separator: "+"), form: "vector") {
+                    Self.copy(values.flatMap(\.scalars))
                 }
-                return buffer
+            case let .packed(ids):
+                let values = try ids.map(tensor)
+                return cache.buffer(for: ids.map { graph[$0].name }.joined(separator: "+"), form: "packed") {
+                    // GEMM B operands: the last axis is N, the rest flatten into K (HWIO conv kernels
+                    // are [KH*KW*C, F]); several are concatenated along N, row by row.
+                    let widths = values.map { $0.shape.last! }
+                    let k = values[0].elementCount / widths[0]
+                    let n = widths.reduce(0, +)
+                    var rows = [Float]()
+                    rows.reserveCapacity(k * n)
+                    for row in 0..<k {
+                        for (tensor, width) in zip(values, widths) {
+                            rows.append(contentsOf: tensor.scalars[(row * width)..<((row + 1) * width)])
+                        }
+                    }
+                    let buffer = AlignedBuffer(count: Int(runtime.packed_b_floats(Int32(k), Int32(n))))
+                    rows.withUnsafeBufferPointer { source in
+                        runtime.pack_b(Int32(k), Int32(n), source.baseAddress, Int32(n), buffer.pointer)
+                    }
+                    return buffer
+                }
             }
         }
     }
 
-    /// Bytes held (raw plus packed).
-    var byteCount: Int { (raw + packed).reduce(0) { $0 + $1.count } * MemoryLayout<Float>.stride }
+    private static func copy(_ scalars: [Float]) -> AlignedBuffer {
+        let buffer = AlignedBuffer(count: scalars.count)
+        scalars.withUnsafeBufferPointer { source in
+            buffer.pointer.update(from: source.baseAddress!, count: source.count)
+        }
+        return buffer
+    }
+
+    /// Bytes held.
+    var byteCount: Int { buffers.reduce(0) { $0 + $1.count } * MemoryLayout<Float>.stride }
 }
 
 /// Bound weight buffers by parameter name, shared by the compiled plans of one model so that
@@ -60,7 +77,7 @@ final class WeightStorage: Sendable {
 final class WeightBufferCache: Sendable {
     private struct Key: Hashable {
         let name: String
-        let isPacked: Bool
+        let form: String
     }
 
     private let buffers = Mutex<[Key: AlignedBuffer]>([:])
@@ -68,8 +85,8 @@ final class WeightBufferCache: Sendable {
     init() {}
 
     /// The cached buffer, or the one `make` creates.
-    func buffer(for name: String, packed: Bool, make: () -> AlignedBuffer) -> AlignedBuffer {
-        let key = Key(name: name, isPacked: packed)
+    func buffer(for name: String, form: String, make: () -> AlignedBuffer) -> AlignedBuffer {
+        let key = Key(name: name, form: form)
         if let existing = buffers.withLock({ $0[key] }) { return existing }
         let created = make()
         return buffers.withLock { buffers in

@@ -68,21 +68,21 @@ struct FusionTests {
         })
     }
 
-    @Test("multitask: three kernels; the shared trunk is computed once and read by both heads")
+    @Test("multitask: the trunk once, then both heads side by side in one kernel sharing one GEMM")
     func multitaskGroups() throws {
         let (graph, groups) = try Self.groups(.multitask)
-        #expect(groups.count == 3)
-        #expect(groups.map(Self.operations) == [
-            ["matmul", "bias_add", "relu"],
+        #expect(groups.count == 2)
+        #expect(groups.map(\.branches.count) == [1, 2])
+        #expect(groups[0].branches.map { $0.map(\.operation.mnemonic) } == [["matmul", "bias_add", "relu"]])
+        #expect(groups[1].branches.map { $0.map(\.operation.mnemonic) } == [
             ["matmul", "bias_add", "softmax"],
             ["matmul", "bias_add", "softmax"],
         ])
-        #expect(groups.map(\.layers) == [["dense"], ["dense_1"], ["dense_2"]])
+        #expect(groups.map(\.layers) == [["dense"], ["dense_1", "dense_2"]])
         let trunk = groups[0].output
         #expect(groups.filter { $0.nodes.contains { $0.layer == "dense" } }.count == 1, "trunk recomputed")
-        #expect(groups[1].externalInputs.first == trunk)
-        #expect(groups[2].externalInputs.first == trunk)
-        #expect(Set([groups[1].output, groups[2].output]) == Set(graph.outputs))
+        #expect(groups[1].branches.allSatisfy { $0[0].inputs[0] == trunk })
+        #expect(groups[1].outputs == graph.outputs)
     }
 
     @Test("every non-view node is in exactly one group; each stage reads the previous node's output",
@@ -97,7 +97,10 @@ struct FusionTests {
         let consumers = graph.consumers()
         for group in groups {
             #expect(group.name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
-            for (previous, stage) in zip(group.nodes, group.stages) {
+            for branch in group.branches {
+                #expect(branch[0].inputs[0] == group.anchor.inputs[0], "\(group.name): siblings share their input")
+            }
+            for (previous, stage) in group.branches.flatMap({ zip($0, $0.dropFirst()) }) {
                 #expect(stage.inputs.first == previous.output, "\(group.name)")
                 #expect(consumers[previous.output.index] == [stage.index], "\(group.name): fused value read elsewhere")
                 #expect(!graph.outputs.contains(previous.output), "\(group.name): fused away a model output")
@@ -162,7 +165,9 @@ struct FusionTests {
             #expect(lines.first == "/*")
             let fuses = "layer\(group.layers.count == 1 ? "" : "s") \(group.layers.joined(separator: ", "))"
             #expect(lines.count > 3 && lines[1] == " * \(group.name): fuses \(fuses)", "\(lines.prefix(3))")
-            let chain = group.nodes.map { "\($0.layer): \($0.operation.mnemonic)" }.joined(separator: " -> ")
+            let chain = group.branches.map { branch in
+                branch.map { "\($0.layer): \($0.operation.mnemonic)" }.joined(separator: " -> ")
+            }.joined(separator: " | ")
             #expect(lines.count > 3 && lines[2] == " *   \(chain)")
             #expect(kernel.source.contains("void \(group.name)(float *const *buffers, const gj_runtime *rt)"))
         }

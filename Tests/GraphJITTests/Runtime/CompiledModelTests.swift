@@ -238,9 +238,9 @@ struct CompiledModelTests {
         let four = try model.compiled(batchSize: 4, tier: .instant)
         let optimized = try model.compiled(batchSize: 4, tier: .optimized)
         #expect(one !== four)
-        #expect(one.weights.packed.count == four.weights.packed.count)
-        for (a, b) in zip(one.weights.packed, four.weights.packed) { #expect(a === b) }
-        for (a, b) in zip(four.weights.raw, optimized.weights.raw) { #expect(a === b) }
+        #expect(one.weights.buffers.count == four.weights.buffers.count)
+        for (a, b) in zip(one.weights.buffers, four.weights.buffers) { #expect(a === b) }
+        for (a, b) in zip(four.weights.buffers, optimized.weights.buffers) { #expect(a === b) }
 
         func check(_ seed: UInt64) throws {
             for batch in [1, 4] {
@@ -256,7 +256,7 @@ struct CompiledModelTests {
         try model.setParameters(randomParameters(for: model, seed: 3))
         let fresh = try model.compiled(batchSize: 1, tier: .instant)
         #expect(fresh !== one)
-        #expect(zip(fresh.weights.packed, one.weights.packed).allSatisfy { $0 !== $1 })
+        #expect(zip(fresh.weights.buffers, one.weights.buffers).allSatisfy { $0 !== $1 })
         try check(20)
     }
 
