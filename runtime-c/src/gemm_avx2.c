@@ -52,6 +52,122 @@ GJ_TARGET_AVX2 static void kernel_6x16(int kc, const float *a, long lda, const f
     if (m > 5) GJ_STORE_ROW(5);
 }
 
+/* ---- narrow N (<= 8 columns): 12 rows x 8 columns -----------------------------------------------
+ * 12 ymm accumulators + the B row + the broadcast = 14 of the 16 registers; the rows are addressed
+ * as 3 groups of 4 (base + 0/1/2/3 * lda). */
+#define NMR 12
+
+#define GJ_NARROW_LOOP(LOADB)                                                                         \
+    for (int k = 0; k < kc; k++) {                                                                    \
+        const __m256 bk = LOADB(b + (size_t)k * ldb);                                                 \
+        c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(g0 + k), bk, c0);                                    \
+        c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(g0 + l1 + k), bk, c1);                               \
+        c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(g0 + l2 + k), bk, c2);                               \
+        c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(g0 + l3 + k), bk, c3);                               \
+        c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(g1 + k), bk, c4);                                    \
+        c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(g1 + l1 + k), bk, c5);                               \
+        c6 = _mm256_fmadd_ps(_mm256_broadcast_ss(g1 + l2 + k), bk, c6);                               \
+        c7 = _mm256_fmadd_ps(_mm256_broadcast_ss(g1 + l3 + k), bk, c7);                               \
+        c8 = _mm256_fmadd_ps(_mm256_broadcast_ss(g2 + k), bk, c8);                                    \
+        c9 = _mm256_fmadd_ps(_mm256_broadcast_ss(g2 + l1 + k), bk, c9);                               \
+        c10 = _mm256_fmadd_ps(_mm256_broadcast_ss(g2 + l2 + k), bk, c10);                             \
+        c11 = _mm256_fmadd_ps(_mm256_broadcast_ss(g2 + l3 + k), bk, c11);                             \
+    }
+
+GJ_TARGET_AVX2 static void kernel_narrow(int kc, const float *a, long lda, const float *b, long ldb,
+                                         float *c, long ldc, int m, int n,
+                                         int load_c, const float *bias, int act)
+{
+    const float *g0 = a, *g1 = a + 4 * lda, *g2 = a + 8 * lda;
+    const long l1 = lda, l2 = 2 * lda, l3 = 3 * lda;
+    const int full = n >= 8;
+    const __m256i mk = gj256_mask(n);
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+    __m256 c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+    if (full) {
+        GJ_NARROW_LOOP(_mm256_loadu_ps)
+    } else {
+#define LOADB_MASKED(p) _mm256_maskload_ps(p, mk)
+        GJ_NARROW_LOOP(LOADB_MASKED)
+#undef LOADB_MASKED
+    }
+#define STORE8(v, r) gj256_store(v, c + (r) * ldc, full, mk, load_c, bias, act)
+    STORE8(c0, 0);
+    if (m > 1) STORE8(c1, 1);
+    if (m > 2) STORE8(c2, 2);
+    if (m > 3) STORE8(c3, 3);
+    if (m > 4) STORE8(c4, 4);
+    if (m > 5) STORE8(c5, 5);
+    if (m > 6) STORE8(c6, 6);
+    if (m > 7) STORE8(c7, 7);
+    if (m > 8) STORE8(c8, 8);
+    if (m > 9) STORE8(c9, 9);
+    if (m > 10) STORE8(c10, 10);
+    if (m > 11) STORE8(c11, 11);
+#undef STORE8
+}
+
+/* ---- N == 1: dot products, 8 rows at a time, reduced with a transposing hadd tree ---------------- */
+
+GJ_TARGET_AVX2 static inline __m256 reduce8(const __m256 *v) /* lane r = sum of the lanes of v[r] */
+{
+    __m256 t0 = _mm256_hadd_ps(v[0], v[1]), t1 = _mm256_hadd_ps(v[2], v[3]);
+    __m256 t2 = _mm256_hadd_ps(v[4], v[5]), t3 = _mm256_hadd_ps(v[6], v[7]);
+    __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+GJ_TARGET_AVX2 static void dot_rows(int M, int K, const float *A, long lda, const float *b, float *c, long ldc,
+                                    const float *bias, int act, int accumulate)
+{
+    const int kfull = K & ~7;
+    const __m256i kt = gj256_mask(K - kfull);
+    for (int i0 = 0; i0 < M; i0 += 8) {
+        const int m = M - i0 < 8 ? M - i0 : 8;
+        __m256 acc[8];
+        for (int r = 0; r < 8; r++) acc[r] = _mm256_setzero_ps();
+        if (m == 8) {
+            const float *g0 = A + (size_t)i0 * lda, *g1 = g0 + 4 * lda;
+            const long l1 = lda, l2 = 2 * lda, l3 = 3 * lda;
+            int k = 0;
+            for (; k < kfull; k += 8) {
+                const __m256 bk = _mm256_loadu_ps(b + k);
+                acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(g0 + k), bk, acc[0]);
+                acc[1] = _mm256_fmadd_ps(_mm256_loadu_ps(g0 + l1 + k), bk, acc[1]);
+                acc[2] = _mm256_fmadd_ps(_mm256_loadu_ps(g0 + l2 + k), bk, acc[2]);
+                acc[3] = _mm256_fmadd_ps(_mm256_loadu_ps(g0 + l3 + k), bk, acc[3]);
+                acc[4] = _mm256_fmadd_ps(_mm256_loadu_ps(g1 + k), bk, acc[4]);
+                acc[5] = _mm256_fmadd_ps(_mm256_loadu_ps(g1 + l1 + k), bk, acc[5]);
+                acc[6] = _mm256_fmadd_ps(_mm256_loadu_ps(g1 + l2 + k), bk, acc[6]);
+                acc[7] = _mm256_fmadd_ps(_mm256_loadu_ps(g1 + l3 + k), bk, acc[7]);
+            }
+            if (k < K) {
+                const __m256 bk = _mm256_maskload_ps(b + k, kt);
+                for (int r = 0; r < 8; r++)
+                    acc[r] = _mm256_fmadd_ps(_mm256_maskload_ps(A + (size_t)(i0 + r) * lda + k, kt), bk, acc[r]);
+            }
+        } else {
+            for (int r = 0; r < m; r++) {
+                const float *ar = A + (size_t)(i0 + r) * lda;
+                int k = 0;
+                for (; k < kfull; k += 8) acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(ar + k), _mm256_loadu_ps(b + k), acc[r]);
+                if (k < K) acc[r] = _mm256_fmadd_ps(_mm256_maskload_ps(ar + k, kt), _mm256_maskload_ps(b + k, kt), acc[r]);
+            }
+        }
+        __m256 v = reduce8(acc);
+        float t[8];
+        _mm256_storeu_ps(t, v);
+        for (int r = 0; r < m; r++) {
+            float x = t[r];
+            if (accumulate) x += c[(size_t)(i0 + r) * ldc];
+            t[r] = bias ? x + *bias : x;
+        }
+        v = gj256_act(_mm256_loadu_ps(t), act);
+        _mm256_storeu_ps(t, v);
+        for (int r = 0; r < m; r++) c[(size_t)(i0 + r) * ldc] = t[r];
+    }
+}
+
 /* y = x * Bpacked, one 32-column panel at a time, K unrolled by 2 -> 8 ymm accumulator chains. */
 GJ_TARGET_AVX2 static void matvec_packed(int N, int K, const float *x, const float *packed,
                                          long panel_stride, float *y, const float *bias, int act,
@@ -130,6 +246,10 @@ const gj_path_ops gj_ops_avx2 = {
     .mr = MR,
     .nr = 16,
     .kernel = kernel_6x16,
+    .narrow_mr = NMR,
+    .narrow_nr = 8,
+    .kernel_narrow = kernel_narrow,
+    .dot_rows = dot_rows,
     .matvec_packed = matvec_packed,
     .matvec = matvec,
     .activate = gj_activate_avx2,

@@ -19,15 +19,26 @@
  * K blocking and the epilogue: the first K block stores (or adds to C if `accumulate`), later
  * blocks add to C, and only the last block adds the bias and applies the activation.
  *
+ * Narrow N: with N <= narrow_nr (16 on AVX-512, 8 on AVX2) a 32- or 16-column tile would leave
+ * most lanes idle, so the path's narrow kernel runs instead: 16 (AVX2: 12) rows per tile and one
+ * vector of columns, reading B rows directly (packed panel or unpacked B; nothing is packed).
+ *
+ * N == 1 (e.g. an attention score): dot products of the A rows with the single column, copied
+ * once into a contiguous vector (ops->dot_rows).
+ *
  * M == 1 (e.g. an LSTM step at batch 1) goes to the matvec routines, which stream B once without
  * any blocking or packing overhead.
  *
- * Threading: with at least GJ_MIN_MACS_PER_THREAD multiply-adds per thread, the problem is cut
- * into rectangles either along M (in whole MR row panels) or along N (in whole 32-column panels),
- * whichever re-reads less memory (splitting M makes every task read all of B, splitting N makes
- * every task read all of A), and the rectangles are run through the pool (thread_pool.c): one per
- * thread for big jobs, four per thread for small ones so that a worker that wakes up late costs
- * little (the caller claims its rectangles). Each rectangle runs the serial blocked code above.
+ * Threading: a pool job costs the caller ~10 us (the futex wake of a sleeping worker is an IPI,
+ * i.e. a VM exit on this machine) and the worker starts 20-100 us later (a halted vCPU has to be
+ * scheduled again), so only jobs of about 100 us and more are split (GJ_MIN_MACS_PER_THREAD, and
+ * GJ_MATVEC_MIN_BYTES for the memory-bound M == 1 case). The problem is then cut into rectangles
+ * along M (in whole row tiles) or along N (in whole 32-column panels), whichever re-reads less
+ * memory (splitting M makes every task read all of B, splitting N makes every task read all of A),
+ * or, for M == 1, along K (each task streams a contiguous slab of B into its own partial sums,
+ * which the caller adds up in a fixed order). There are GJ_TASKS_PER_THREAD tasks per thread,
+ * claimed dynamically (thread_pool.c), so a worker that wakes up late just does fewer of them
+ * and the caller does the rest. Each rectangle runs the serial blocked code above.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -37,13 +48,20 @@
 
 #define GJ_KC 256          /* K block: MR x KC floats of A (8 KB) fit L1 next to the B stream */
 #define GJ_NC 512          /* N block: KC x NC floats of B (512 KB) fit the 1-2 MB L2 */
-#define GJ_MR_MAX 8
-/* Waking a pool worker costs ~5 us (best case) to ~25 us (loaded machine), i.e. the time for
- * ~0.25-1.2M multiply-adds, so a thread only pays off with about 1M multiply-adds to do. */
-#define GJ_MIN_MACS_PER_THREAD (1024L * 1024)
-/* Jobs smaller than this per thread are cut into 4 tasks per thread, claimed dynamically, so a
- * late-waking worker costs less; larger jobs use one task per thread (fewer re-reads). */
-#define GJ_DYNAMIC_MACS_PER_THREAD (16L * 1024 * 1024)
+#define GJ_MR_MAX 16       /* rows of the padded A copy: the largest MR of any (narrow) kernel */
+/* Measured on the 2-vCPU VM (thread_pool.c, tests/bench_gemm.c): publishing a job costs the caller
+ * ~10 us, the worker starts 20-100 us after that, and a caller that has to wait for the worker's
+ * last task sleeps and is woken ~25 us late. 4M multiply-adds are ~40 us of work: a job is split
+ * only if every thread gets at least that much. */
+#define GJ_MIN_MACS_PER_THREAD (4L * 1024 * 1024)
+/* M == 1 is memory-bound: split it when each thread streams at least 2 MB of B (>= ~40 us from L3),
+ * in GJ_MATVEC_TASKS slabs of K (the same for any thread count, see matvec_ksplit). */
+#define GJ_MATVEC_MIN_BYTES (2L << 20)
+#define GJ_MATVEC_TASKS 8
+/* M == 1 with at most this many weights skips the job setup (it is never split anyway) */
+#define GJ_MATVEC_DIRECT_FLOATS (64L * 1024)
+/* Tasks per thread, claimed dynamically: a late worker then delays the job by at most one task. */
+#define GJ_TASKS_PER_THREAD 4
 
 /* ---- per-thread scratch (packed B block, padded A panel) ------------------------------------- */
 
@@ -95,10 +113,14 @@ typedef struct {
     long ldc;
     const float *bias;
     int act, accumulate;
+    /* which code runs the rectangles */
+    int kind;
     /* threading: the rectangle of task t is units [t*units/nt, (t+1)*units/nt) along one axis
-     * (nt = number of tasks) */
-    int split_n, units, nt;
+     * (nt = number of tasks); a unit is `unit_rows` rows, or one 32-column panel if split_n */
+    int split_n, units, unit_rows, nt;
 } gemm_job;
+
+enum { GJ_KIND_TILED = 0, GJ_KIND_NARROW = 1, GJ_KIND_DOT = 2 };
 
 /* Slow but allocation-free fallback used only if scratch memory cannot be allocated. */
 static void gemm_naive(const gemm_job *j, int m0, int m1, int n0, int n1)
@@ -168,18 +190,6 @@ static void gemm_rect(const gemm_job *j, int m0, int m1, int n0, int n1)
 {
     const gj_path_ops *ops = j->ops;
     const int MR = ops->mr, NR = ops->nr, K = j->K;
-
-    if (m1 - m0 == 1) { /* matvec */
-        const float *x = j->A + m0 * j->lda;
-        float *y = j->C + m0 * j->ldc + n0;
-        const float *bias = j->bias ? j->bias + n0 : NULL;
-        if (j->packed)
-            ops->matvec_packed(n1 - n0, K, x, j->packed + (size_t)(n0 / GJ_PANEL) * K * GJ_PANEL,
-                               (long)K * GJ_PANEL, y, bias, j->act, j->accumulate);
-        else
-            matvec_blocked(ops, n1 - n0, 0, K, x, j->B + n0, j->ldb, y, bias, j->act, j->accumulate);
-        return;
-    }
 
     scratch_t *s = NULL;
     if (!j->packed || (m1 - m0) % MR != 0) {
@@ -256,6 +266,121 @@ static void gemm_rect(const gemm_job *j, int m0, int m1, int n0, int n1)
     }
 }
 
+/* ---- narrow N (N <= ops->narrow_nr) ------------------------------------------------------------ */
+
+static void narrow_rect(const gemm_job *j, int m0, int m1)
+{
+    const gj_path_ops *ops = j->ops;
+    const int MR = ops->narrow_mr, K = j->K;
+    scratch_t *s = NULL;
+    if ((m1 - m0) % MR != 0 && !(s = scratch())) {
+        gemm_naive(j, m0, m1, 0, j->N);
+        return;
+    }
+    for (int pc = 0; pc < K; pc += GJ_KC) {
+        const int kc = K - pc < GJ_KC ? K - pc : GJ_KC;
+        const int last = pc + kc >= K;
+        const int load_c = j->accumulate || pc > 0;
+        const float *bias = last ? j->bias : NULL;
+        const int act = last ? j->act : GJ_ACT_LINEAR;
+        const float *b = j->packed ? j->packed + (size_t)pc * GJ_PANEL : j->B + (size_t)pc * j->ldb;
+        const long ldb = j->packed ? GJ_PANEL : j->ldb;
+        for (int ir = m0; ir < m1; ir += MR) {
+            const int m = m1 - ir < MR ? m1 - ir : MR;
+            const float *a = j->A + (size_t)ir * j->lda + pc;
+            long lda = j->lda;
+            if (m < MR) { /* zero-padded copy of the partial row tile */
+                for (int r = 0; r < MR; r++) {
+                    if (r < m) memcpy(s->a + (size_t)r * kc, a + (size_t)r * lda, sizeof(float) * kc);
+                    else memset(s->a + (size_t)r * kc, 0, sizeof(float) * kc);
+                }
+                a = s->a;
+                lda = kc;
+            }
+            ops->kernel_narrow(kc, a, lda, b, ldb, j->C + (size_t)ir * j->ldc, j->ldc, m, j->N, load_c, bias, act);
+        }
+    }
+}
+
+/* ---- N == 1 -------------------------------------------------------------------------------------- */
+
+#define GJ_DOT_KB 2048 /* the column is copied in pieces of this many floats (8 KB on the stack) */
+
+static void dot_rect(const gemm_job *j, int m0, int m1)
+{
+    float col[GJ_DOT_KB];
+    const int K = j->K;
+    for (int k0 = 0; k0 < K; k0 += GJ_DOT_KB) {
+        const int kn = K - k0 < GJ_DOT_KB ? K - k0 : GJ_DOT_KB;
+        const int last = k0 + kn >= K;
+        if (j->packed)
+            for (int k = 0; k < kn; k++) col[k] = j->packed[(size_t)(k0 + k) * GJ_PANEL];
+        else
+            for (int k = 0; k < kn; k++) col[k] = j->B[(size_t)(k0 + k) * j->ldb];
+        j->ops->dot_rows(m1 - m0, kn, j->A + (size_t)m0 * j->lda + k0, j->lda, col, j->C + (size_t)m0 * j->ldc,
+                         j->ldc, last ? j->bias : NULL, last ? j->act : GJ_ACT_LINEAR, j->accumulate || k0 > 0);
+    }
+}
+
+/* ---- M == 1 -------------------------------------------------------------------------------------- */
+
+/* y = x[k0:k1] * B[k0:k1, :] with the given epilogue, on the calling thread. */
+static void matvec_range(const gemm_job *j, int k0, int k1, float *y, const float *bias, int act, int accumulate)
+{
+    if (j->packed)
+        j->ops->matvec_packed(j->N, k1 - k0, j->A + k0, j->packed + (size_t)k0 * GJ_PANEL, (long)j->K * GJ_PANEL, y,
+                              bias, act, accumulate);
+    else
+        matvec_blocked(j->ops, j->N, k0, k1, j->A, j->B, j->ldb, y, bias, act, accumulate);
+}
+
+/* Large matvec: split K into GJ_MATVEC_TASKS slabs (each task streams a contiguous slab of B, which
+ * is what DRAM and the prefetchers like) with partial sums, which the caller adds up in task order.
+ * The split depends only on the shape, not on the number of threads or on which thread ran which
+ * task, so the result is the same with 1 or 2 threads. */
+typedef struct {
+    const gemm_job *j;
+    int ntasks;
+    float *part; /* ntasks x N */
+} matvec_ksplit_job;
+
+static void matvec_ksplit_task(void *arg, int t)
+{
+    const matvec_ksplit_job *mj = arg;
+    const gemm_job *j = mj->j;
+    int k0 = (int)((long)t * j->K / mj->ntasks), k1 = (int)((long)(t + 1) * j->K / mj->ntasks);
+    matvec_range(j, k0, k1, mj->part + (size_t)t * j->N, NULL, GJ_ACT_LINEAR, 0);
+}
+
+static int matvec_ksplit(const gemm_job *j, int ntasks, int nt)
+{
+    float *part = malloc(sizeof(float) * (size_t)ntasks * j->N);
+    if (!part) return 0;
+    matvec_ksplit_job mj = { j, ntasks, part };
+    gj_pool_run_threads(matvec_ksplit_task, &mj, ntasks, nt);
+    float *y = j->C;
+    for (int n = 0; n < j->N; n++) {
+        float v = j->accumulate ? y[n] : 0.0f;
+        for (int t = 0; t < ntasks; t++) v += part[(size_t)t * j->N + n];
+        if (j->bias) v += j->bias[n];
+        y[n] = v;
+    }
+    gj_activate(y, j->N, j->act);
+    free(part);
+    return 1;
+}
+
+/* ---- threading ------------------------------------------------------------------------------------ */
+
+static void run_rect(const gemm_job *j, int m0, int m1, int n0, int n1)
+{
+    switch (j->kind) {
+    case GJ_KIND_DOT: dot_rect(j, m0, m1); break;
+    case GJ_KIND_NARROW: narrow_rect(j, m0, m1); break;
+    default: gemm_rect(j, m0, m1, n0, n1); break;
+    }
+}
+
 static void gemm_task(void *arg, int t)
 {
     const gemm_job *j = arg;
@@ -263,48 +388,11 @@ static void gemm_task(void *arg, int t)
     if (u0 >= u1) return;
     if (j->split_n) {
         int n0 = u0 * GJ_PANEL, n1 = u1 * GJ_PANEL < j->N ? u1 * GJ_PANEL : j->N;
-        gemm_rect(j, 0, j->M, n0, n1);
+        run_rect(j, 0, j->M, n0, n1);
     } else {
-        int mr = j->ops->mr;
-        int m0 = u0 * mr, m1 = u1 * mr < j->M ? u1 * mr : j->M;
-        gemm_rect(j, m0, m1, 0, j->N);
+        int m0 = u0 * j->unit_rows, m1 = u1 * j->unit_rows < j->M ? u1 * j->unit_rows : j->M;
+        run_rect(j, m0, m1, 0, j->N);
     }
-}
-
-/* Threaded matvec with an unpacked B: split K (each thread streams a contiguous slab of B,
- * which is what DRAM and the prefetchers like; splitting N would make the threads read
- * interleaved pieces of every row), partial sums into `part`, reduced by the caller. */
-typedef struct {
-    const gemm_job *j;
-    int nt;
-    float *part; /* nt x N */
-} matvec_ksplit_job;
-
-static void matvec_ksplit_task(void *arg, int t)
-{
-    const matvec_ksplit_job *mj = arg;
-    const gemm_job *j = mj->j;
-    int k0 = (int)((long)t * j->K / mj->nt), k1 = (int)((long)(t + 1) * j->K / mj->nt);
-    matvec_blocked(j->ops, j->N, k0, k1, j->A, j->B, j->ldb, mj->part + (size_t)t * j->N, NULL,
-                   GJ_ACT_LINEAR, 0);
-}
-
-static int matvec_ksplit(gemm_job *j, int nt)
-{
-    float *part = malloc(sizeof(float) * (size_t)nt * j->N);
-    if (!part) return 0;
-    matvec_ksplit_job mj = { j, nt, part };
-    gj_pool_run_threads(matvec_ksplit_task, &mj, nt, nt);
-    float *y = j->C;
-    for (int n = 0; n < j->N; n++) {
-        float v = j->accumulate ? y[n] : 0.0f;
-        for (int t = 0; t < nt; t++) v += part[(size_t)t * j->N + n];
-        if (j->bias) v += j->bias[n];
-        y[n] = v;
-    }
-    gj_activate(y, j->N, j->act);
-    free(part);
-    return 1;
 }
 
 /* K == 0: C = (accumulate ? C : 0) + bias, then the activation. */
@@ -322,37 +410,56 @@ static void gemm_run(gemm_job *j)
 {
     const int M = j->M, N = j->N;
     int nt = gj_pool_threads();
+
+    if (M == 1) {
+        const double bytes = 4.0 * N * j->K;
+        if (bytes >= 2.0 * GJ_MATVEC_MIN_BYTES && j->K >= GJ_MATVEC_TASKS * 64) {
+            if (bytes < (double)GJ_MATVEC_MIN_BYTES * nt) nt = (int)(bytes / GJ_MATVEC_MIN_BYTES);
+            if (matvec_ksplit(j, GJ_MATVEC_TASKS, nt)) return;
+        }
+        matvec_range(j, 0, j->K, j->C, j->bias, j->act, j->accumulate);
+        return;
+    }
+
+    if (N == 1) {
+        j->kind = GJ_KIND_DOT;
+        j->unit_rows = 16;
+    } else if (N <= j->ops->narrow_nr) {
+        j->kind = GJ_KIND_NARROW;
+        j->unit_rows = j->ops->narrow_mr;
+    } else {
+        j->kind = GJ_KIND_TILED;
+        j->unit_rows = j->ops->mr;
+    }
     if (nt > 1) {
         double macs = (double)M * N * j->K;
         double cap = macs / GJ_MIN_MACS_PER_THREAD;
         if (cap < nt) nt = (int)cap;
     }
-    if (nt > 1 && M == 1 && !j->packed && j->K >= 64 * nt) {
-        if (matvec_ksplit(j, nt)) return;
-    }
-    int dynamic = 0;
-    if (nt > 1) {
-        int mtiles = (M + j->ops->mr - 1) / j->ops->mr;
-        int npanels = (N + GJ_PANEL - 1) / GJ_PANEL;
-        /* Packed B: split the axis whose duplicated operand is smaller (N-split re-reads A,
-         * M*K; M-split re-reads B, K*N); every task streams whole contiguous panels.
-         * Unpacked B: split M. Every task packs the B blocks it needs, so N-split would have the
-         * threads read interleaved pieces of each B row (measured slower), and M-split tasks
-         * read B sequentially. */
-        int prefer_n = j->packed ? (M < N && npanels >= nt) || mtiles < nt : mtiles < nt;
-        j->split_n = prefer_n;
-        j->units = prefer_n ? npanels : mtiles;
-        if (j->units < nt) nt = j->units;
-        /* more, dynamically claimed tasks for small jobs -- unless each extra task would re-pack
-         * a big unpacked B */
-        dynamic = (double)M * N * j->K / nt < GJ_DYNAMIC_MACS_PER_THREAD &&
-                  (j->packed || prefer_n || (long)j->K * N <= 16L * 1024);
-    }
     if (nt <= 1) {
-        gemm_rect(j, 0, M, 0, N);
+        run_rect(j, 0, M, 0, N);
         return;
     }
-    int ntasks = dynamic ? 4 * nt : nt;
+    int mtiles = (M + j->unit_rows - 1) / j->unit_rows;
+    int npanels = (N + GJ_PANEL - 1) / GJ_PANEL;
+    /* Packed B: split the axis whose duplicated operand is smaller (N-split re-reads A, M*K;
+     * M-split re-reads B, K*N); every task streams whole contiguous panels.
+     * Unpacked B: split M. Every task packs the B blocks it needs, so N-split would have the
+     * threads read interleaved pieces of each B row (measured slower), and M-split tasks
+     * read B sequentially. The narrow and N == 1 kernels always split M. */
+    int prefer_n = j->kind == GJ_KIND_TILED &&
+                   (j->packed ? (M < N && npanels >= nt) || mtiles < nt : mtiles < nt);
+    j->split_n = prefer_n;
+    j->units = prefer_n ? npanels : mtiles;
+    if (j->units < nt) nt = j->units;
+    if (nt <= 1) {
+        run_rect(j, 0, M, 0, N);
+        return;
+    }
+    /* Dynamically claimed tasks, several per thread -- unless every task would re-pack a big
+     * unpacked B (one task per thread then). */
+    int ntasks = nt * GJ_TASKS_PER_THREAD;
+    if (j->kind == GJ_KIND_TILED && !j->packed && !prefer_n && (long)j->K * N > 16L * 1024) ntasks = nt;
     if (ntasks > j->units) ntasks = j->units;
     j->nt = ntasks;
     gj_pool_run_threads(gemm_task, j, ntasks, nt);
@@ -376,6 +483,11 @@ void gj_sgemm(int M, int N, int K, const float *A, int lda, const float *B, int 
 void gj_sgemm_packed(int M, int N, int K, const float *A, int lda, const float *packed_b,
                      float *C, int ldc, const float *bias, int activation, int accumulate)
 {
+    if (M == 1 && N > 0 && K > 0 && (long)N * K <= GJ_MATVEC_DIRECT_FLOATS) {
+        /* small matvec (an LSTM step at batch 1): straight to the kernel, it takes ~100-300 ns */
+        gj_ops()->matvec_packed(N, K, A, packed_b, (long)K * GJ_PANEL, C, bias, activation, accumulate);
+        return;
+    }
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
         gemm_k0(M, N, C, ldc, bias, activation, accumulate);

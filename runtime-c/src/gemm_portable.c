@@ -37,6 +37,25 @@ static void kernel_4x16(int kc, const float *a, long lda, const float *b, float 
     }
 }
 
+/* N == 1: plain dot products, 8 partial sums per row (vectorizable, summed in a fixed order). */
+static void dot_rows(int M, int K, const float *A, long lda, const float *b, float *c, long ldc,
+                     const float *bias, int act, int accumulate)
+{
+    for (int i = 0; i < M; i++) {
+        const float *a = A + (size_t)i * lda;
+        float s[8] = { 0 };
+        int k = 0;
+        for (; k + 8 <= K; k += 8)
+            for (int u = 0; u < 8; u++) s[u] += a[k + u] * b[k + u];
+        float t = 0.0f;
+        for (; k < K; k++) t += a[k] * b[k];
+        float v = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
+        if (accumulate) v += c[(size_t)i * ldc];
+        if (bias) v += *bias;
+        c[(size_t)i * ldc] = gj_act_scalar(v, act);
+    }
+}
+
 static void store_row(const float *v, float *y, int n, const float *bias, int act, int accumulate)
 {
     for (int j = 0; j < n; j++) {
@@ -99,6 +118,10 @@ const gj_path_ops gj_ops_portable = {
     .mr = MR,
     .nr = NR,
     .kernel = kernel_4x16,
+    .narrow_mr = 0,
+    .narrow_nr = 0, /* the 4x16 tile is already narrow */
+    .kernel_narrow = NULL,
+    .dot_rows = dot_rows,
     .matvec_packed = matvec_packed,
     .matvec = matvec,
     .activate = gj_activate_portable,

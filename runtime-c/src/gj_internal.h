@@ -55,6 +55,20 @@ typedef void (*gj_kernel_fn)(int kc, const float *a, long lda, const float *b,
                              float *c, long ldc, int m, int n,
                              int load_c, const float *bias, int act);
 
+/* Narrow-N micro-kernel (N <= narrow_nr, where the 32-column panel would waste most lanes):
+ * C[m x n] = A[m x kc] * B[kc x n] with the epilogue of gj_kernel_fn. B rows are `ldb` floats apart:
+ * a packed panel (ldb = GJ_PANEL) or the unpacked B itself; only the first n floats of a B row are
+ * read. All narrow_mr rows of A must be readable (the driver passes a zero-padded copy when
+ * m < narrow_mr). */
+typedef void (*gj_kernel_narrow_fn)(int kc, const float *a, long lda, const float *b, long ldb,
+                                    float *c, long ldc, int m, int n,
+                                    int load_c, const float *bias, int act);
+
+/* N == 1: c[i*ldc] = A[i, 0:K] . b for i < M, with b contiguous (K floats), then the epilogue
+ * (accumulate adds the old c, bias points at the single bias value or is NULL, then act). */
+typedef void (*gj_dot_rows_fn)(int M, int K, const float *A, long lda, const float *b, float *c, long ldc,
+                               const float *bias, int act, int accumulate);
+
 /* M == 1 paths (matrix-vector). y[N] = x[K] * B (+bias, act, accumulate like sgemm). */
 typedef void (*gj_matvec_packed_fn)(int N, int K, const float *x, const float *packed, long panel_stride,
                                     float *y, const float *bias, int act, int accumulate);
@@ -65,6 +79,9 @@ typedef struct gj_path_ops {
     const char *name;
     int mr, nr;                          /* register tile of `kernel`; nr divides GJ_PANEL */
     gj_kernel_fn kernel;
+    int narrow_mr, narrow_nr;            /* tile of kernel_narrow; narrow_nr = 0: no narrow kernel */
+    gj_kernel_narrow_fn kernel_narrow;
+    gj_dot_rows_fn dot_rows;
     gj_matvec_packed_fn matvec_packed;
     gj_matvec_fn matvec;
     /* vector math */

@@ -20,7 +20,11 @@
  * Workers are created on demand up to the current thread setting minus one and then live for the
  * rest of the process (detached, blocked on the condition variable while idle).
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* sched_getcpu, pthread_setaffinity_np */
+#endif
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -48,6 +52,34 @@ static struct worker_start {
 } g_start[GJ_MAX_THREADS];
 
 static atomic_int g_threads; /* user setting; 0 = not initialized yet */
+
+/* ---- keeping workers off the caller's CPU ------------------------------------------------------
+ * Measured on the 2-vCPU VM this was tuned on (Linux 6.18): after a millisecond or more of idling,
+ * the scheduler wakes a worker on the CPU of the thread that signalled it (the caller, which is
+ * busy) instead of on the idle CPU. The worker then preempts the caller and runs the whole job
+ * itself while the caller waits: two threads, one CPU, no gain at all (the benchmark's "no 2-thread
+ * gain"). So each worker's CPU affinity is the caller's affinity minus the CPU the caller is on.
+ * The affinity is only changed when the caller is seen on a different CPU than last time (one
+ * syscall per worker); if the caller migrates during a job, nothing breaks, the tasks are simply
+ * claimed by whoever runs. Workers keep the full mask when there is no other CPU to go to. */
+#ifdef __linux__
+static pthread_t g_tid[GJ_MAX_THREADS];
+static int g_steered_cpu = -1; /* CPU the workers were last kept off; only changed under g_busy */
+
+static void steer_workers(void)
+{
+    int cpu = sched_getcpu();
+    if (cpu < 0 || cpu == g_steered_cpu || cpu >= CPU_SETSIZE) return;
+    cpu_set_t mask;
+    if (pthread_getaffinity_np(pthread_self(), sizeof mask, &mask) != 0) return;
+    CPU_CLR(cpu, &mask);
+    if (CPU_COUNT(&mask) == 0) return; /* the caller is pinned to one CPU: leave the workers alone */
+    for (int w = 1; w <= g_nworkers; w++) pthread_setaffinity_np(g_tid[w], sizeof mask, &mask);
+    g_steered_cpu = cpu;
+}
+#else
+static void steer_workers(void) {}
+#endif
 
 /* Claims and runs tasks of generation `gen` until none are left. */
 static void run_tasks(uint32_t gen, gj_task_fn fn, void *arg, int ntasks)
@@ -102,6 +134,10 @@ static int ensure_workers(int want)
         pthread_attr_destroy(&attr);
         if (err != 0) break;
         g_nworkers = id;
+#ifdef __linux__
+        g_tid[id] = t;
+        g_steered_cpu = -1; /* the new worker has the default mask: steer again */
+#endif
     }
     return g_nworkers;
 }
@@ -115,6 +151,7 @@ void gj_pool_run_threads(gj_task_fn fn, void *arg, int ntasks, int nthreads)
     }
     int workers = ensure_workers(nthreads - 1);
     if (workers > nthreads - 1) workers = nthreads - 1;
+    steer_workers();
 
     pthread_mutex_lock(&g_lock);
     uint32_t gen = ++g_generation;

@@ -28,8 +28,35 @@ GJ_TARGET_AVX512 void gj_activate_avx512(float *x, long n, int act)
     }
 }
 
+/* Rows of at most 16 entries (class scores): one masked load and one masked store per row, the
+ * row stays in a register in between. Rows are handled in blocks of 8: all loads of a block come
+ * before its stores. (On Zen 4 a load that overlaps a recent masked store waits until the store
+ * has left the store buffer -- masked stores are not forwarded -- and consecutive short rows share
+ * cache lines: row by row, every row waited ~30 cycles for the previous one.) */
+#define GJ_SOFTMAX_BLOCK 8
+GJ_TARGET_AVX512 static void softmax_short_rows(float *x, long rows, int n)
+{
+    const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
+    const __mmask16 mk = gj512_mask(n);
+    for (long r0 = 0; r0 < rows; r0 += GJ_SOFTMAX_BLOCK) {
+        const int nb = rows - r0 < GJ_SOFTMAX_BLOCK ? (int)(rows - r0) : GJ_SOFTMAX_BLOCK;
+        float *p = x + r0 * (long)n;
+        __m512 v[GJ_SOFTMAX_BLOCK];
+        for (int i = 0; i < nb; i++) v[i] = _mm512_mask_loadu_ps(neg_inf, mk, p + (long)i * n);
+        for (int i = 0; i < nb; i++) {
+            const __m512 e = gj512_exp(_mm512_sub_ps(v[i], _mm512_set1_ps(_mm512_reduce_max_ps(v[i]))));
+            v[i] = _mm512_mul_ps(e, _mm512_set1_ps(1.0f / _mm512_mask_reduce_add_ps(mk, e)));
+        }
+        for (int i = 0; i < nb; i++) _mm512_mask_storeu_ps(p + (long)i * n, mk, v[i]);
+    }
+}
+
 GJ_TARGET_AVX512 void gj_softmax_rows_avx512(float *x, long rows, int n)
 {
+    if (n <= 16) {
+        softmax_short_rows(x, rows, n);
+        return;
+    }
     const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
     for (long r = 0; r < rows; r++) {
         float *p = x + r * (long)n;
@@ -37,25 +64,27 @@ GJ_TARGET_AVX512 void gj_softmax_rows_avx512(float *x, long rows, int n)
         __m512 vm = neg_inf;
         int j = 0;
         for (; j + 16 <= n; j += 16) vm = _mm512_max_ps(vm, _mm512_loadu_ps(p + j));
+        const int jt = j; /* start of the masked tail (if any) */
         __mmask16 tail = gj512_mask(n - j);
-        if (j < n) vm = _mm512_max_ps(vm, _mm512_mask_loadu_ps(neg_inf, tail, p + j));
+        __m512 vt = _mm512_mask_loadu_ps(neg_inf, tail, p + jt);
+        if (jt < n) vm = _mm512_max_ps(vm, vt);
         __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(vm));
-        /* 2. e = exp(x - max), sum */
+        /* 2. e = exp(x - max), sum; the tail stays in a register */
         __m512 vs = _mm512_setzero_ps();
-        for (j = 0; j + 16 <= n; j += 16) {
+        for (j = 0; j < jt; j += 16) {
             __m512 e = gj512_exp(_mm512_sub_ps(_mm512_loadu_ps(p + j), m));
             _mm512_storeu_ps(p + j, e);
             vs = _mm512_add_ps(vs, e);
         }
-        if (j < n) {
-            __m512 e = gj512_exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, p + j), m));
-            _mm512_mask_storeu_ps(p + j, tail, e);
-            vs = _mm512_mask_add_ps(vs, tail, vs, e);
+        __m512 et = _mm512_setzero_ps();
+        if (jt < n) {
+            et = gj512_exp(_mm512_sub_ps(vt, m));
+            vs = _mm512_mask_add_ps(vs, tail, vs, et);
         }
         /* 3. normalize */
         __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vs));
-        for (j = 0; j + 16 <= n; j += 16) _mm512_storeu_ps(p + j, _mm512_mul_ps(_mm512_loadu_ps(p + j), inv));
-        if (j < n) _mm512_mask_storeu_ps(p + j, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, p + j), inv));
+        for (j = 0; j < jt; j += 16) _mm512_storeu_ps(p + j, _mm512_mul_ps(_mm512_loadu_ps(p + j), inv));
+        if (jt < n) _mm512_mask_storeu_ps(p + jt, tail, _mm512_mul_ps(et, inv));
     }
 }
 

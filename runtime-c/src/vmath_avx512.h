@@ -91,15 +91,31 @@ GJ_TARGET_AVX512 static inline __mmask16 gj512_mask(int n)
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
 }
 
+/* Masked load / store that use the plain instructions for a full mask. On Zen 4 a load that
+ * overlaps a recent *masked* store cannot take its data from the store buffer and waits until the
+ * store has been written to L1 (tens of cycles); plain stores forward. Results that are read back
+ * soon (accumulate, an LSTM's gates and state, softmax rows) should therefore not be written with
+ * masked stores unless they have to be. */
+GJ_TARGET_AVX512 static inline __m512 gj512_load(__mmask16 mk, const float *p)
+{
+    return mk == (__mmask16)0xFFFF ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(mk, p);
+}
+
+GJ_TARGET_AVX512 static inline void gj512_put(float *p, __mmask16 mk, __m512 v)
+{
+    if (mk == (__mmask16)0xFFFF) _mm512_storeu_ps(p, v);
+    else _mm512_mask_storeu_ps(p, mk, v);
+}
+
 /* GEMM store epilogue for 16 columns: v (+ C) (+ bias), activation, masked store.
  * `bias` points at the bias of these 16 columns (or is NULL). */
 GJ_TARGET_AVX512 static inline void gj512_store(__m512 v, float *c, __mmask16 mk, int load_c,
                                                 const float *bias, int act)
 {
-    if (load_c) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, c));
-    if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, bias));
+    if (load_c) v = _mm512_add_ps(v, gj512_load(mk, c));
+    if (bias) v = _mm512_add_ps(v, gj512_load(mk, bias));
     v = gj512_act(v, act);
-    _mm512_mask_storeu_ps(c, mk, v);
+    gj512_put(c, mk, v);
 }
 
 #endif /* GJ_VMATH_AVX512_H */

@@ -5,8 +5,9 @@
  * B) and sgemm_packed on the shapes the project cares about, and prints GFLOP/s (2*M*N*K / time)
  * and time per call. Also prints the calibration numbers (peak FMA GFLOP/s, read bandwidth).
  *
- * Timing: calls are grouped into batches of >= 2 ms; batches repeat for >= 0.3 s; the best and
- * the median batch (per-call average) are reported. Inputs are uniform in [-1, 1].
+ * Buffers are 64-byte aligned, as in GraphJIT. Timing: calls are grouped into batches of >= 2 ms;
+ * batches repeat for >= 0.3 s; the best and the median batch (per-call average) are reported.
+ * Inputs are uniform in [-1, 1].
  *
  * Usage: bench_gemm [path...]   (default: all supported paths)
  */
@@ -69,9 +70,17 @@ static void time_case(const gemm_case *g, double *best, double *median)
     *median = samples[ns / 2];
 }
 
+/* 64-byte aligned, like GraphJIT's buffers (AlignedBuffer.swift): an unaligned packed B makes
+ * every AVX-512 load of a panel row straddle two cache lines. */
+static float *aligned_floats(size_t n)
+{
+    size_t bytes = (sizeof(float) * (n ? n : 1) + 63) / 64 * 64;
+    return aligned_alloc(64, bytes);
+}
+
 static float *rand_buf(size_t n)
 {
-    float *p = malloc(sizeof(float) * (n ? n : 1));
+    float *p = aligned_floats(n);
     for (size_t i = 0; i < n; i++) p[i] = (float)rand() / (float)RAND_MAX * 2.0f - 1.0f;
     return p;
 }
@@ -103,6 +112,15 @@ int main(int argc, char **argv)
         { 1, 200, 50, GJ_ACT_LINEAR, "LSTM step, batch 1 (x W)" },
         { 1, 128, 64, GJ_ACT_LINEAR, "matvec" },
         { 1, 128, 30752, GJ_ACT_LINEAR, "dense batch 1, 15.7 MB weights" },
+        { 8192, 64, 64, GJ_ACT_TANH, "attention projection, tanh" },
+        { 6400, 200, 32, GJ_ACT_LINEAR, "LSTM input projection, batch 64" },
+        { 8192, 1, 64, GJ_ACT_LINEAR, "attention score (N = 1)" },
+        { 256, 15, 128, GJ_ACT_LINEAR, "narrow N (two heads)" },
+        { 256, 10, 128, GJ_ACT_LINEAR, "narrow N" },
+        { 256, 5, 128, GJ_ACT_LINEAR, "narrow N" },
+        { 1, 64, 128, GJ_ACT_LINEAR, "attention weighted sum (M = 1)" },
+        { 1, 10, 128, GJ_ACT_LINEAR, "matvec, narrow" },
+        { 1, 5, 128, GJ_ACT_LINEAR, "matvec, narrow" },
     };
     const int nshapes = (int)(sizeof shapes / sizeof *shapes);
 
@@ -120,7 +138,7 @@ int main(int argc, char **argv)
             g.B = rand_buf((size_t)K * N);
             g.C = rand_buf((size_t)M * N);
             g.bias = rand_buf((size_t)N);
-            g.P = malloc(sizeof(float) * rt->packed_b_floats(K, N));
+            g.P = aligned_floats(rt->packed_b_floats(K, N));
             rt->pack_b(K, N, g.B, N, g.P);
             for (int packed = 1; packed >= 0; packed--) {
                 for (int threads = 1; threads <= 2; threads++) {
@@ -155,8 +173,45 @@ int main(int argc, char **argv)
             reps++;
         } while (now_s() - t0 < 0.2);
         printf("im2col 64x64x3, 3x3 valid -> 3844x27: %.1f us\n", (now_s() - t0) / reps * 1e6);
+        float *conv = rand_buf(3844 * 32), *pooled = rand_buf(961 * 32);
+        t0 = now_s();
+        reps = 0;
+        do {
+            rt->maxpool_nhwc(conv, 62, 62, 32, 2, 2, 2, 2, 0, 0, 31, 31, pooled);
+            reps++;
+        } while (now_s() - t0 < 0.2);
+        printf("maxpool 62x62x32, 2x2 stride 2: %.1f us\n", (now_s() - t0) / reps * 1e6);
         free(in);
         free(cols);
+        free(conv);
+        free(pooled);
+        /* LSTM cell (Keras activations) and softmax on the benchmark models' shapes */
+        float *z = rand_buf(64 * 200), *c = rand_buf(64 * 50), *h = rand_buf(64 * 50);
+        static const int cell_rows[] = { 1, 64 };
+        for (int i = 0; i < 2; i++) {
+            t0 = now_s();
+            reps = 0;
+            do {
+                for (int r = 0; r < 100; r++) rt->lstm_cell(cell_rows[i], 50, z, 200, c, 50, h, 50, GJ_ACT_TANH, GJ_ACT_SIGMOID);
+                reps += 100;
+            } while (now_s() - t0 < 0.1);
+            printf("lstm_cell %d x 50 units: %.0f ns\n", cell_rows[i], (now_s() - t0) / reps * 1e9);
+        }
+        free(z);
+        free(c);
+        free(h);
+        static const int sm[][2] = { { 256, 10 }, { 256, 5 }, { 64, 128 } };
+        float *sx = rand_buf(256 * 128);
+        for (int i = 0; i < 3; i++) {
+            t0 = now_s();
+            reps = 0;
+            do {
+                for (int r = 0; r < 10; r++) rt->softmax_rows(sx, sm[i][0], sm[i][1]);
+                reps += 10;
+            } while (now_s() - t0 < 0.1);
+            printf("softmax_rows %d x %d: %.2f us\n", sm[i][0], sm[i][1], (now_s() - t0) / reps * 1e6);
+        }
+        free(sx);
         const long n = 1 << 16;
         float *x = rand_buf((size_t)n);
         static const char *const names[] = { "linear", "relu", "sigmoid", "tanh" };

@@ -170,8 +170,50 @@ static void test_gemm(const gj_runtime *rt, const char *path)
                 if (w > worst) worst = w;
                 cases++;
             }
+    /* narrow N (the 16- and 8-wide kernels) and N == 1 (dot products): row counts around the
+     * 16/12-row tiles, K around the K block, every flag */
+    static const int nMs[] = { 1, 2, 11, 12, 13, 15, 16, 17, 24, 31, 32, 33, 47, 49 };
+    static const int nNs[] = { 1, 2, 3, 4, 5, 6, 8, 10, 11, 12, 13, 14, 16 };
+    static const int nKs[] = { 1, 5, 16, 31, 64, 255, 256, 257, 600 };
+    for (size_t a = 0; a < sizeof nMs / sizeof *nMs; a++)
+        for (size_t b = 0; b < sizeof nNs / sizeof *nNs; b++)
+            for (size_t c = 0; c < sizeof nKs / sizeof *nKs; c++) {
+                gj_runtime_set_threads(rnd_int(1, 2));
+                snprintf(tag, sizeof tag, "%s/narrow", path);
+                double w = gemm_case(rt, nMs[a], nNs[b], nKs[c], rnd_int(0, 3), rnd_int(0, 3), rnd_int(0, 3),
+                                     rnd_int(0, 1), rnd_int(0, 1), rnd_int(0, 3), rnd_int(0, 1), tag);
+                if (w > worst) worst = w;
+                cases++;
+            }
+    /* M == 1 across the panel pairs / column chunks of the matvec kernels */
+    static const int mvNs[] = { 1, 8, 9, 16, 17, 31, 32, 33, 63, 64, 65, 96, 100, 128, 200, 255, 256, 257, 300, 520 };
+    static const int mvKs[] = { 1, 3, 4, 5, 50, 64, 129 };
+    for (size_t b = 0; b < sizeof mvNs / sizeof *mvNs; b++)
+        for (size_t c = 0; c < sizeof mvKs / sizeof *mvKs; c++)
+            for (int packed = 0; packed <= 1; packed++) {
+                snprintf(tag, sizeof tag, "%s/matvec", path);
+                double w = gemm_case(rt, 1, mvNs[b], mvKs[c], rnd_int(0, 3), rnd_int(0, 3), rnd_int(0, 3), packed,
+                                     rnd_int(0, 1), rnd_int(0, 3), rnd_int(0, 1), tag);
+                if (w > worst) worst = w;
+                cases++;
+            }
+    /* sizes above the threading thresholds for the narrow, N == 1 and split-K matvec paths */
+    static const int thr[][3] = {
+        { 8192, 16, 128 }, { 6000, 5, 300 }, { 70001, 1, 240 }, { 20000, 1, 2100 }, { 1, 128, 8200 },
+        { 1, 10, 120000 }, { 1, 300, 4000 }, { 8192, 64, 64 }, { 6400, 200, 32 },
+    };
+    for (size_t s = 0; s < sizeof thr / sizeof *thr; s++)
+        for (int threads = 1; threads <= 2; threads++) {
+            gj_runtime_set_threads(threads);
+            snprintf(tag, sizeof tag, "%s/threaded", path);
+            double w = gemm_case(rt, thr[s][0], thr[s][1], thr[s][2], (int)(s % 3), 1, (int)(s % 2), (int)(s & 1) ^ 1,
+                                 1, (int)(s % 4), (int)(s / 2) & 1, tag);
+            if (w > worst) worst = w;
+            cases++;
+        }
     /* the benchmark shapes */
-    static const int bench[][3] = { { 64, 128, 30752 }, { 3844, 32, 27 }, { 64, 128, 64 }, { 1, 200, 50 }, { 1, 128, 64 } };
+    static const int bench[][3] = { { 64, 128, 30752 }, { 3844, 32, 27 }, { 64, 128, 64 }, { 1, 200, 50 }, { 1, 128, 64 },
+                                    { 1, 128, 30752 }, { 8192, 1, 64 }, { 256, 10, 128 }, { 256, 5, 128 } };
     for (size_t s = 0; s < sizeof bench / sizeof *bench; s++)
         for (int threads = 1; threads <= 2; threads++) {
             gj_runtime_set_threads(threads);
@@ -183,6 +225,33 @@ static void test_gemm(const gj_runtime *rt, const char *path)
         }
     gj_runtime_set_threads(2);
     printf("  gemm: %d cases, worst error = %.3f x tolerance\n", cases, worst);
+}
+
+/* Repeated M == 1 calls must give bit-identical results (the packed matvec alternates the order in
+ * which it visits the panels, see gemm_avx512.c), and so must 1 and 2 threads for the split-K
+ * matvec (partial sums are added in task order). */
+static void test_matvec_repeatable(const gj_runtime *rt, const char *path)
+{
+    static const int shapes[][2] = { { 200, 50 }, { 128, 64 }, { 10, 128 }, { 100, 7 }, { 128, 8200 } };
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int N = shapes[s][0], K = shapes[s][1];
+        float *x = malloc(sizeof(float) * K), *B = malloc(sizeof(float) * (size_t)K * N);
+        float *P = malloc(sizeof(float) * rt->packed_b_floats(K, N));
+        float *y[3];
+        fill(x, (size_t)K, -1, 1);
+        fill(B, (size_t)K * N, -1, 1);
+        rt->pack_b(K, N, B, N, P);
+        for (int r = 0; r < 3; r++) {
+            y[r] = malloc(sizeof(float) * N);
+            gj_runtime_set_threads(r == 2 ? 2 : 1);
+            rt->sgemm_packed(1, N, K, x, K, P, y[r], N, NULL, GJ_ACT_LINEAR, 0);
+        }
+        CHECK(memcmp(y[0], y[1], sizeof(float) * N) == 0 && memcmp(y[0], y[2], sizeof(float) * N) == 0,
+              "%s: matvec 1x%dx%d not repeatable", path, N, K);
+        for (int r = 0; r < 3; r++) free(y[r]);
+        free(x); free(B); free(P);
+    }
+    gj_runtime_set_threads(2);
 }
 
 /* A buffer packed under one path must work under every other (the layout is path-independent). */
@@ -214,7 +283,7 @@ typedef struct { const gj_runtime *rt; int ok; } conc_arg;
 static void *conc_thread(void *p)
 {
     conc_arg *a = p;
-    int M = 96, N = 160, K = 200;
+    int M = 192, N = 160, K = 300; /* 9.2M multiply-adds: above the threading threshold */
     float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N), *C = malloc(sizeof(float) * M * N);
     for (int i = 0; i < M * K; i++) A[i] = (float)((i % 7) - 3) * 0.25f;
     for (int i = 0; i < K * N; i++) B[i] = (float)((i % 5) - 2) * 0.5f;
@@ -455,6 +524,46 @@ static void test_lstm(const gj_runtime *rt, const char *path)
         }
         free(z); free(c); free(h); free(c0);
     }
+    /* the fused default (tanh, sigmoid) path: unit counts around its 16/64-unit blocks, extreme and
+     * non-finite pre-activations */
+    static const int units[] = { 1, 15, 16, 17, 50, 63, 64, 65, 100, 128, 200 };
+    for (size_t ui = 0; ui < sizeof units / sizeof *units; ui++) {
+        int u = units[ui], rows = 1 + (int)(ui % 3), ldz = 4 * u + 1, ld = u + 2;
+        float *z = malloc(sizeof(float) * rows * ldz), *c = malloc(sizeof(float) * rows * ld);
+        float *h = malloc(sizeof(float) * rows * ld), *c0 = malloc(sizeof(float) * rows * ld);
+        fill(z, (size_t)rows * ldz, -12, 12);
+        fill(c, (size_t)rows * ld, -20, 20);
+        if (u >= 17) {
+            z[3] = 200.0f;               /* i saturated */
+            z[u + 4] = -1e30f;           /* f saturated */
+            z[2 * u + 5] = INFINITY;     /* g = 1 */
+            z[3 * u + 6] = -INFINITY;    /* o = 0 */
+            c[7] = 1e6f;                 /* tanh(c) = 1 */
+        }
+        memcpy(c0, c, sizeof(float) * rows * ld);
+        rt->lstm_cell(rows, u, z, ldz, c, ld, h, ld, GJ_ACT_TANH, GJ_ACT_SIGMOID);
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < u; j++) {
+                const float *zr = z + r * ldz;
+                double i = act_ref(zr[j], GJ_ACT_SIGMOID), f = act_ref(zr[u + j], GJ_ACT_SIGMOID);
+                double g = act_ref(zr[2 * u + j], GJ_ACT_TANH), o = act_ref(zr[3 * u + j], GJ_ACT_SIGMOID);
+                double cn = f * c0[r * ld + j] + i * g, hn = o * act_ref(cn, GJ_ACT_TANH);
+                double ec = fabs(c[r * ld + j] - cn), eh = fabs(h[r * ld + j] - hn);
+                double tol = 4e-7 * (1 + fabs(f * c0[r * ld + j]) + fabs(i * g));
+                if (eh > worst) worst = eh;
+                CHECK(ec <= tol * (1 + fabs(cn)) && eh <= 4e-7, "%s: lstm default u=%d r=%d j=%d c=%g/%g h=%g/%g", path,
+                      u, r, j, c[r * ld + j], cn, h[r * ld + j], hn);
+            }
+        float nanz[4 * 17], nc[17], nh[17];
+        for (int j = 0; j < 4 * 17; j++) nanz[j] = 0.5f;
+        for (int j = 0; j < 17; j++) nc[j] = 0.25f;
+        nanz[2] = NAN;       /* i of unit 2 */
+        nc[16] = NAN;        /* c of unit 16 */
+        rt->lstm_cell(1, 17, nanz, 4 * 17, nc, 17, nh, 17, GJ_ACT_TANH, GJ_ACT_SIGMOID);
+        CHECK(isnan(nc[2]) && isnan(nh[2]) && isnan(nc[16]) && isnan(nh[16]) && !isnan(nh[3]),
+              "%s: lstm NaN not propagated", path);
+        free(z); free(c); free(h); free(c0);
+    }
     printf("  lstm_cell: max abs err %.3g\n", worst);
 }
 
@@ -470,10 +579,24 @@ static void keras_same(int in, int k, int s, int *out, int *pad_before)
 
 static void test_conv_helpers(const gj_runtime *rt)
 {
-    for (int it = 0; it < 400; it++) {
+    /* fixed shapes first: the benchmark's conv (3x3 over RGB: 27-float rows, the AVX-512 permute
+     * path), longer runs (C = 8: 24 floats, C = 16: 48), 1x1 kernels, 32-channel pooling (the 2x2
+     * fast path and its border cases); then random small shapes */
+    static const int fixed[][8] = { /* H, W, C, KH, KW, sh, sw, same */
+        { 64, 64, 3, 3, 3, 1, 1, 0 }, { 64, 64, 3, 3, 3, 1, 1, 1 }, { 20, 17, 8, 3, 3, 1, 1, 1 },
+        { 13, 15, 16, 3, 3, 2, 2, 1 }, { 9, 9, 1, 5, 5, 1, 1, 1 }, { 10, 12, 16, 1, 1, 1, 1, 0 },
+        { 62, 62, 32, 2, 2, 2, 2, 0 }, { 7, 9, 32, 2, 2, 2, 2, 1 }, { 11, 11, 20, 3, 3, 2, 2, 1 },
+        { 16, 16, 5, 3, 3, 1, 1, 0 }, { 6, 40, 2, 3, 4, 1, 3, 1 }, { 30, 30, 3, 3, 3, 2, 2, 1 },
+    };
+    const int nfixed = (int)(sizeof fixed / sizeof *fixed);
+    for (int it = 0; it < 400 + nfixed; it++) {
         int H = rnd_int(1, 12), W = rnd_int(1, 12), C = rnd_int(1, 9);
         int KH = rnd_int(1, 5), KW = rnd_int(1, 5), sh = rnd_int(1, 3), sw = rnd_int(1, 3);
         int same = it & 1;
+        if (it < nfixed) {
+            H = fixed[it][0], W = fixed[it][1], C = fixed[it][2], KH = fixed[it][3], KW = fixed[it][4];
+            sh = fixed[it][5], sw = fixed[it][6], same = fixed[it][7];
+        }
         int OH, OW, pt, pl;
         if (same) {
             keras_same(H, KH, sh, &OH, &pt);
@@ -617,6 +740,7 @@ int main(void)
         test_lstm(rt, PATHS[p]);
         test_conv_helpers(rt);
         test_concurrency(rt);
+        test_matvec_repeatable(rt, PATHS[p]);
     }
     test_pack_portability(rt);
     test_parallel_for(rt);
