@@ -216,6 +216,15 @@ private struct KernelEmitter {
         _ = (constant("OH", oh), constant("OW", ow), constant("F", filters), constant("PATCH", patch))
         let outputImage = constant("OUT_IMAGE", graph[group.output].shape.dropFirst().elementCount)
 
+        let imageWork = oh * ow * filters * patch
+        if batch < workerSlots && imageWork * batch >= Self.bandedConvolutionMultiplyAdds {
+            emitBandedConvolution(window, rest: rest, pool: pool, gemm: w, bias: bias, activation: activation,
+                                  x: x, out: out, columnsBase: columnsBase, columnsSlot: columnsSlot,
+                                  convolvedBase: convolvedBase, convolvedSlot: convolvedSlot,
+                                  outputImage: outputImage)
+            return
+        }
+
         var images = CSourceWriter()
         images.line("float *const columns = \(columnsBase) + (long)worker * \(columnsSlot);")
         if pool != nil { images.line("float *const convolved = \(convolvedBase) + (long)worker * \(convolvedSlot);") }
@@ -248,8 +257,82 @@ private struct KernelEmitter {
             writer.line(gemm.replacingOccurrences(of: "TARGET", with: target))
             for line in stages.lines { writer.line(line) }
         }
-        emitParallel(count: batch, workPerItem: oh * ow * filters * patch, "images", images)
+        emitParallel(count: batch, workPerItem: imageWork, "images", images)
     }
+
+    /// Fewer images than workers (batch 1): split each image into bands of output rows instead.
+    /// A band of pooled rows `[begin, end)` convolves just the rows its pooling windows read
+    /// (overlapping windows recompute a shared row), with the implicit padding shifted to the
+    /// band, then pools them into its slice of the output.
+    private mutating func emitBandedConvolution(
+        _ window: Window2D, rest: [GraphNode], pool: GraphNode?, gemm w: (name: String, isPacked: Bool),
+        bias: String, activation: String, x: String, out: String, columnsBase: String, columnsSlot: String,
+        convolvedBase: String, convolvedSlot: String, outputImage: String
+    ) {
+        let anchor = group.anchor
+        let filters = window.outputSize[0] > 0 ? graph[anchor.inputs[1]].shape[3] : 0
+        var poolWindow: Window2D?
+        if let pool, case let .maxPool2d(geometry) = pool.operation { poolWindow = geometry }
+        let bandRows = poolWindow?.outputSize[0] ?? window.outputSize[0]
+        let rowWidth = (poolWindow?.outputSize[1] ?? window.outputSize[1]) * filters
+
+        var band = CSourceWriter()
+        band.line("float *const columns = \(columnsBase) + (long)worker * \(columnsSlot);")
+        if poolWindow != nil {
+            band.line("float *const convolved = \(convolvedBase) + (long)worker * \(convolvedSlot);")
+        }
+        if let poolWindow {
+            band.line("/* conv rows [r0, r1) feed pooled rows [begin, end) */")
+            band.line("long r0 = begin * \(poolWindow.strides[0]) - \(poolWindow.padBefore[0]);")
+            band.line("long r1 = (end - 1) * \(poolWindow.strides[0]) - \(poolWindow.padBefore[0]) + \(poolWindow.size[0]);")
+            band.line("const int pool_top = (int)(r0 < 0 ? -r0 : 0);")
+            band.line("if (r0 < 0) r0 = 0;")
+            band.line("if (r1 > OH) r1 = OH;")
+        } else {
+            band.line("const long r0 = begin, r1 = end;")
+        }
+        band.line("/* input rows from r0 * stride - pad; padding before the first row only in the first band */")
+        band.line("long i0 = r0 * \(window.strides[0]) - \(window.padBefore[0]);")
+        band.line("const int top = (int)(i0 < 0 ? -i0 : 0);")
+        band.line("if (i0 < 0) i0 = 0;")
+        band.block("for (long b = 0; b < BATCH; ++b)") { writer in
+            writer.line("const float *const image = \(x) + b * H * W * C + i0 * W * C;")
+            writer.line("float *const result = \(out) + b * \(outputImage) + begin * \(rowWidth);")
+            writer.line("/* \(anchor.layer): im2col of the band, then [rows*OW x PATCH] x [PATCH x F] + bias + \(activation) */")
+            writer.line("rt->im2col_nhwc(image, (int)(H - i0), W, C, KH, KW, \(window.strides[0]), \(window.strides[1]), "
+                        + "top, \(window.padBefore[1]), (int)(r1 - r0), OW, columns);")
+            let target = poolWindow == nil ? "result" : "convolved"
+            let call = w.isPacked
+                ? "rt->sgemm_packed((int)(r1 - r0) * OW, F, PATCH, columns, PATCH, \(w.name), \(target), F, \(bias), \(activation), 0);"
+                : "rt->sgemm((int)(r1 - r0) * OW, F, PATCH, columns, PATCH, \(w.name), F, \(target), F, \(bias), \(activation), 0);"
+            writer.line(call)
+        }
+        // Stages: before the pool on the band's conv rows, after it on the band's output rows.
+        var stages = CSourceWriter()
+        var current = poolWindow == nil ? "result" : "convolved"
+        var count = "(r1 - r0) * OW * F"
+        for stage in rest {
+            if case let .maxPool2d(geometry) = stage.operation {
+                stages.line("/* \(stage.layer): max pool \(geometry) over the band */")
+                stages.line("rt->maxpool_nhwc(convolved, (int)(r1 - r0), OW, F, \(geometry.size[0]), \(geometry.size[1]), "
+                            + "\(geometry.strides[0]), \(geometry.strides[1]), pool_top, \(geometry.padBefore[1]), "
+                            + "(int)(end - begin), \(geometry.outputSize[1]), result);")
+                current = "result"
+                count = "(end - begin) * \(rowWidth)"
+            } else {
+                emitInPlace(stage, on: current, count: count, writer: &stages)
+            }
+        }
+        // Re-open the image loop body: the stages belong inside it.
+        if let close = band.lines.lastIndex(of: "}") {
+            band.lines.insert(contentsOf: stages.lines.map { "    " + $0 }, at: close)
+        }
+        emitParallel(count: bandRows, workPerItem: rowWidth * window.size[0] * window.size[1] * graph[anchor.inputs[0]].shape[3],
+                     "bands", band)
+    }
+
+    /// Below this many multiply-adds a convolution is not worth splitting within images.
+    static let bandedConvolutionMultiplyAdds = 1_000_000
 
     // MARK: Other anchors
 
@@ -403,6 +486,11 @@ private struct KernelEmitter {
 
     /// A stage that keeps the shape, applied to `buffer` (`count` floats) in place.
     private mutating func emitInPlace(_ node: GraphNode, on buffer: String, count: Int, writer: inout CSourceWriter) {
+        emitInPlace(node, on: buffer, count: String(count), writer: &writer)
+    }
+
+    /// A stage that keeps the shape, applied in place to `count` (a C expression) floats.
+    private mutating func emitInPlace(_ node: GraphNode, on buffer: String, count: String, writer: inout CSourceWriter) {
         switch node.operation {
         case let .activation(function):
             writer.line("rt->activate(\(buffer), \(count), \(function.cConstant));  /* \(node.layer) */")
