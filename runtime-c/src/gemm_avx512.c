@@ -380,9 +380,16 @@ GJ_TARGET_AVX512 static void matvec(int N, int K, const float *x, const float *B
 #undef GJ_MV_CASE
         default: break;
         }
-        for (int v = 0; v < nv; v++)
-            gj512_store(s[v], y + j0 + 16 * v, gj512_mask(w - 16 * v), accumulate,
-                        bias ? bias + j0 + 16 * v : NULL, act);
+        /* linear / relu: the epilogue without the exp / tanh constants (see store_cheap) */
+        const int cheap = act == GJ_ACT_LINEAR || act == GJ_ACT_RELU;
+        for (int v = 0; v < nv; v++) {
+            if (cheap)
+                store_cheap(s[v], y + j0 + 16 * v, gj512_mask(w - 16 * v), accumulate,
+                            bias ? bias + j0 + 16 * v : NULL, act);
+            else
+                gj512_store(s[v], y + j0 + 16 * v, gj512_mask(w - 16 * v), accumulate,
+                            bias ? bias + j0 + 16 * v : NULL, act);
+        }
     }
 }
 

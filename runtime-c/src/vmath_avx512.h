@@ -9,8 +9,9 @@
  *            Lawson iteration, ~minimax) to 1.05e-8 relative error; 2^n applied with vscalefps,
  *            which gives correct overflow to +inf and gradual underflow to 0.
  *   sigmoid: 1 / (1 + exp(-x)) with a true division.
- *   tanh:    |x| < 0.625: x + x^3*t(x^2), t degree 4 (fitted to 1.8e-8 relative error);
- *            otherwise sign(x) * (1 - 2/(exp(2|x|) + 1)).
+ *   tanh:    sign(x) * m/(m + 2) with m = expm1(2|x|) (same reduction and polynomial as exp,
+ *            2^n (e^r - 1) + (2^n - 1)): one branch-free formula, ~40% fewer operations than
+ *            the former two-branch form (polynomial for |x| < 0.625, 1 - 2/(e^2|x| + 1) above).
  * NaN inputs propagate: the clamps use max/min with x as the *second* operand, which x86 returns
  * when either operand is NaN.
  */
@@ -51,23 +52,27 @@ GJ_TARGET_AVX512 static inline __m512 gj512_sigmoid(__m512 x)
 
 GJ_TARGET_AVX512 static inline __m512 gj512_tanh(__m512 x)
 {
-    const __m512 sign_mask = _mm512_set1_ps(-0.0f);
+    /* tanh|x| = m / (m + 2) with m = expm1(2|x|), sign restored at the end. 2|x| is clamped to 20
+     * (tanh(10) rounds to 1; keeps inf out). expm1(y) = 2^n (e^r - 1) + (2^n - 1) with
+     * y = n ln2 + r: for n = 0 this is the polynomial r + r^2 q(r) itself, so small arguments keep
+     * their relative accuracy without a separate branch. One-constant ln2 suffices: n <= 29 and
+     * the result's sensitivity to m falls like e^-2|x|. */
+    const __m512 sign_mask = _mm512_set1_ps(-0.0f), one = _mm512_set1_ps(1.0f);
     __m512 ax = _mm512_andnot_ps(sign_mask, x);
-    /* large branch: 1 - 2/(e^{2|x|} + 1), sign restored below */
-    __m512 e = gj512_exp(_mm512_add_ps(ax, ax));
-    __m512 one = _mm512_set1_ps(1.0f);
-    __m512 big = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
-    big = _mm512_or_ps(big, _mm512_and_ps(sign_mask, x));
-    /* small branch: odd polynomial */
-    __m512 x2 = _mm512_mul_ps(x, x);
-    __m512 t = _mm512_set1_ps(GJ_TANH_C4);
-    t = _mm512_fmadd_ps(t, x2, _mm512_set1_ps(GJ_TANH_C3));
-    t = _mm512_fmadd_ps(t, x2, _mm512_set1_ps(GJ_TANH_C2));
-    t = _mm512_fmadd_ps(t, x2, _mm512_set1_ps(GJ_TANH_C1));
-    t = _mm512_fmadd_ps(t, x2, _mm512_set1_ps(GJ_TANH_C0));
-    __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(t, x2), x, x);
-    __mmask16 use_small = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(GJ_TANH_SMALL), _CMP_LT_OQ);
-    return _mm512_mask_blend_ps(use_small, big, small);
+    __m512 y = _mm512_min_ps(_mm512_set1_ps(20.0f), _mm512_add_ps(ax, ax)); /* NaN passes */
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(y, _mm512_set1_ps(GJ_LOG2E)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(GJ_LN2), y);
+    __m512 q = _mm512_set1_ps(GJ_EXP_C4);
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(GJ_EXP_C3));
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(GJ_EXP_C2));
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(GJ_EXP_C1));
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(GJ_EXP_C0));
+    __m512 em1r = _mm512_fmadd_ps(q, _mm512_mul_ps(r, r), r); /* e^r - 1 */
+    __m512 s = _mm512_scalef_ps(one, n);                       /* 2^n */
+    __m512 m = _mm512_fmadd_ps(s, em1r, _mm512_sub_ps(s, one));
+    __m512 t = _mm512_div_ps(m, _mm512_add_ps(m, _mm512_set1_ps(2.0f)));
+    return _mm512_or_ps(t, _mm512_and_ps(sign_mask, x));
 }
 
 GJ_TARGET_AVX512 static inline __m512 gj512_relu(__m512 x)

@@ -14,6 +14,8 @@
 /* ln2 split so that n*GJ_LN2_HI is exact for |n| < 2^9 (HI has 14 significant bits) (Cody-Waite reduction). */
 #define GJ_LN2_HI 0.693145751953125f
 #define GJ_LN2_LO 1.4286068202862268e-6f
+/* ln2 as one float (AVX-512 tanh: its arguments are reduced with n <= 29 only) */
+#define GJ_LN2 0.6931471805599453f
 /* e^r ~ 1 + r + r^2 * (C0 + C1 r + C2 r^2 + C3 r^3 + C4 r^4) on |r| <= ln2/2, rel. error 1.05e-8 */
 #define GJ_EXP_C0 0.5000000027565275f
 #define GJ_EXP_C1 0.16666576914121337f
