@@ -270,7 +270,7 @@ private struct KernelEmitter {
         convolvedBase: String, convolvedSlot: String, outputImage: String
     ) {
         let anchor = group.anchor
-        let filters = window.outputSize[0] > 0 ? graph[anchor.inputs[1]].shape[3] : 0
+        let filters = graph[anchor.inputs[1]].shape[3]
         var poolWindow: Window2D?
         if let pool, case let .maxPool2d(geometry) = pool.operation { poolWindow = geometry }
         let bandRows = poolWindow?.outputSize[0] ?? window.outputSize[0]
@@ -295,18 +295,6 @@ private struct KernelEmitter {
         band.line("long i0 = r0 * \(window.strides[0]) - \(window.padBefore[0]);")
         band.line("const int top = (int)(i0 < 0 ? -i0 : 0);")
         band.line("if (i0 < 0) i0 = 0;")
-        band.block("for (long b = 0; b < BATCH; ++b)") { writer in
-            writer.line("const float *const image = \(x) + b * H * W * C + i0 * W * C;")
-            writer.line("float *const result = \(out) + b * \(outputImage) + begin * \(rowWidth);")
-            writer.line("/* \(anchor.layer): im2col of the band, then [rows*OW x PATCH] x [PATCH x F] + bias + \(activation) */")
-            writer.line("rt->im2col_nhwc(image, (int)(H - i0), W, C, KH, KW, \(window.strides[0]), \(window.strides[1]), "
-                        + "top, \(window.padBefore[1]), (int)(r1 - r0), OW, columns);")
-            let target = poolWindow == nil ? "result" : "convolved"
-            let call = w.isPacked
-                ? "rt->sgemm_packed((int)(r1 - r0) * OW, F, PATCH, columns, PATCH, \(w.name), \(target), F, \(bias), \(activation), 0);"
-                : "rt->sgemm((int)(r1 - r0) * OW, F, PATCH, columns, PATCH, \(w.name), F, \(target), F, \(bias), \(activation), 0);"
-            writer.line(call)
-        }
         // Stages: before the pool on the band's conv rows, after it on the band's output rows.
         var stages = CSourceWriter()
         var current = poolWindow == nil ? "result" : "convolved"
@@ -323,9 +311,18 @@ private struct KernelEmitter {
                 emitInPlace(stage, on: current, count: count, writer: &stages)
             }
         }
-        // Re-open the image loop body: the stages belong inside it.
-        if let close = band.lines.lastIndex(of: "}") {
-            band.lines.insert(contentsOf: stages.lines.map { "    " + $0 }, at: close)
+        band.block("for (long b = 0; b < BATCH; ++b)") { writer in
+            writer.line("const float *const image = \(x) + b * H * W * C + i0 * W * C;")
+            writer.line("float *const result = \(out) + b * \(outputImage) + begin * \(rowWidth);")
+            writer.line("/* \(anchor.layer): im2col of the band, then [rows*OW x PATCH] x [PATCH x F] + bias + \(activation) */")
+            writer.line("rt->im2col_nhwc(image, (int)(H - i0), W, C, KH, KW, \(window.strides[0]), \(window.strides[1]), "
+                        + "top, \(window.padBefore[1]), (int)(r1 - r0), OW, columns);")
+            let target = poolWindow == nil ? "result" : "convolved"
+            let call = w.isPacked
+                ? "rt->sgemm_packed((int)(r1 - r0) * OW, F, PATCH, columns, PATCH, \(w.name), \(target), F, \(bias), \(activation), 0);"
+                : "rt->sgemm((int)(r1 - r0) * OW, F, PATCH, columns, PATCH, \(w.name), F, \(target), F, \(bias), \(activation), 0);"
+            writer.line(call)
+            for line in stages.lines { writer.line(line) }
         }
         emitParallel(count: bandRows, workPerItem: rowWidth * window.size[0] * window.size[1] * graph[anchor.inputs[0]].shape[3],
                      "bands", band)
