@@ -12,7 +12,7 @@ struct NPYTests {
         [], [0], [1], [7], [2, 3], [3, 0, 2], [2, 64, 64, 3], [1, 1, 1, 1, 5],
     ] as [[Int]])
     func roundTrip(shape: [Int]) throws {
-        let tensor = Self.makeTensor(shape: shape)
+        let tensor = makeDistinctTensor(shape: shape)
         #expect(try NPY.decode(NPY.encode(tensor)) == tensor)
     }
 
@@ -20,8 +20,8 @@ struct NPYTests {
     func largeRoundTrip() throws {
         let shape = [31 * 31 * 32, 128]
         let tensor = Tensor(shape: shape, scalars: (0 ..< shape.elementCount).map { Float($0) * 0.25 - 1000 })
-        let url = try Self.temporaryURL("large.npy")
-        defer { Self.removeTemporaryDirectory(of: url) }
+        let url = try temporaryFileURL("large.npy")
+        defer { removeTemporaryDirectory(of: url) }
         try NPY.write(tensor, to: url)
         #expect(try NPY.read(contentsOf: url) == tensor)
     }
@@ -62,7 +62,7 @@ struct NPYTests {
         expected += Array("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }".utf8)
         expected += Array(repeating: UInt8(ascii: " "), count: 128 - 1 - expected.count) + [UInt8(ascii: "\n")]
         let values: [Float] = [1, -2, 0.5, 3.25, 0, 100]
-        for value in values { expected += Self.littleEndianBytes(value.bitPattern) }
+        for value in values { expected += littleEndianBytes(value.bitPattern) }
 
         let tensor = Tensor(shape: [2, 3], scalars: values)
         #expect([UInt8](NPY.encode(tensor)) == expected)
@@ -74,7 +74,7 @@ struct NPYTests {
         // numpy.lib.format.write_array(f, a, version=(2, 0)) for a (2, 3) float32 array: the 12-byte
         // preamble leaves a 116-byte ('t') dictionary.
         let dictionary = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" + String(repeating: " ", count: 20)
-        let file = Self.numpyFile(dictionary: dictionary, version: (major, minor), data: (0 ..< 6).flatMap { Self.littleEndianBytes(Float($0).bitPattern) })
+        let file = Self.numpyFile(dictionary: dictionary, version: (major, minor), data: (0 ..< 6).flatMap { littleEndianBytes(Float($0).bitPattern) })
         #expect(Array(file[6 ..< 12]) == [major, minor, 0x74, 0, 0, 0])
         #expect(try NPY.decode(Data(file)) == Tensor(shape: [2, 3], scalars: [0, 1, 2, 3, 4, 5]))
     }
@@ -82,7 +82,7 @@ struct NPYTests {
     @Test("a version 3.0 header is decoded as UTF-8")
     func utf8Header() throws {
         let file = Self.numpyFile(dictionary: "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'note': 'é'}",
-                                  version: (3, 0), data: Self.littleEndianBytes(Float(1).bitPattern))
+                                  version: (3, 0), data: littleEndianBytes(Float(1).bitPattern))
         let error = #expect(throws: NPYError.self) { try NPY.decode(Data(file)) }
         #expect(error?.reason == .malformedHeader(message: "unexpected key 'note' (expected 'descr', 'fortran_order' and 'shape')",
                                                    header: "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'note': 'é'}"))
@@ -91,7 +91,7 @@ struct NPYTests {
     @Test("a version 3.0 header that is not UTF-8 is malformed")
     func invalidUTF8Header() throws {
         var file = Self.numpyFile(dictionary: "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 'é'}",
-                                  version: (3, 0), data: Self.littleEndianBytes(Float(1).bitPattern))
+                                  version: (3, 0), data: littleEndianBytes(Float(1).bitPattern))
         file[12 + 62] = 0xFF  // the first byte of "é"
         let error = #expect(throws: NPYError.self) { try NPY.decode(Data(file)) }
         guard case let .malformedHeader(message, _) = error?.reason else {
@@ -115,8 +115,8 @@ struct NPYTests {
     @Test("a header that is not padded to 64 bytes is still read")
     func unalignedHeader() throws {
         let dictionary = Array("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}\n".utf8)
-        let file = [0x93] + Array("NUMPY".utf8) + [1, 0] + Self.littleEndianBytes(UInt16(dictionary.count)) + dictionary
-            + Self.littleEndianBytes(Float(7).bitPattern)
+        let file = [0x93] + Array("NUMPY".utf8) + [1, 0] + littleEndianBytes(UInt16(dictionary.count)) + dictionary
+            + littleEndianBytes(Float(7).bitPattern)
         #expect(try NPY.decode(Data(file)) == Tensor(shape: [1], scalars: [7]))
     }
 
@@ -212,8 +212,8 @@ struct NPYTests {
 
     @Test("errors from read(contentsOf:) name the file and give both byte counts")
     func errorNamesFile() throws {
-        let url = try Self.temporaryURL("truncated.npy")
-        defer { Self.removeTemporaryDirectory(of: url) }
+        let url = try temporaryFileURL("truncated.npy")
+        defer { removeTemporaryDirectory(of: url) }
         try Data(NPY.encode(Tensor.zeros([2, 3])).dropLast(4)).write(to: url)
         let error = #expect(throws: NPYError.self) { try NPY.read(contentsOf: url) }
         #expect(error?.file == url)
@@ -233,16 +233,6 @@ struct NPYTests {
 // MARK: - Helpers
 
 extension NPYTests {
-    /// A tensor of `shape` holding distinct, exactly representable values.
-    static func makeTensor(shape: [Int]) -> Tensor {
-        Tensor(shape: shape, scalars: (0 ..< shape.elementCount).map { Float($0 % 1000) * 0.5 - Float($0 / 1000) })
-    }
-
-    /// The little-endian bytes of an integer.
-    static func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
-        withUnsafeBytes(of: value.littleEndian) { Array($0) }
-    }
-
     /// A `.npy` file as numpy lays it out: magic, version, header length, `dictionary` padded with
     /// spaces and a newline so that the data starts 64-byte aligned, then `data`.
     static func numpyFile(dictionary: String, version: (major: UInt8, minor: UInt8) = (1, 0), data: [UInt8]) -> [UInt8] {
@@ -253,17 +243,5 @@ extension NPYTests {
         let lengthBytes = version.major == 1 ? littleEndianBytes(UInt16(headerLength)) : littleEndianBytes(UInt32(headerLength))
         return [0x93] + Array("NUMPY".utf8) + [version.major, version.minor] + lengthBytes + dictionaryBytes
             + Array(repeating: UInt8(ascii: " "), count: padding) + [UInt8(ascii: "\n")] + data
-    }
-
-    /// Deletes the directory ``temporaryURL(_:)`` made for `url`.
-    static func removeTemporaryDirectory(of url: URL) {
-        try? FileManager.default.removeItem(at: url.deletingLastPathComponent())
-    }
-
-    /// A fresh path in a new temporary directory.
-    static func temporaryURL(_ name: String) throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("GraphJITTests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory.appendingPathComponent(name)
     }
 }

@@ -12,7 +12,7 @@ struct SafetensorsTests {
         [], [0], [1], [7], [2, 3], [3, 0, 2], [2, 64, 64, 3], [1, 1, 1, 1, 5],
     ] as [[Int]])
     func roundTrip(shape: [Int]) throws {
-        let tensor = Self.makeTensor(shape: shape)
+        let tensor = makeDistinctTensor(shape: shape)
         let file = try Safetensors.decode(try Safetensors.encode(["t": tensor]))
         #expect(file.tensors == ["t": tensor])
         #expect(file.names == ["t"])
@@ -22,15 +22,15 @@ struct SafetensorsTests {
     @Test("many tensors and metadata survive a trip through a file")
     func roundTripThroughFile() throws {
         let tensors = [
-            "dense.kernel": Self.makeTensor(shape: [4, 3]),
-            "dense.bias": Self.makeTensor(shape: [3]),
-            "conv2d.kernel": Self.makeTensor(shape: [3, 3, 1, 2]),
-            "step": Self.makeTensor(shape: []),
-            "unused": Self.makeTensor(shape: [0, 8]),
+            "dense.kernel": makeDistinctTensor(shape: [4, 3]),
+            "dense.bias": makeDistinctTensor(shape: [3]),
+            "conv2d.kernel": makeDistinctTensor(shape: [3, 3, 1, 2]),
+            "step": makeDistinctTensor(shape: []),
+            "unused": makeDistinctTensor(shape: [0, 8]),
         ]
         let metadata = ["format": "keras", "note": "quotes \" slash / backslash \\ newline \n tab \t é 🙂", "": "empty key"]
-        let url = try Self.temporaryURL("weights.safetensors")
-        defer { Self.removeTemporaryDirectory(of: url) }
+        let url = try temporaryFileURL("weights.safetensors")
+        defer { removeTemporaryDirectory(of: url) }
         try Safetensors.write(tensors, to: url, metadata: metadata)
         let file = try Safetensors.read(contentsOf: url)
         #expect(file.tensors == tensors)
@@ -45,8 +45,8 @@ struct SafetensorsTests {
     func largeRoundTrip() throws {
         let shape = [31 * 31 * 32, 128]
         let tensor = Tensor(shape: shape, scalars: (0 ..< shape.elementCount).map { Float($0) * 0.25 - 1000 })
-        let url = try Self.temporaryURL("large.safetensors")
-        defer { Self.removeTemporaryDirectory(of: url) }
+        let url = try temporaryFileURL("large.safetensors")
+        defer { removeTemporaryDirectory(of: url) }
         try Safetensors.write(["dense.kernel": tensor], to: url)
         #expect(try Safetensors.read(contentsOf: url)["dense.kernel"] == tensor)
     }
@@ -54,7 +54,7 @@ struct SafetensorsTests {
     @Test("names that need JSON escaping round-trip")
     func escapedNames() throws {
         let names = ["a\"b", "back\\slash", "new\nline", "control\u{01}", "ünïcødé", "slash/name", ""]
-        let tensors = Dictionary(uniqueKeysWithValues: names.map { ($0, Self.makeTensor(shape: [2])) })
+        let tensors = Dictionary(uniqueKeysWithValues: names.map { ($0, makeDistinctTensor(shape: [2])) })
         let file = try Safetensors.decode(try Safetensors.encode(tensors))
         #expect(file.tensors == tensors)
         // Sorted by UTF-8 bytes, as Rust sorts strings.
@@ -75,7 +75,7 @@ struct SafetensorsTests {
 
     static var referenceFile: Data {
         var bytes: [UInt8] = [200, 0, 0, 0, 0, 0, 0, 0] + Array(referenceHeader.utf8)
-        for value: Float in [0, 0, 1, 2, 3, 4, 5] { bytes += Self.littleEndianBytes(value.bitPattern) }
+        for value: Float in [0, 0, 1, 2, 3, 4, 5] { bytes += littleEndianBytes(value.bitPattern) }
         return Data(bytes)
     }
 
@@ -104,7 +104,7 @@ struct SafetensorsTests {
 
     @Test("the data section starts 8-byte aligned", arguments: ["a", "ab", "abc", "abcd", "abcde", "abcdef", "abcdefg", "abcdefgh"])
     func headerAlignment(name: String) throws {
-        let encoded = try Safetensors.encode([name: Self.makeTensor(shape: [3])])
+        let encoded = try Safetensors.encode([name: makeDistinctTensor(shape: [3])])
         let headerLength = Int(encoded[0]) | Int(encoded[1]) << 8
         #expect(headerLength % 8 == 0)
         #expect(encoded.count == 8 + headerLength + 12)
@@ -118,7 +118,7 @@ struct SafetensorsTests {
           "w\\u00e9ight" : { "shape" : [ 2 ], "dtype" : "F32", "data_offsets" : [ 4, 12 ], "extra": {"nested": [null, true]} }
         }
         """
-        let data = Self.makeFile(header: header, data: [0, 0, 0, 0] + Self.littleEndianBytes(Float(1.5).bitPattern) + Self.littleEndianBytes(Float(-2).bitPattern))
+        let data = Self.makeFile(header: header, data: [0, 0, 0, 0] + littleEndianBytes(Float(1.5).bitPattern) + littleEndianBytes(Float(-2).bitPattern))
         let file = try Safetensors.decode(data)
         #expect(file.tensors == ["wéight": Tensor(shape: [2], scalars: [1.5, -2])])
     }
@@ -130,7 +130,7 @@ struct SafetensorsTests {
     @Test("F16 converts exactly, including subnormals, infinities and NaN")
     func float16() throws {
         let bits: [UInt16] = [0x0000, 0x8000, 0x3C00, 0xC000, 0x7BFF, 0x0001, 0x0400, 0x3555, 0x7C00, 0xFC00, 0x03FF, 0x7E00]
-        let tensor = try Self.decodeSingle(dtype: "F16", shape: [12], data: bits.flatMap(Self.littleEndianBytes))
+        let tensor = try Self.decodeSingle(dtype: "F16", shape: [12], data: bits.flatMap{ littleEndianBytes($0) })
         #expect(Array(tensor.scalars.prefix(10)) == Self.specialValues)
         #expect(tensor.scalars[0].sign == .plus && tensor.scalars[1].sign == .minus)
         #expect(tensor.scalars[10] == 1023 * 0x1p-24)
@@ -140,7 +140,7 @@ struct SafetensorsTests {
     @Test("BF16 converts exactly")
     func bfloat16() throws {
         let bits: [UInt16] = [0x0000, 0x8000, 0x3F80, 0xC000, 0x4780, 0x3380, 0x3880, 0x3EAB, 0x7F80, 0xFF80, 0x7FC0]
-        let tensor = try Self.decodeSingle(dtype: "BF16", shape: [11], data: bits.flatMap(Self.littleEndianBytes))
+        let tensor = try Self.decodeSingle(dtype: "BF16", shape: [11], data: bits.flatMap{ littleEndianBytes($0) })
         #expect(Array(tensor.scalars.prefix(10)) == [0, -0.0, 1, -2, 65536, 0x1p-24, 0x1p-14, 0.333984375, .infinity, -.infinity])
         #expect(tensor.scalars[10].isNaN)
     }
@@ -148,7 +148,7 @@ struct SafetensorsTests {
     @Test("F64 rounds to the nearest Float")
     func float64() throws {
         let values: [Double] = [0.1, -1e300, 1e-50, 3, .pi]
-        let tensor = try Self.decodeSingle(dtype: "F64", shape: [5, 1], data: values.flatMap { Self.littleEndianBytes($0.bitPattern) })
+        let tensor = try Self.decodeSingle(dtype: "F64", shape: [5, 1], data: values.flatMap { littleEndianBytes($0.bitPattern) })
         #expect(tensor.shape == [5, 1])
         #expect(tensor.scalars == [0.1, -.infinity, 0, 3, Float(Double.pi)])  // not Float.pi, which rounds down
     }
@@ -156,7 +156,7 @@ struct SafetensorsTests {
     @Test("mixed dtypes in one file are all converted")
     func mixedDTypes() throws {
         let header = #"{"d":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},"f":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},"h":{"dtype":"F16","shape":[1],"data_offsets":[12,14]}}"#
-        let data = Self.littleEndianBytes(Double(2).bitPattern) + Self.littleEndianBytes(Float(3).bitPattern) + Self.littleEndianBytes(UInt16(0x4400))
+        let data = littleEndianBytes(Double(2).bitPattern) + littleEndianBytes(Float(3).bitPattern) + littleEndianBytes(UInt16(0x4400))
         let file = try Safetensors.decode(Self.makeFile(header: header, data: data))
         #expect(file.tensors == ["d": Tensor(shape: [1], scalars: [2]), "f": Tensor(shape: [1], scalars: [3]),
                                  "h": Tensor(shape: [1], scalars: [4])])
@@ -270,14 +270,14 @@ struct SafetensorsTests {
 
     @Test("a tensor named __metadata__ cannot be written")
     func reservedName() throws {
-        let error = #expect(throws: SafetensorsError.self) { try Safetensors.encode(["__metadata__": Self.makeTensor(shape: [1])]) }
+        let error = #expect(throws: SafetensorsError.self) { try Safetensors.encode(["__metadata__": makeDistinctTensor(shape: [1])]) }
         #expect(error?.reason == .reservedName("__metadata__"))
     }
 
     @Test("errors from read(contentsOf:) name the file and the tensor")
     func errorNamesFile() throws {
-        let url = try Self.temporaryURL("truncated.safetensors")
-        defer { Self.removeTemporaryDirectory(of: url) }
+        let url = try temporaryFileURL("truncated.safetensors")
+        defer { removeTemporaryDirectory(of: url) }
         try Data(Self.referenceFile.dropLast(5)).write(to: url)
         let error = #expect(throws: SafetensorsError.self) { try Safetensors.read(contentsOf: url) }
         #expect(error?.file == url)
@@ -297,8 +297,8 @@ struct SafetensorsTests {
 
     @Test("reading a missing file throws Foundation's error")
     func missingFile() throws {
-        let url = try Self.temporaryURL("missing.safetensors")
-        defer { Self.removeTemporaryDirectory(of: url) }
+        let url = try temporaryFileURL("missing.safetensors")
+        defer { removeTemporaryDirectory(of: url) }
         #expect(throws: (any Error).self) { try Safetensors.read(contentsOf: url) }
     }
 }
@@ -306,16 +306,6 @@ struct SafetensorsTests {
 // MARK: - Helpers
 
 extension SafetensorsTests {
-    /// A tensor of `shape` holding distinct, exactly representable values.
-    static func makeTensor(shape: [Int]) -> Tensor {
-        Tensor(shape: shape, scalars: (0 ..< shape.elementCount).map { Float($0 % 1000) * 0.5 - Float($0 / 1000) })
-    }
-
-    /// The little-endian bytes of an integer.
-    static func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
-        withUnsafeBytes(of: value.littleEndian) { Array($0) }
-    }
-
     /// A safetensors file with the header text `header` (padded with spaces to 8 bytes) and `data`.
     static func makeFile(header: String, data: [UInt8] = []) -> Data {
         var headerBytes = Array(header.utf8)
@@ -327,17 +317,5 @@ extension SafetensorsTests {
     static func decodeSingle(dtype: String, shape: [Int], data: [UInt8]) throws -> Tensor {
         let header = #"{"x":{"dtype":"\#(dtype)","shape":\#(shape),"data_offsets":[0,\#(data.count)]}}"#
         return try #require(try Safetensors.decode(makeFile(header: header, data: data))["x"])
-    }
-
-    /// Deletes the directory ``temporaryURL(_:)`` made for `url`.
-    static func removeTemporaryDirectory(of url: URL) {
-        try? FileManager.default.removeItem(at: url.deletingLastPathComponent())
-    }
-
-    /// A fresh path in a new temporary directory.
-    static func temporaryURL(_ name: String) throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("GraphJITTests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory.appendingPathComponent(name)
     }
 }
