@@ -130,7 +130,7 @@ struct SafetensorsTests {
     @Test("F16 converts exactly, including subnormals, infinities and NaN")
     func float16() throws {
         let bits: [UInt16] = [0x0000, 0x8000, 0x3C00, 0xC000, 0x7BFF, 0x0001, 0x0400, 0x3555, 0x7C00, 0xFC00, 0x03FF, 0x7E00]
-        let tensor = try Self.decodeSingle(dtype: "F16", shape: [12], data: bits.flatMap{ littleEndianBytes($0) })
+        let tensor = try Self.decodeSingle(dtype: "F16", shape: [12], data: bits.flatMap { littleEndianBytes($0) })
         #expect(Array(tensor.scalars.prefix(10)) == Self.specialValues)
         #expect(tensor.scalars[0].sign == .plus && tensor.scalars[1].sign == .minus)
         #expect(tensor.scalars[10] == 1023 * 0x1p-24)
@@ -140,7 +140,7 @@ struct SafetensorsTests {
     @Test("BF16 converts exactly")
     func bfloat16() throws {
         let bits: [UInt16] = [0x0000, 0x8000, 0x3F80, 0xC000, 0x4780, 0x3380, 0x3880, 0x3EAB, 0x7F80, 0xFF80, 0x7FC0]
-        let tensor = try Self.decodeSingle(dtype: "BF16", shape: [11], data: bits.flatMap{ littleEndianBytes($0) })
+        let tensor = try Self.decodeSingle(dtype: "BF16", shape: [11], data: bits.flatMap { littleEndianBytes($0) })
         #expect(Array(tensor.scalars.prefix(10)) == [0, -0.0, 1, -2, 65536, 0x1p-24, 0x1p-14, 0.333984375, .infinity, -.infinity])
         #expect(tensor.scalars[10].isNaN)
     }
