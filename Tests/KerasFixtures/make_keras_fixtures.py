@@ -14,13 +14,18 @@ Usage (from the package root):
   python Tests/KerasFixtures/make_keras_fixtures.py                 # regenerate the fixtures
   python Tests/KerasFixtures/make_keras_fixtures.py --verify        # ... and check them with numpy
   python Tests/KerasFixtures/make_keras_fixtures.py --check-only    # check the files on disk (numpy only)
+  python Tests/KerasFixtures/make_keras_fixtures.py --cases mlp_gelu,lstm_dropout --verify
+                                            # regenerate only those cases, merged into the manifest
   python Tests/KerasFixtures/make_keras_fixtures.py --full fixtures-full   # tutorial-size models, .npy I/O
 
 The numpy check (``--verify`` / ``--check-only``) reads the files back with an independent safetensors
 reader, checks the names, shapes and the non-zero biases, and recomputes every case's outputs from the
 saved weights and inputs in float64 (convolution, pooling with TensorFlow's 'same' rule, a plain LSTM
-loop, the attention layer, ...). With TensorFlow available, ``--verify`` also probes two Keras
-semantics GraphJIT depends on: where 'same' padding puts the odd pixel, and what MaxPooling2D pads with.
+loop, the attention layer, gelu in both forms, silu, ...). For the gelu cases it also shows that the
+other gelu form (exact erf vs tanh) would not reproduce the saved outputs. With TensorFlow available,
+``--verify`` also probes Keras semantics GraphJIT depends on: where 'same' padding puts the odd pixel,
+what MaxPooling2D pads with, which gelu form the "gelu" string means, silu = swish, and that Dropout is
+the identity at inference.
 
 Same seed, same library versions, same machine -> the same bytes.
 """
@@ -30,6 +35,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import re
 import struct
@@ -255,6 +261,38 @@ def build_concat_time(keras):
     return keras.Model([a, b], y, name="concat_time")
 
 
+def build_mlp_gelu(keras):
+    L = keras.layers
+    x = keras.Input((16,), name="input_layer")
+    h = L.Dense(32, activation="gelu", name="dense")(x)      # Keras 3's "gelu": exact erf form
+    h = L.Dropout(0.25, name="dropout")(h)
+    h = L.Dense(24, activation="silu", name="dense_1")(h)
+    y = L.Dense(5, activation="softmax", name="dense_2")(h)
+    return keras.Model(x, y, name="mlp_gelu")
+
+
+def build_mlp_gelu_tanh(keras):
+    L = keras.layers
+    x = keras.Input((16,), name="input_layer")
+    h = L.Dense(32, name="dense")(x)
+    # Keras 3 has no string for the tanh form: a callable in a plain Activation layer.
+    h = L.Activation(lambda t: keras.activations.gelu(t, approximate=True), name="activation")(h)
+    h = L.Dropout(0.5, name="dropout")(h)
+    h = L.Dense(12, name="dense_1")(h)
+    h = L.Activation("swish", name="activation_1")(h)
+    y = L.Dense(4, activation="softmax", name="dense_2")(h)
+    return keras.Model(x, y, name="mlp_gelu_tanh")
+
+
+def build_lstm_dropout(keras):
+    L = keras.layers
+    x = keras.Input((6, 5), name="input_layer")
+    h = L.LSTM(7, name="lstm")(x)
+    h = L.Dropout(0.3, name="dropout")(h)
+    y = L.Dense(3, activation="softmax", name="dense")(h)
+    return keras.Model(x, y, name="lstm_dropout")
+
+
 # MARK: - numpy float64 references (independent of Keras: they see only the saved files)
 
 def sigmoid(x):
@@ -266,8 +304,27 @@ def softmax(x, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def gelu(x):
+    """Keras 3's default gelu (approximate=False): the exact x * Phi(x), with erf."""
+    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+
+
+def gelu_tanh(x):
+    """gelu(x, approximate=True): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def silu(x):
+    """silu = swish = x * sigmoid(x)."""
+    return x * sigmoid(x)
+
+
 ACTIVATIONS = {"linear": lambda x: x, "relu": lambda x: np.maximum(x, 0.0), "tanh": np.tanh,
-               "sigmoid": sigmoid, "softmax": softmax}
+               "sigmoid": sigmoid, "softmax": softmax, "gelu": gelu, "gelu_tanh": gelu_tanh,
+               "silu": silu, "swish": silu}
 
 
 def same_pads(size, kernel, stride):
@@ -392,6 +449,24 @@ def ref_concat_time(w, a, b):
     return [dense(lstm(np.concatenate([a, b], axis=1), w, "lstm"), w, "dense", "softmax")]
 
 
+# Dropout is the identity at inference (model(x, training=False)), so the references skip it.
+# `gelu` picks the form, so that the check can show that the other form does not match the fixture.
+
+def ref_mlp_gelu(w, x, gelu="gelu"):
+    h = dense(x, w, "dense", gelu)
+    return [dense(dense(h, w, "dense_1", "silu"), w, "dense_2", "softmax")]
+
+
+def ref_mlp_gelu_tanh(w, x, gelu="gelu_tanh"):
+    h = ACTIVATIONS[gelu](dense(x, w, "dense"))
+    h = ACTIVATIONS["swish"](dense(h, w, "dense_1"))
+    return [dense(h, w, "dense_2", "softmax")]
+
+
+def ref_lstm_dropout(w, x):
+    return [dense(lstm(x, w, "lstm"), w, "dense", "softmax")]
+
+
 # MARK: - Cases
 
 @dataclass(frozen=True)
@@ -402,6 +477,10 @@ class Case:
     reference: Callable       # reference(weights, *inputs) -> [outputs], float64
     weights: tuple[str, ...]  # the GraphJIT weight names the file must hold, exactly
     build_kwargs: dict = field(default_factory=dict)
+    input_scale: float = 1.0  # inputs are input_scale * standard normal (1: plain standard normal)
+    # (Dense layer, gelu form): the gelu applied to that Dense's output, which reads the model input.
+    # The check then shows that the other gelu form would not reproduce the fixture.
+    gelu: tuple[str, str] | None = None
 
 
 def dense_names(*layers, bias=True):
@@ -452,6 +531,17 @@ CASES = [
          "-> MaxPooling2D 2x2 'same' (5 -> 3, padded after with -inf: tanh makes all-negative windows) "
          "-> Flatten -> Dense 4 softmax", build_cnn_uneven_same, ref_cnn_uneven_same,
          dense_names("conv2d", "dense")),
+    Case("mlp_gelu", "Dense 32 gelu (Keras 3's default exact erf form) -> Dropout 0.25 (identity at "
+         "inference) -> Dense 24 silu -> Dense 5 softmax; inputs are 2.5 x standard normal so that the "
+         "gelu pre-activations span about -4.3..3.5", build_mlp_gelu, ref_mlp_gelu,
+         dense_names("dense", "dense_1", "dense_2"), input_scale=2.5, gelu=("dense", "gelu")),
+    Case("mlp_gelu_tanh", "Dense 32 linear -> Activation gelu(approximate=True) (the tanh form) -> "
+         "Dropout 0.5 -> Dense 12 linear -> Activation swish -> Dense 4 softmax; inputs are 2 x standard "
+         "normal so that the gelu pre-activations span about -4.0..4.4", build_mlp_gelu_tanh,
+         ref_mlp_gelu_tanh, dense_names("dense", "dense_1", "dense_2"), input_scale=2.0,
+         gelu=("dense", "gelu_tanh")),
+    Case("lstm_dropout", "LSTM 7 (last state) -> Dropout 0.3 (identity at inference) -> Dense 3 softmax",
+         build_lstm_dropout, ref_lstm_dropout, tuple(f"lstm.{k}" for k in LSTM_WEIGHTS) + dense_names("dense")),
 ]
 
 def _case(name: str) -> Case:
@@ -519,7 +609,10 @@ def run_case(tf, keras, case: Case, seed: int, batch: int, seed_key: str | None 
             values[values == 0] = 0.25
             var.assign(values)
     weights = {name: np.asarray(keras.ops.convert_to_numpy(v), np.float32) for name, v in variables.items()}
-    inputs = [rng.standard_normal((batch,) + tuple(t.shape[1:])).astype(np.float32) for t in model.inputs]
+    inputs = [rng.standard_normal((batch,) + tuple(t.shape[1:])) for t in model.inputs]
+    if case.input_scale != 1.0:
+        inputs = [case.input_scale * x for x in inputs]
+    inputs = [x.astype(np.float32) for x in inputs]
     feed = inputs if len(inputs) > 1 else inputs[0]
     result = model(feed, training=False)
     result = result if isinstance(result, (list, tuple)) else [result]
@@ -545,15 +638,31 @@ def versions(tf, keras) -> dict[str, str]:
     return {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__}
 
 
-def generate(out: Path, seed: int) -> None:
+def generate(out: Path, seed: int, only: list[str] | None = None) -> None:
+    """Writes every case, or with `only` just those cases, merged into the manifest already in `out`:
+    the other cases' entries and files are left exactly as they are."""
     tf, keras = load_keras()
     out.mkdir(parents=True, exist_ok=True)
     vers = versions(tf, keras)
-    entries, total = [], 0
+    mpath = out / "manifest.json"
+    previous = json.loads(mpath.read_text()) if mpath.exists() else None
+    old_entries = {c["name"]: c for c in previous["cases"]} if previous else {}
+    if only is not None:
+        if previous is None:
+            sys.exit(f"--cases merges into {mpath}, which does not exist; generate every case first")
+        mismatched = {k: (previous.get(k), v) for k, v in {**vers, "seed": seed, "batch": BATCH}.items()
+                      if previous.get(k) != v}
+        if mismatched:
+            sys.exit(f"--cases: {mpath} was made with different settings (manifest, now): {mismatched}; "
+                     "mixing them would give one manifest two sets of versions")
+    selected = [c for c in CASES if only is None or c.name in only]
+    entries = {}
     print(f"Keras fixtures -> {out}  (tensorflow {vers['tensorflow']}, keras {vers['keras']}, seed {seed})")
+    if only is not None:
+        print(f"only {', '.join(c.name for c in selected)}; every other case stays as it is on disk")
     print(f"{'case':<18} {'inputs':<26} {'outputs':<22} {'params':>7} {'weights B':>10} {'io B':>7} "
           f"{'|predict-call|':>14}")
-    for case in CASES:
+    for case in selected:
         model, cseed, weights, inputs, outputs, predict_diff = run_case(tf, keras, case, seed, BATCH)
         if sorted(weights) != sorted(case.weights):
             raise RuntimeError(f"{case.name}: weight names {sorted(weights)}, expected {sorted(case.weights)}")
@@ -562,7 +671,7 @@ def generate(out: Path, seed: int) -> None:
         write_safetensors(wpath, weights, meta)
         io = {f"input.{i}": x for i, x in enumerate(inputs)} | {f"output.{i}": y for i, y in enumerate(outputs)}
         write_safetensors(iopath, io, meta)
-        entries.append({
+        entries[case.name] = {
             "name": case.name,
             "description": case.description,
             "seed": cseed,
@@ -573,21 +682,31 @@ def generate(out: Path, seed: int) -> None:
             "outputShapes": [list(y.shape) for y in outputs],
             "weights": [{"name": n, "shape": list(weights[n].shape)} for n in sorted(weights)],
             "sha256": {wpath.name: sha256(wpath), iopath.name: sha256(iopath)},
-        })
+        }
         wsize, iosize = wpath.stat().st_size, iopath.stat().st_size
-        total += wsize + iosize
         params = sum(w.size for w in weights.values())
         print(f"{case.name:<18} {' '.join(str(list(x.shape)) for x in inputs):<26} "
               f"{' '.join(str(list(y.shape)) for y in outputs):<22} {params:>7} {wsize:>10} {iosize:>7} "
               f"{predict_diff:>14.2e}")
+    if only is not None:   # the other cases keep their entries (and files) untouched
+        missing = [c.name for c in CASES if c.name not in entries and c.name not in old_entries]
+        if missing:
+            sys.exit(f"--cases: {mpath} has no entry for {missing}; generate those too")
+        entries = {c.name: entries.get(c.name) or old_entries[c.name] for c in CASES}
     manifest = {"generator": "Tests/KerasFixtures/make_keras_fixtures.py", **vers, "seed": seed,
                 "batch": BATCH, "biasInit": f"uniform(-{BIAS_RANGE}, {BIAS_RANGE})",
-                "inputInit": "standard normal", "cases": entries}
-    mpath = out / "manifest.json"
+                "inputInit": "standard normal", "cases": list(entries.values())}
     mpath.write_text(format_json(manifest))
-    total += mpath.stat().st_size
+    files = [mpath] + [out / f for e in manifest["cases"] for f in (e["weightsFile"], e["ioFile"])]
+    total = sum(f.stat().st_size for f in files)
     print(f"manifest.json {mpath.stat().st_size} B; total {total} B "
           f"({total / SIZE_BUDGET:.0%} of the {SIZE_BUDGET} B budget)")
+    if old_entries:   # did regenerating change any bytes the previous manifest recorded?
+        same = [n for n in entries if n in old_entries and entries[n]["sha256"] == old_entries[n]["sha256"]]
+        changed = [n for n in entries if n in old_entries and entries[n]["sha256"] != old_entries[n]["sha256"]]
+        new = [n for n in entries if n not in old_entries]
+        print(f"against the previous manifest: {len(same)} cases byte-identical, "
+              f"changed: {', '.join(changed) or 'none'}, new: {', '.join(new) or 'none'}")
     if total > SIZE_BUDGET:
         sys.exit(f"fixtures take {total} B, over the {SIZE_BUDGET} B budget")
 
@@ -632,8 +751,27 @@ def generate_full(out: Path, seed: int) -> None:
 
 # MARK: - Verification
 
-def check_case(case: Case, weights, inputs, outputs, tolerance) -> tuple[float, list[str]]:
-    """Checks names, shapes and biases, and recomputes the outputs; returns (max diff, problems)."""
+def gelu_contrast(case: Case, weights, inputs, outputs, tolerance) -> tuple[list[str], list[str]]:
+    """For a case with a gelu: how far apart the exact (erf) and tanh forms are at that layer's
+    pre-activations, and how badly the other form misses the saved outputs. Returns (notes, problems)."""
+    layer, form = case.gelu
+    other = "gelu_tanh" if form == "gelu" else "gelu"
+    x = [v.astype(np.float64) for v in inputs]
+    pre = dense(x[0], weights, layer)
+    gap = np.abs(gelu(pre) - gelu_tanh(pre))
+    wrong = max(float(np.abs(r - y).max()) for r, y in zip(case.reference(weights, *x, gelu=other), outputs))
+    notes = [f"{layer} pre-activations span [{pre.min():.2f}, {pre.max():.2f}]; there "
+             f"max|gelu erf - gelu tanh| = {gap.max():.2e} (at x = {pre.flat[gap.argmax()]:.2f}); "
+             f"the fixture uses {form}, and {other} would give max|keras - numpy| = {wrong:.2e}"]
+    problems = []
+    if wrong < 10 * tolerance:
+        problems.append(f"{other} also reproduces the outputs within {10 * tolerance:.0e}: "
+                        "the fixture does not tell the gelu forms apart")
+    return notes, problems
+
+
+def check_case(case: Case, weights, inputs, outputs, tolerance) -> tuple[float, list[str], list[str]]:
+    """Checks names, shapes and biases, and recomputes the outputs; returns (max diff, problems, notes)."""
     problems = []
     if sorted(weights) != sorted(case.weights):
         problems.append(f"weight names {sorted(weights)} != {sorted(case.weights)}")
@@ -645,16 +783,20 @@ def check_case(case: Case, weights, inputs, outputs, tolerance) -> tuple[float, 
     reference = case.reference(weights, *(x.astype(np.float64) for x in inputs))
     if len(reference) != len(outputs):
         problems.append(f"{len(outputs)} outputs saved, reference has {len(reference)}")
-        return float("inf"), problems
+        return float("inf"), problems, []
     worst = 0.0
     for i, (r, y) in enumerate(zip(reference, outputs)):
         if r.shape != y.shape:
             problems.append(f"output.{i} shape {list(y.shape)} != reference {list(r.shape)}")
-            return float("inf"), problems
+            return float("inf"), problems, []
         worst = max(worst, float(np.abs(r - y).max()))
     if worst >= tolerance:
         problems.append(f"max abs diff {worst:.3e} >= {tolerance:.0e}")
-    return worst, problems
+    notes = []
+    if case.gelu:
+        notes, more = gelu_contrast(case, weights, inputs, outputs, tolerance)
+        problems += more
+    return worst, problems, notes
 
 
 def verify(out: Path, tolerance: float) -> bool:
@@ -670,7 +812,7 @@ def verify(out: Path, tolerance: float) -> bool:
         io, _ = read_safetensors(out / entry["ioFile"])
         inputs = [io[f"input.{i}"] for i in range(len(entry["inputShapes"]))]
         outputs = [io[f"output.{i}"] for i in range(len(entry["outputShapes"]))]
-        worst, problems = check_case(case, weights, inputs, outputs, tolerance)
+        worst, problems, notes = check_case(case, weights, inputs, outputs, tolerance)
         if len(io) != len(inputs) + len(outputs):
             problems.append(f"unexpected io tensors {sorted(io)}")
         if [list(x.shape) for x in inputs] != entry["inputShapes"] or \
@@ -685,6 +827,8 @@ def verify(out: Path, tolerance: float) -> bool:
             problems.append(f"metadata names case {wmeta.get('case')}")
         ok &= not problems
         print(f"  {case.name:<18} max|keras - numpy| = {worst:.2e}  {'ok' if not problems else 'FAIL: ' + '; '.join(problems)}")
+        for note in notes:
+            print(f"  {'':<18}   {note}")
     ok &= cross_check_official_reader(out)
     return ok
 
@@ -698,7 +842,7 @@ def verify_full(out: Path, tolerance: float) -> bool:
         weights, _ = read_safetensors(out / entry["weightsFile"])
         inputs = [np.load(out / entry["inputFile"])]
         outputs = [np.load(out / f) for f in entry["outputFiles"]]
-        worst, problems = check_case(by_name[entry["name"]], weights, inputs, outputs, tolerance)
+        worst, problems, _ = check_case(by_name[entry["name"]], weights, inputs, outputs, tolerance)
         ok &= not problems
         print(f"  {entry['name']:<10} max|keras - numpy| = {worst:.2e}  {'ok' if not problems else 'FAIL: ' + '; '.join(problems)}")
     return ok & cross_check_official_reader(out)
@@ -746,6 +890,25 @@ def probe_semantics() -> None:
     print(f"  MaxPooling2D 2x2 same on all-negative 5x5: out {list(y.shape[1:3])}; "
           f"-inf padding matches: {np.array_equal(y, neg_inf_padded.astype(np.float32))}, "
           f"zero padding matches: {np.array_equal(y, zero_padded)}")
+    x = np.linspace(-5.0, 5.0, 2001).astype(np.float32)
+    x64 = x.astype(np.float64)
+    def gap(y, ref):
+        return float(np.abs(keras.ops.convert_to_numpy(y).astype(np.float64) - ref(x64)).max())
+    string_gelu = keras.activations.get("gelu")(x)
+    print(f"  activation 'gelu' on [-5, 5]: max|keras - erf form| = {gap(string_gelu, gelu):.1e}, "
+          f"max|keras - tanh form| = {gap(string_gelu, gelu_tanh):.1e}")
+    tanh_gelu = keras.activations.gelu(x, approximate=True)
+    print(f"  gelu(approximate=True): max|keras - tanh form| = {gap(tanh_gelu, gelu_tanh):.1e}, "
+          f"max|keras - erf form| = {gap(tanh_gelu, gelu):.1e}")
+    same_fn = keras.activations.get("silu") is keras.activations.get("swish")
+    print(f"  'silu' and 'swish' are the same function: {same_fn}; "
+          f"max|keras silu - x sigmoid(x)| = {gap(keras.activations.get('silu')(x), silu):.1e}")
+    layer = keras.layers.Dropout(0.5, seed=0)
+    ones = np.ones((4, 64), np.float32)
+    inference = keras.ops.convert_to_numpy(layer(ones, training=False))
+    training = keras.ops.convert_to_numpy(layer(ones, training=True))
+    print(f"  Dropout(0.5): identity with training=False: {np.array_equal(inference, ones)}; with "
+          f"training=True {np.mean(training == 0):.0%} zeros, the rest scaled to {training.max():g}")
 
 
 # MARK: - Main
@@ -756,6 +919,9 @@ def main() -> None:
     parser.add_argument("--full", type=Path, metavar="DIR",
                         help="write the tutorial-size cnn, lstm, attention, multitask to DIR instead")
     parser.add_argument("--seed", type=int, default=SEED, help=f"base seed (default {SEED})")
+    parser.add_argument("--cases", metavar="NAME[,NAME...]",
+                        help="generate only these cases and merge them into the manifest already in the "
+                             "output directory; every other case's entry and files stay untouched")
     parser.add_argument("--verify", action="store_true",
                         help="after generating, recompute every output with numpy and probe Keras semantics")
     parser.add_argument("--check-only", action="store_true",
@@ -763,9 +929,16 @@ def main() -> None:
     parser.add_argument("--tolerance", type=float, default=1e-6,
                         help="max abs diff allowed by the check (default 1e-6)")
     args = parser.parse_args()
+    only = None
+    if args.cases is not None:
+        only = [n.strip() for n in args.cases.split(",") if n.strip()]
+        unknown = sorted(set(only) - {c.name for c in CASES})
+        if args.full or args.check_only or unknown or not only:
+            parser.error(f"--cases takes case names ({', '.join(c.name for c in CASES)}) and works "
+                         "without --full and --check-only" + (f"; unknown: {unknown}" if unknown else ""))
 
     if not args.check_only:
-        generate_full(args.full, args.seed) if args.full else generate(args.out, args.seed)
+        generate_full(args.full, args.seed) if args.full else generate(args.out, args.seed, only)
     if args.verify or args.check_only:
         if args.full:
             ok = verify_full(args.full, args.tolerance)

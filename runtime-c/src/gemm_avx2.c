@@ -243,6 +243,8 @@ void gj_vexp_avx2(const float *x, float *y, long n);
 
 const gj_path_ops gj_ops_avx2 = {
     .name = "avx2",
+    .vector_activations = GJ_ACT_BIT(GJ_ACT_LINEAR) | GJ_ACT_BIT(GJ_ACT_RELU) | GJ_ACT_BIT(GJ_ACT_SIGMOID) |
+                          GJ_ACT_BIT(GJ_ACT_TANH) | GJ_ACT_BIT(GJ_ACT_GELU_TANH) | GJ_ACT_BIT(GJ_ACT_SILU),
     .mr = MR,
     .nr = 16,
     .kernel = kernel_6x16,

@@ -543,6 +543,8 @@ void gj_vexp_avx512(const float *x, float *y, long n);
 
 const gj_path_ops gj_ops_avx512 = {
     .name = "avx512",
+    .vector_activations = GJ_ACT_BIT(GJ_ACT_LINEAR) | GJ_ACT_BIT(GJ_ACT_RELU) | GJ_ACT_BIT(GJ_ACT_SIGMOID) |
+                          GJ_ACT_BIT(GJ_ACT_TANH) | GJ_ACT_BIT(GJ_ACT_GELU_TANH) | GJ_ACT_BIT(GJ_ACT_SILU),
     .mr = MR,
     .nr = 32,
     .kernel = kernel_8x32,

@@ -469,6 +469,12 @@ void gj_sgemm(int M, int N, int K, const float *A, int lda, const float *B, int 
               float *C, int ldc, const float *bias, int activation, int accumulate)
 {
     if (M <= 0 || N <= 0) return;
+    if (!gj_act_vectorized(gj_ops(), activation)) {
+        /* an activation this path's epilogues lack: a linear GEMM, then the activation pass */
+        gj_sgemm(M, N, K, A, lda, B, ldb, C, ldc, bias, GJ_ACT_LINEAR, accumulate);
+        gj_activate_rows(C, M, N, ldc, activation);
+        return;
+    }
     if (K <= 0) {
         gemm_k0(M, N, C, ldc, bias, activation, accumulate);
         return;
@@ -483,6 +489,11 @@ void gj_sgemm(int M, int N, int K, const float *A, int lda, const float *B, int 
 void gj_sgemm_packed(int M, int N, int K, const float *A, int lda, const float *packed_b,
                      float *C, int ldc, const float *bias, int activation, int accumulate)
 {
+    if (M > 0 && N > 0 && !gj_act_vectorized(gj_ops(), activation)) {
+        gj_sgemm_packed(M, N, K, A, lda, packed_b, C, ldc, bias, GJ_ACT_LINEAR, accumulate);
+        gj_activate_rows(C, M, N, ldc, activation);
+        return;
+    }
     if (M == 1 && N > 0 && K > 0 && (long)N * K <= GJ_MATVEC_DIRECT_FLOATS) {
         /* small matvec (an LSTM step at batch 1): straight to the kernel, it takes ~100-300 ns */
         gj_ops()->matvec_packed(N, K, A, packed_b, (long)K * GJ_PANEL, C, bias, activation, accumulate);

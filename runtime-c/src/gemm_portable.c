@@ -115,6 +115,7 @@ void gj_vexp_portable(const float *x, float *y, long n);
 
 const gj_path_ops gj_ops_portable = {
     .name = "portable",
+    .vector_activations = ~0u, /* scalar code: every activation through gj_act_scalar */
     .mr = MR,
     .nr = NR,
     .kernel = kernel_4x16,

@@ -75,8 +75,16 @@ typedef void (*gj_matvec_packed_fn)(int N, int K, const float *x, const float *p
 typedef void (*gj_matvec_fn)(int N, int K, const float *x, const float *B, long ldb,
                              float *y, const float *bias, int act, int accumulate);
 
+/* Bit of an activation in gj_path_ops.vector_activations. */
+#define GJ_ACT_BIT(act) (1u << (unsigned)(act))
+
 typedef struct gj_path_ops {
     const char *name;
+    /* Activations (GJ_ACT_BIT set) that this path's kernels, epilogues and vector routines compute
+     * themselves. Any other activation is applied by the entry points with the scalar definition
+     * (gj_act_scalar) after a linear GEMM, so a new activation needs one scalar line to work on
+     * every path and a vector routine only where it is hot. */
+    unsigned vector_activations;
     int mr, nr;                          /* register tile of `kernel`; nr divides GJ_PANEL */
     gj_kernel_fn kernel;
     int narrow_mr, narrow_nr;            /* tile of kernel_narrow; narrow_nr = 0: no narrow kernel */
@@ -114,7 +122,16 @@ void gj_lstm_cell(int rows, int units, const float *z, int ldz, float *c, int ld
                   int activation, int recurrent_activation);
 
 /* ---- Scalar helpers (portable path, edge handling) ---------------------------------------------- */
+/* The definition of every GJ_ACT_* activation (vmath_portable.c); vector routines must agree. */
 float gj_act_scalar(float x, int act);
+/* Whether the current path computes `act` itself (see gj_path_ops.vector_activations). */
+int gj_act_vectorized(const gj_path_ops *ops, int act);
+/* act applied to rows [0, M) x columns [0, N) of C (row stride ldc), in place, with the path's
+ * vector routine where it has one and the scalar definition otherwise. */
+void gj_activate_rows(float *C, int M, int N, long ldc, int act);
+void gj_activate_portable(float *x, long n, int act);
+void gj_lstm_cell_portable(int rows, int units, const float *z, int ldz, float *c, int ldc,
+                           float *h, int ldh, int act, int rec);
 
 /* ---- Thread pool ---------------------------------------------------------------------------------
  * Runs fn(arg, t) for every t in [0, ntasks), on the caller plus up to nthreads-1 pool workers

@@ -11,12 +11,15 @@
  */
 #include <math.h>
 
+#include "gemm_transposed.h"
 #include "gj_internal.h"
 
 void gj_activate(float *x, long n, int activation)
 {
     if (n <= 0 || activation == GJ_ACT_LINEAR) return;
-    gj_ops()->activate(x, n, activation);
+    const gj_path_ops *ops = gj_ops();
+    if (gj_act_vectorized(ops, activation)) ops->activate(x, n, activation);
+    else gj_activate_portable(x, n, activation);
 }
 
 void gj_softmax_rows(float *x, long rows, int n)
@@ -29,11 +32,14 @@ void gj_lstm_cell(int rows, int units, const float *z, int ldz, float *c, int ld
                   int activation, int recurrent_activation)
 {
     if (rows <= 0 || units <= 0) return;
-    gj_ops()->lstm_cell(rows, units, z, ldz, c, ldc, h, ldh, activation, recurrent_activation);
+    const gj_path_ops *ops = gj_ops();
+    if (gj_act_vectorized(ops, activation) && gj_act_vectorized(ops, recurrent_activation))
+        ops->lstm_cell(rows, units, z, ldz, c, ldc, h, ldh, activation, recurrent_activation);
+    else
+        gj_lstm_cell_portable(rows, units, z, ldz, c, ldc, h, ldh, activation, recurrent_activation);
 }
 
 static float scalar_expf(float x) { return expf(x); }
-static float scalar_tanhf(float x) { return tanhf(x); }
 
 static const gj_runtime g_runtime = {
     .abi_version = GJ_RUNTIME_ABI_VERSION,
@@ -41,13 +47,13 @@ static const gj_runtime g_runtime = {
     .packed_b_floats = gj_packed_b_floats,
     .pack_b = gj_pack_b,
     .sgemm_packed = gj_sgemm_packed,
+    .sgemm_t = gj_sgemm_t,
     .im2col_nhwc = gj_im2col_nhwc,
     .maxpool_nhwc = gj_maxpool_nhwc,
     .activate = gj_activate,
     .softmax_rows = gj_softmax_rows,
     .lstm_cell = gj_lstm_cell,
     .expf = scalar_expf,
-    .tanhf = scalar_tanhf,
     .parallel_for = gj_parallel_for,
     .max_workers = gj_max_workers,
 };

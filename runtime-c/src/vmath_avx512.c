@@ -24,6 +24,8 @@ GJ_TARGET_AVX512 void gj_activate_avx512(float *x, long n, int act)
     case GJ_ACT_RELU: act_loop(x, n, GJ_ACT_RELU); break;
     case GJ_ACT_SIGMOID: act_loop(x, n, GJ_ACT_SIGMOID); break;
     case GJ_ACT_TANH: act_loop(x, n, GJ_ACT_TANH); break;
+    case GJ_ACT_GELU_TANH: act_loop(x, n, GJ_ACT_GELU_TANH); break;
+    case GJ_ACT_SILU: act_loop(x, n, GJ_ACT_SILU); break;
     default: break;
     }
 }

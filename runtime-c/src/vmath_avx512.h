@@ -86,6 +86,13 @@ GJ_TARGET_AVX512 static inline __m512 gj512_act(__m512 x, int act)
     case GJ_ACT_RELU: return gj512_relu(x);
     case GJ_ACT_SIGMOID: return gj512_sigmoid(x);
     case GJ_ACT_TANH: return gj512_tanh(x);
+    case GJ_ACT_SILU: return _mm512_mul_ps(x, gj512_sigmoid(x));
+    case GJ_ACT_GELU_TANH: {
+        __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+        __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.79788456080286536f), _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
+        __m512 half_x = _mm512_mul_ps(_mm512_set1_ps(0.5f), x);
+        return _mm512_fmadd_ps(half_x, gj512_tanh(u), half_x);
+    }
     default: return x;
     }
 }

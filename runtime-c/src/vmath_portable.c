@@ -5,14 +5,35 @@
 
 #include "gj_internal.h"
 
+/* Keras's definitions (keras/src/activations/activations.py): gelu's default is the exact erf
+ * form; gelu_tanh is gelu(x, approximate=True); silu (swish) is x * sigmoid(x). */
 float gj_act_scalar(float x, int act)
 {
     switch (act) {
     case GJ_ACT_RELU: return x < 0.0f ? 0.0f : x; /* NaN stays NaN */
     case GJ_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
     case GJ_ACT_TANH: return tanhf(x);
+    case GJ_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case GJ_ACT_GELU_TANH:
+        return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+    case GJ_ACT_SILU: return x / (1.0f + expf(-x));
     default: return x;
     }
+}
+
+int gj_act_vectorized(const gj_path_ops *ops, int act)
+{
+    return act >= 0 && act < GJ_ACT_COUNT && (ops->vector_activations & GJ_ACT_BIT(act)) != 0;
+}
+
+void gj_activate_rows(float *C, int M, int N, long ldc, int act)
+{
+    if (act == GJ_ACT_LINEAR) return;
+    if (ldc == N) {
+        gj_activate(C, (long)M * N, act);
+        return;
+    }
+    for (int i = 0; i < M; i++) gj_activate(C + (long)i * ldc, N, act);
 }
 
 void gj_activate_portable(float *x, long n, int act)

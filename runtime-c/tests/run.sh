@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds and runs the runtime's C tests and GEMM micro-benchmarks.
+# Builds and runs the runtime's C tests (test_runtime, test_transposed) and GEMM micro-benchmarks.
 #   sh run.sh            tests + benchmarks with clang
 #   sh run.sh test       tests only
 #   CC=gcc sh run.sh     another compiler
@@ -12,6 +12,8 @@ FLAGS="-std=c11 -O3 -fno-math-errno -ffp-contract=fast -Wall -Wextra -Iinclude -
 OUT=${OUT:-/tmp/gj-runtime-tests}
 mkdir -p "$OUT"
 $CC $FLAGS -o "$OUT/test_runtime" tests/test_runtime.c src/*.c -lm -lpthread
+$CC $FLAGS -o "$OUT/test_transposed" tests/test_transposed.c src/*.c -lm -lpthread
 $CC $FLAGS -o "$OUT/bench_gemm" tests/bench_gemm.c src/*.c -lm -lpthread
 "$OUT/test_runtime"
-if [ "${1:-all}" != test ]; then "$OUT/bench_gemm"; fi
+"$OUT/test_transposed"
+if [ "${1:-all}" != test ]; then "$OUT/bench_gemm"; "$OUT/test_transposed" bench; fi

@@ -20,6 +20,7 @@ public final class ClangModule: CompiledCModule, @unchecked Sendable {
     public let totalTime: Duration
     /// Whether the shared object was already in the cache (no clang run).
     public let isCacheHit: Bool
+    public var cacheHit: Bool? { isCacheHit }
     /// The cached shared object.
     public let libraryURL: URL
     /// clang's output (warnings) when it compiled this module; empty for a cache hit.

@@ -32,10 +32,16 @@ public protocol CompiledCModule: AnyObject, Sendable {
     var backend: CompilerBackend { get }
     /// Wall-clock time the compiler spent producing this module (zero for a clang cache hit).
     var compileTime: Duration { get }
+    /// Whether the machine code came from a disk cache (`nil` for a backend without one).
+    var cacheHit: Bool? { get }
 
     /// Looks up a kernel by its C name.
     /// - Throws: ``CompileError`` with stage ``CompileError/Stage/lookup`` if no such symbol exists.
     func function(named name: String) throws -> KernelFunction
+}
+
+extension CompiledCModule {
+    public var cacheHit: Bool? { nil }
 }
 
 // MARK: - Address to function

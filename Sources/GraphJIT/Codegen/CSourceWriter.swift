@@ -19,16 +19,3 @@ struct CSourceWriter {
 
     var text: String { lines.joined(separator: "\n") + "\n" }
 }
-
-extension ActivationFunction {
-    /// The runtime's `GJ_*` constant for an elementwise activation.
-    var cConstant: String {
-        switch self {
-        case .linear: "GJ_LINEAR"
-        case .relu: "GJ_RELU"
-        case .sigmoid: "GJ_SIGMOID"
-        case .tanh: "GJ_TANH"
-        case .softmax: preconditionFailure("softmax has no elementwise constant")
-        }
-    }
-}

@@ -20,9 +20,10 @@ extension Graph {
         for node in nodes {
             let arguments = node.inputs.map(\.description).joined(separator: ", ")
             let attributes = node.operation.attributeDescription
-            var line = "\(node.output) = \(node.operation.mnemonic)(\(arguments))"
+            let results = node.outputs.map(\.description).joined(separator: ", ")
+            var line = "\(results) = \(node.operation.mnemonic)(\(arguments))"
             if !attributes.isEmpty { line += " {\(attributes)}" }
-            line += " : \(shape(node.output))"
+            line += " : " + node.outputs.map(shape).joined(separator: ", ")
             lines.append(line.padding(toLength: max(line.count, 64), withPad: " ", startingAt: 0)
                          + "  # \(node.layer)")
         }

@@ -15,14 +15,14 @@ extension Graph {
                 throw GraphError.verificationFailed(
                     reason: "node \(position) (\(node.layer)) reads \(input) before it is defined")
             }
-            let inferred = try node.operation.outputShape(for: node.inputs.map { self[$0].shape },
-                                                          layer: node.layer)
-            guard inferred == self[node.output].shape else {
+            let inferred = try node.operation.outputShapes(for: node.inputs.map { self[$0].shape },
+                                                           layer: node.layer)
+            let recorded = node.outputs.map { self[$0].shape }
+            guard inferred == recorded else {
                 throw GraphError.verificationFailed(
-                    reason: "node \(position) (\(node.layer)) records shape \(self[node.output].shape), "
-                        + "inference gives \(inferred)")
+                    reason: "node \(position) (\(node.layer)) records shapes \(recorded), inference gives \(inferred)")
             }
-            defined.insert(node.output)
+            defined.formUnion(node.outputs)
         }
         guard !outputs.isEmpty else { throw GraphError.verificationFailed(reason: "the graph has no outputs") }
         for output in outputs where !defined.contains(output) {

@@ -12,8 +12,8 @@ public enum ValueRole: Equatable, Hashable, Sendable {
     case input(Int)
     /// A named parameter (`<layer>.<weight>`).
     case parameter(String)
-    /// The output of the node with this index.
-    case computed(node: Int)
+    /// Output number `output` of the node with this index.
+    case computed(node: Int, output: Int)
 }
 
 /// A tensor of the graph: its static shape and where it comes from.
@@ -25,12 +25,15 @@ public struct GraphValue: Equatable, Sendable {
     public let name: String
 }
 
-/// One operation applied to values, producing one value.
+/// One operation applied to values, producing one value or several (``outputs``).
 public struct GraphNode: Equatable, Sendable {
     public let index: Int
     public let operation: Operation
     public let inputs: [ValueID]
-    public let output: ValueID
+    /// The values the node defines, in the operation's output order.
+    public let outputs: [ValueID]
+    /// The first (for most operations the only) output.
+    public var output: ValueID { outputs[0] }
     /// The model layer this node was lowered from (e.g. `conv2d`, `attention_layer`).
     public let layer: String
 }
@@ -79,7 +82,7 @@ public struct Graph: Equatable, Sendable {
 
     /// The node producing `value`, if it is computed.
     public func producer(of value: ValueID) -> GraphNode? {
-        if case let .computed(node) = self[value].role { return nodes[node] }
+        if case let .computed(node, _) = self[value].role { return nodes[node] }
         return nil
     }
 

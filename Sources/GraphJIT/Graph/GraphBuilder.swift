@@ -48,16 +48,25 @@ public struct GraphBuilder: Sendable {
 
     // MARK: Nodes
 
-    /// Appends `operation` applied to `inputs`; throws when the shapes do not fit.
+    /// Appends `operation` applied to `inputs` and returns its first output; throws when the
+    /// shapes do not fit.
     @discardableResult
     public mutating func apply(_ operation: Operation, _ inputs: [ValueID]) throws -> ValueID {
+        try applyReturningAll(operation, inputs)[0]
+    }
+
+    /// Appends `operation` applied to `inputs` and returns every output, in order.
+    public mutating func applyReturningAll(_ operation: Operation, _ inputs: [ValueID]) throws -> [ValueID] {
         let shapes = inputs.map { graph[$0].shape }
-        let shape = try operation.outputShape(for: shapes, layer: scope)
+        let outputShapes = try operation.outputShapes(for: shapes, layer: scope)
         let nodeIndex = graph.nodes.count
-        let output = appendValue(shape: shape, role: .computed(node: nodeIndex), name: scope)
+        let outputs = outputShapes.enumerated().map { position, shape in
+            appendValue(shape: shape, role: .computed(node: nodeIndex, output: position),
+                        name: position == 0 ? scope : "\(scope)_\(position)")
+        }
         graph.nodes.append(GraphNode(index: nodeIndex, operation: operation, inputs: inputs,
-                                     output: output, layer: scope))
-        return output
+                                     outputs: outputs, layer: scope))
+        return outputs
     }
 
     /// Marks the model outputs and returns the verified graph.

@@ -15,6 +15,8 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
     case inputCountMismatch(expected: Int, actual: Int)
     /// Graph verification failed (an internal invariant; reported rather than trapped).
     case verificationFailed(reason: String)
+    /// The operation has no gradient rule yet.
+    case notDifferentiable(layer: String, operation: String)
 
     public var description: String {
         switch self {
@@ -34,6 +36,8 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
             return "the model takes \(expected) input\(expected == 1 ? "" : "s"), got \(actual)"
         case let .verificationFailed(reason):
             return "graph verification failed: \(reason)"
+        case let .notDifferentiable(layer, operation):
+            return "layer '\(layer)' (\(operation)): the operation has no gradient rule"
         }
     }
 }

@@ -25,8 +25,9 @@ public final class LSTM: Layer {
 
     public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
         try requireConfiguration(units > 0, "units must be positive, got \(units)", in: builder)
-        try requireConfiguration(activation.isElementwise && recurrentActivation.isElementwise,
-                                 "activations must be elementwise (not softmax)", in: builder)
+        guard let elementwise = activation.elementwise, let recurrentElementwise = recurrentActivation.elementwise else {
+            throw GraphError.invalidConfiguration(layer: builder.scope, reason: "activations must be elementwise (not softmax)")
+        }
         let x = try singleInput(inputs, in: builder)
         let shape = builder.shape(of: x)
         try requireInput(shape.count == 3, inputs,
@@ -42,8 +43,8 @@ public final class LSTM: Layer {
             let bias = try builder.parameter("bias", shape: [4 * units], initializer: .zeros)
             projected = try builder.apply(.biasAdd, [projected, bias])
         }
-        let attributes = LSTMAttributes(units: units, activation: activation,
-                                        recurrentActivation: recurrentActivation,
+        let attributes = LSTMAttributes(units: units, activation: elementwise,
+                                        recurrentActivation: recurrentElementwise,
                                         returnSequences: returnSequences)
         return try builder.apply(.lstm(attributes), [projected, recurrentKernel])
     }

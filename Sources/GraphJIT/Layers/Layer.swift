@@ -60,7 +60,7 @@ extension Layer {
         switch function {
         case .linear: value
         case .softmax: try builder.apply(.softmax(axis: builder.shape(of: value).count - 1), [value])
-        default: try builder.apply(.activation(function), [value])
+        case let .elementwise(elementwise): try builder.apply(.activation(elementwise), [value])
         }
     }
 }

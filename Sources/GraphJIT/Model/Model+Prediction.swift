@@ -30,8 +30,8 @@ extension Model {
     /// The compiled JIT plan for a batch size (compiled on first use, then cached).
     public func compiled(batchSize: Int, tier: CompilationTier = .automatic) throws -> CompiledModel {
         try compiledCache.model(batchSize: batchSize, tier: tier) {
-            try CompiledModel(graph: makeGraph(batchSize: batchSize), parameters: parameters, tier: tier,
-                              weightCache: compiledCache.weights)
+            try ModelCompiler().compile(makeGraph(batchSize: batchSize), parameters: parameters, tier: tier,
+                                        weightCache: compiledCache.weights)
         }
     }
 

@@ -2,7 +2,8 @@ import Foundation
 
 /// Runs a ``Graph`` op by op in plain Swift: the oracle every JIT result is checked against.
 ///
-/// Straightforward loops, no fusion, no reuse of buffers. Products and sums accumulate in `Double`
+/// Each operation's own reference implementation (``OperationDefinition/evaluate(_:outputShapes:accumulator:)``):
+/// straightforward loops, no fusion, no reuse of buffers. Products and sums accumulate in `Double`
 /// by default (``Accumulation/double``) so that the reference is at least as accurate as any
 /// engine it judges; ``Accumulation/float`` accumulates in `Float` as a float32 engine would.
 public struct ReferenceInterpreter: Sendable {
@@ -42,11 +43,11 @@ public struct ReferenceInterpreter: Sendable {
             }
             values[spec.value.index] = tensor
         }
-        let kernels = ReferenceKernels<A>()
         for node in graph.nodes {
             let arguments = node.inputs.map { values[$0.index]! }
-            let shape = graph[node.output].shape
-            values[node.output.index] = kernels.evaluate(node.operation, arguments, outputShape: shape)
+            let shapes = node.outputs.map { graph[$0].shape }
+            let results = node.operation.definition.evaluate(arguments, outputShapes: shapes, accumulator: A.self)
+            for (output, result) in zip(node.outputs, results) { values[output.index] = result }
         }
         return graph.outputs.map { values[$0.index]! }
     }

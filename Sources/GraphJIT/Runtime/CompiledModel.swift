@@ -25,53 +25,48 @@ public final class CompiledModel: Sendable {
 
     /// Compiles `graph` with `parameters` on `tier`.
     public convenience init(graph: Graph, parameters: ParameterStore, tier: CompilationTier = .automatic) throws {
-        try self.init(graph: graph, parameters: parameters, tier: tier, weightCache: WeightBufferCache())
+        let parts = try ModelCompiler().compileParts(graph, parameters: parameters, tier: tier,
+                                                     weightCache: WeightBufferCache())
+        self.init(graph: graph, module: parts.module, tier: tier, plan: parts.plan, weights: parts.weights,
+                  kernels: parts.kernels, tierUp: parts.tierUp)
     }
 
-    /// Compiles `graph`, taking bound weights from (and adding them to) `weightCache`.
-    init(graph: Graph, parameters: ParameterStore, tier: CompilationTier, weightCache: WeightBufferCache) throws {
+    /// A model ready to run: the driver (``ModelCompiler``) made every part. With `tierUp` (the
+    /// ``CompilationTier/automatic`` tier) the optimized kernels are compiled in the background and
+    /// swapped in when ready.
+    init(graph: Graph, module: GeneratedModule, tier: CompilationTier, plan: ExecutionPlan, weights: WeightStorage,
+         kernels: KernelTable, tierUp: (@Sendable () throws -> KernelTable)?) {
         self.graph = graph
         self.tier = tier
-        let groups = FusionPass().run(on: graph)
-        let generator = KernelCodeGenerator(graph: graph)
-        let module = GeneratedModule(name: "graphjit_model", kernels: groups.map(generator.generate))
         self.module = module
-        self.plan = ExecutionPlan(graph: graph, kernels: module.kernels)
-        self.weights = try WeightStorage(plan: plan, graph: graph, parameters: parameters, cache: weightCache)
-        let names = module.kernels.map(\.name)
-
-        let first: KernelTable
+        self.plan = plan
+        self.weights = weights
         var report = CompileReport()
-        switch tier {
-        case .instant, .automatic:
-            first = try KernelTable(module: TCCCompiler().compile(module.source, moduleName: module.name),
-                                    kernelNames: names)
-            report.instantCompileTime = first.module.compileTime
-        case .optimized:
-            let clang = try ClangCompiler().compile(module.source, moduleName: module.name)
-            first = try KernelTable(module: clang, kernelNames: names)
-            report.optimizedCompileTime = clang.compileTime
-            report.optimizedCacheHit = clang.isCacheHit
-        }
-        self.table = Mutex(first)
+        Self.record(kernels, in: &report)
+        self.table = Mutex(kernels)
         self.report = Mutex(report)
-        if tier == .automatic { startOptimizing(names: names) }
+        if let tierUp { startOptimizing(tierUp) }
+    }
+
+    private static func record(_ kernels: KernelTable, in report: inout CompileReport) {
+        switch kernels.backend {
+        case .tcc: report.instantCompileTime = kernels.module.compileTime
+        case .clang:
+            report.optimizedCompileTime = kernels.module.compileTime
+            report.optimizedCacheHit = kernels.module.cacheHit
+        }
     }
 
     // MARK: Tiering
 
-    private func startOptimizing(names: [String]) {
+    private func startOptimizing(_ tierUp: @escaping @Sendable () throws -> KernelTable) {
         optimizing.enter()
         DispatchQueue.global(qos: .utility).async { [self] in
             defer { optimizing.leave() }
             do {
-                let clang = try ClangCompiler().compile(module.source, moduleName: module.name)
-                let optimized = try KernelTable(module: clang, kernelNames: names)
+                let optimized = try tierUp()
                 table.withLock { $0 = optimized }
-                report.withLock {
-                    $0.optimizedCompileTime = clang.compileTime
-                    $0.optimizedCacheHit = clang.isCacheHit
-                }
+                report.withLock { Self.record(optimized, in: &$0) }
             } catch {
                 report.withLock { $0.optimizationError = "\(error)" }
             }

@@ -24,7 +24,7 @@ struct ExecutionPlan: Sendable {
     /// Arena offset (or weight) and float count of each model output, in order.
     let outputs: [(location: Location, count: Int)]
     /// The bound weight buffers the kernels need, in weight-storage order.
-    let weights: [WeightSpec]
+    let weights: [WeightFormat]
     /// The arena size in floats.
     let arenaFloats: Int
     /// What the arena would take if no buffer were reused.
@@ -35,7 +35,7 @@ struct ExecutionPlan: Sendable {
     init(graph: Graph, kernels: [GeneratedKernel]) {
         // Views alias their source: resolve every value to the value that owns its storage.
         func root(_ id: ValueID) -> ValueID {
-            if let node = graph.producer(of: id), case .reshape = node.operation { return root(node.inputs[0]) }
+            if let node = graph.producer(of: id), node.operation.kind == .view { return root(node.inputs[0]) }
             return id
         }
 
@@ -81,8 +81,8 @@ struct ExecutionPlan: Sendable {
         let memory = MemoryPlan(requests: requests)
 
         // Weights in first-use order.
-        var weights: [WeightSpec] = []
-        func weightIndex(_ spec: WeightSpec) -> Int {
+        var weights: [WeightFormat] = []
+        func weightIndex(_ spec: WeightFormat) -> Int {
             if let index = weights.firstIndex(of: spec) { return index }
             weights.append(spec)
             return weights.count - 1
@@ -96,10 +96,8 @@ struct ExecutionPlan: Sendable {
                     if case .parameter = graph[owner].role { return .weight(weightIndex(.raw(owner))) }
                     if let index = inputIndex[owner] { return .input(index) }
                     return .arena(memory.offsets[bufferOfValue[owner]!])
-                case let .packedWeights(ids):
-                    return .weight(weightIndex(.packed(ids)))
-                case let .concatenatedVector(ids):
-                    return .weight(weightIndex(.vector(ids)))
+                case let .weight(format):
+                    return .weight(weightIndex(format))
                 case .scratch:
                     return .arena(memory.offsets[scratchBuffer[step][position]!])
                 }
@@ -129,12 +127,4 @@ struct ExecutionPlan: Sendable {
         self.unsharedFloats = memory.unsharedFloats
         self.peakLiveFloats = peak
     }
-}
-
-/// One bound weight buffer: a parameter as stored, packed GEMM weights (several concatenated along
-/// N for sibling contractions), or rank-1 parameters concatenated end to end.
-enum WeightSpec: Hashable, Sendable {
-    case raw(ValueID)
-    case packed([ValueID])
-    case vector([ValueID])
 }

@@ -30,7 +30,7 @@ final class WeightStorage: Sendable {
             case let .raw(id):
                 let values = try tensor(id)
                 return cache.buffer(for: graph[id].name, form: "raw") { Self.copy(values.scalars) }
-            case let .vector(ids):
+            case let .concatenated(ids):
                 let values = try ids.map(tensor)
                 return cache.buffer(for: ids.map { graph[$0].name }.joined(separator: "+"), form: "vector") {
                     Self.copy(values.flatMap(\.scalars))

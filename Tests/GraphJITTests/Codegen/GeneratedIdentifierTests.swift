@@ -23,8 +23,7 @@ struct GeneratedIdentifierTests {
     private static func checkCompilesAndRuns(_ model: Model, sourceLocation: SourceLocation = #_sourceLocation) throws {
         try model.setParameters(randomParameters(for: model, seed: 3, scale: 0.3))
         let graph = try model.makeGraph(batchSize: 2)
-        let generator = KernelCodeGenerator(graph: graph)
-        let module = GeneratedModule(name: "names", kernels: FusionPass().run(on: graph).map(generator.generate))
+        let module = ModelCompiler().generate(graph)
 
         // 1. No declaration initializes a variable from itself (C scopes a name from its declarator on).
         for line in module.source.split(separator: "\n") {

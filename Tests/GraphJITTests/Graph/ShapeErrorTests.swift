@@ -438,13 +438,13 @@ struct ShapeErrorTests {
     @Test("shape inference of a strided 'same' convolution: 13x13 stride 2 -> 7x7, padded 1 before")
     func stridedSameInference() throws {
         let graph = try KerasFixture.makeModel("cnn_strided_same").makeGraph(batchSize: 2)
-        let convolution = try #require(graph.nodes.first { if case .conv2d = $0.operation { true } else { false } })
-        guard case let .conv2d(window) = convolution.operation else { return }
+        let convolution = try #require(graph.nodes.first { $0.operation.is(Conv2DOp.self) })
+        let window = try #require(convolution.operation.as(Conv2DOp.self)).window
         #expect(window.inputSize == [13, 13])
         #expect(window.outputSize == [7, 7])
         #expect(window.padBefore == [1, 1])
         #expect(graph[convolution.output].shape == [2, 7, 7, 8])
-        let pool = try #require(graph.nodes.first { if case .maxPool2d = $0.operation { true } else { false } })
+        let pool = try #require(graph.nodes.first { $0.operation.is(MaxPool2DOp.self) })
         #expect(graph[pool.output].shape == [2, 4, 4, 8])
         #expect(graph.outputs.map { graph[$0].shape } == [[2, 10]])
     }

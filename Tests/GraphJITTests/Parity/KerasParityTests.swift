@@ -22,7 +22,7 @@ struct KerasParityTests {
         .jit(tier: .optimized),
     ]
 
-    @Test("the manifest lists exactly the thirteen cases, in order")
+    @Test("the manifest lists exactly the sixteen cases, in order")
     func manifestCases() throws {
         let manifest = try KerasFixture.manifest()
         #expect(manifest.cases.map(\.name) == KerasFixture.caseNames)

@@ -156,9 +156,8 @@ struct FusionTests {
           arguments: TutorialModel.allCases)
     func kernelHeaderComments(_ tutorial: TutorialModel) throws {
         let (graph, groups) = try Self.groups(tutorial)
-        let generator = KernelCodeGenerator(graph: graph)
         for group in groups {
-            let kernel = generator.generate(group)
+            let kernel = ModelCompiler().generate(group, in: graph)
             #expect(kernel.name == group.name)
             #expect(kernel.group == group)
             let lines = kernel.source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

@@ -146,8 +146,7 @@ struct CompiledModelTests {
     func corruptedGeneratedKernel() throws {
         let model = try Self.tinyCNN()
         let graph = try model.makeGraph(batchSize: 1)
-        let generator = KernelCodeGenerator(graph: graph)
-        let kernel = generator.generate(FusionPass().run(on: graph)[1])
+        let kernel = ModelCompiler().generate(FusionPass().run(on: graph)[1], in: graph)
         #expect(kernel.name == "k1_dense")
         let badLine = try #require(kernel.source.split(separator: "\n").first { $0.contains("rt->sgemm_packed(") })
         let corrupted = kernel.source.replacingOccurrences(of: "rt->sgemm_packed(", with: "rt->sgemm_packd(")

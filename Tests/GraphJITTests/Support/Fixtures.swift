@@ -11,6 +11,7 @@ struct KerasFixture: Sendable {
         "cnn", "cnn_strided_same", "cnn_no_bias", "cnn_rect", "cnn_same_stride1",
         "lstm", "lstm_sequences", "lstm_relu", "attention", "multitask",
         "two_input_concat", "concat_time", "cnn_uneven_same",
+        "mlp_gelu", "mlp_gelu_tanh", "lstm_dropout",
     ]
 
     let name: String
@@ -144,6 +145,28 @@ struct KerasFixture: Sendable {
                 MaxPooling2D(poolSize: [2, 2], padding: .same)
                 Flatten()
                 Dense(units: 4, activation: .softmax)
+            }
+        case "mlp_gelu":
+            return Sequential(inputShape: [16]) {
+                Dense(units: 32, activation: .gelu)
+                Dropout(rate: 0.25)
+                Dense(units: 24, activation: .silu)
+                Dense(units: 5, activation: .softmax)
+            }
+        case "mlp_gelu_tanh":
+            return Sequential(inputShape: [16]) {
+                Dense(units: 32)
+                Activation(.geluTanh)
+                Dropout(rate: 0.5)
+                Dense(units: 12)
+                Activation(.swish)
+                Dense(units: 4, activation: .softmax)
+            }
+        case "lstm_dropout":
+            return Sequential(inputShape: [6, 5]) {
+                LSTM(units: 7)
+                Dropout(rate: 0.3)
+                Dense(units: 3, activation: .softmax)
             }
         default:
             preconditionFailure("no GraphJIT model for fixture case '\(name)'")

@@ -9,11 +9,6 @@ public struct KernelGroup: Equatable, Sendable {
     /// input (the multitask heads) have one branch each and share a single GEMM.
     public let branches: [[GraphNode]]
 
-    /// A group of one chain: an anchor and its stages.
-    public init(name: String, nodes: [GraphNode]) {
-        self.init(name: name, branches: [nodes])
-    }
-
     /// A group of several chains whose anchors are contractions of the same input.
     public init(name: String, branches: [[GraphNode]]) {
         precondition(!branches.isEmpty && branches.allSatisfy { !$0.isEmpty })
@@ -23,8 +18,8 @@ public struct KernelGroup: Equatable, Sendable {
 
     /// Every fused node, branch after branch.
     public var nodes: [GraphNode] { branches.flatMap { $0 } }
-    /// The values the group materializes: each branch's last output.
-    public var outputs: [ValueID] { branches.map { $0.last!.output } }
+    /// The values the group materializes: the outputs of each branch's last node.
+    public var outputs: [ValueID] { branches.flatMap { $0.last!.outputs } }
     /// The first branch's output (the only one for a single-chain group).
     public var output: ValueID { outputs[0] }
     /// The first branch's anchor.
@@ -39,7 +34,7 @@ public struct KernelGroup: Equatable, Sendable {
 
     /// Values read from outside the group (activations and parameters), in first-use order.
     public var externalInputs: [ValueID] {
-        let produced = Set(nodes.map(\.output))
+        let produced = Set(nodes.flatMap(\.outputs))
         var seen: Set<ValueID> = []
         return nodes.flatMap(\.inputs).filter { !produced.contains($0) && seen.insert($0).inserted }
     }

@@ -1,6 +1,7 @@
 /// Groups graph nodes into kernels, deciding by operation kind.
 ///
 /// The rules, in the spirit of tinygrad's and TVM's schedulers:
+/// - A node with several outputs (an LSTM exposing its cell states) ends its group.
 /// - Contractions (matmul, conv2d), recurrences (LSTM) and copies (concatenate) anchor a group;
 ///   so does any node left over by the rules below.
 /// - A node is fused into the group before it when it reads the group's current value, nobody else
@@ -31,6 +32,7 @@ public struct FusionPass: Sendable {
             var members = [node]
             grouped.insert(node.index)
             while let last = members.last,
+                  last.outputs.count == 1,
                   !outputs.contains(last.output),
                   consumers[last.output.index].count == 1 {
                 let next = graph.nodes[consumers[last.output.index][0]]
@@ -52,16 +54,12 @@ public struct FusionPass: Sendable {
     static func mergeSiblings(_ chains: [[GraphNode]], in graph: Graph) -> [[[GraphNode]]] {
         func siblingKey(_ chain: [GraphNode]) -> (input: ValueID, hasBias: Bool)? {
             let anchor = chain[0]
-            guard anchor.operation == .matmul, case .parameter = graph[anchor.inputs[1]].role else { return nil }
-            let rank = graph[anchor.output].shape.count
+            guard anchor.operation.is(MatMulOp.self), case .parameter = graph[anchor.inputs[1]].role else { return nil }
             for stage in chain.dropFirst() {
-                switch stage.operation {
-                case .biasAdd, .activation: continue
-                case let .softmax(axis) where axis == rank - 1: continue
-                default: return nil
-                }
+                guard case let .stage(lowered) = stage.operation.definition.lowering(of: stage, in: graph),
+                      lowered.isRowwise else { return nil }
             }
-            let hasBias = chain.count > 1 && chain[1].operation == .biasAdd
+            let hasBias = chain.count > 1 && chain[1].operation.is(BiasAddOp.self)
             if hasBias, case .parameter = graph[chain[1].inputs[1]].role {} else if hasBias { return nil }
             return (anchor.inputs[0], hasBias)
         }
@@ -82,7 +80,7 @@ public struct FusionPass: Sendable {
     /// Whether `operation` can be a stage of a group made of `members` (anchor first).
     static func canFuse(_ operation: Operation, into members: [Operation]) -> Bool {
         let anchor = members[0]
-        let isConvolution = if case .conv2d = anchor { true } else { false }
+        let isConvolution = anchor.is(Conv2DOp.self)
         switch operation.kind {
         case .elementwise:
             return true

@@ -1,0 +1,21 @@
+/// An elementwise activation (softmax is ``SoftmaxOp``: it cannot be written here).
+public struct ActivationOp: OperationDefinition {
+    public let function: ElementwiseActivation
+
+    public init(function: ElementwiseActivation) { self.function = function }
+
+    public var mnemonic: String { function.rawValue }
+    public var kind: OperationKind { .elementwise }
+
+    public func outputShapes(for shapes: [[Int]]) throws(ShapeExpectation) -> [[Int]] {
+        try require(inputs: shapes, count: 1)
+        return shapes
+    }
+
+    public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
+                                                            accumulator: A.Type) -> [Tensor] {
+        [Tensor(shape: inputs[0].shape, scalars: inputs[0].scalars.map { function($0) })]
+    }
+
+    public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering { .stage(.activation(function)) }
+}

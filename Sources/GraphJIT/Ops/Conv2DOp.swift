@@ -1,0 +1,60 @@
+/// NHWC convolution: `x[B, H, W, C]`, kernel `[KH, KW, C, F]` (HWIO) `-> [B, OH, OW, F]`.
+public struct Conv2DOp: OperationDefinition {
+    /// The window's geometry, resolved once (so the reference and the C agree on padding).
+    public let window: Window2D
+
+    public init(window: Window2D) { self.window = window }
+
+    public var mnemonic: String { "conv2d" }
+    public var attributeDescription: String { window.description }
+    public var kind: OperationKind { .contraction }
+
+    public func outputShapes(for shapes: [[Int]]) throws(ShapeExpectation) -> [[Int]] {
+        try require(inputs: shapes, count: 2)
+        let (x, k) = (shapes[0], shapes[1])
+        try require(x.count == 4, "a 4-D NHWC input (batch, height, width, channels)")
+        try require(k.count == 4 && k[0] == window.size[0] && k[1] == window.size[1] && k[2] == x[3],
+                    "kernel [\(window.size[0]), \(window.size[1]), \(x[3]), filters]")
+        try require(Array(x[1...2]) == window.inputSize, "spatial size \(window.inputSize)")
+        return [[x[0]] + window.outputSize + [k[3]]]
+    }
+
+    public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
+                                                            accumulator: A.Type) -> [Tensor] {
+        let (x, kernel, shape) = (inputs[0], inputs[1], outputShapes[0])
+        let (batch, height, width, channels) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (kh, kw, filters) = (kernel.shape[0], kernel.shape[1], kernel.shape[3])
+        let (oh, ow) = (shape[1], shape[2])
+        var out = [Float](repeating: 0, count: shape.elementCount)
+        for b in 0..<batch {
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    for f in 0..<filters {
+                        var sum: A = 0
+                        for ky in 0..<kh {
+                            let iy = oy * window.strides[0] - window.padBefore[0] + ky
+                            guard iy >= 0 && iy < height else { continue }
+                            for kx in 0..<kw {
+                                let ix = ox * window.strides[1] - window.padBefore[1] + kx
+                                guard ix >= 0 && ix < width else { continue }
+                                let inputBase = ((b * height + iy) * width + ix) * channels
+                                let kernelBase = (ky * kw + kx) * channels * filters + f
+                                for c in 0..<channels {
+                                    sum += A(x.scalars[inputBase + c]) * A(kernel.scalars[kernelBase + c * filters])
+                                }
+                            }
+                        }
+                        out[((b * oh + oy) * ow + ox) * filters + f] = Float(sum)
+                    }
+                }
+            }
+        }
+        return [Tensor(shape: shape, scalars: out)]
+    }
+
+    public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {
+        let x = graph[node.inputs[0]].shape
+        return .anchor(.convolution(x: node.inputs[0], kernel: node.inputs[1], window: window, batch: x[0],
+                                    channels: x[3], filters: graph[node.inputs[1]].shape[3]))
+    }
+}

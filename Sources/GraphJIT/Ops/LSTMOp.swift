@@ -1,0 +1,90 @@
+/// The recurrent part of a Keras LSTM layer.
+///
+/// Inputs: the input projection plus bias for every timestep `z[B, T, 4u]` and the recurrent
+/// kernel `[u, 4u]` (gate order i, f, c, o). Outputs: the hidden state `[B, u]`, or `[B, T, u]`
+/// with `returnSequences`; with `exposesCellStates` also the cell state after every step
+/// `[B, T, u]` (what backpropagation through time reads). The initial state is zero.
+public struct LSTMOp: OperationDefinition {
+    public let attributes: LSTMAttributes
+
+    public init(attributes: LSTMAttributes) { self.attributes = attributes }
+
+    public var mnemonic: String { "lstm" }
+    public var kind: OperationKind { .recurrence }
+    public var attributeDescription: String {
+        "units=\(attributes.units) activation=\(attributes.activation) "
+            + "recurrent_activation=\(attributes.recurrentActivation)"
+            + (attributes.returnSequences ? " return_sequences" : "")
+            + (attributes.exposesCellStates ? " cell_states" : "")
+    }
+
+    public func outputShapes(for shapes: [[Int]]) throws(ShapeExpectation) -> [[Int]] {
+        try require(inputs: shapes, count: 2)
+        let (z, u) = (shapes[0], attributes.units)
+        try require(z.count == 3 && z[2] == 4 * u, "projected inputs (batch, timesteps, \(4 * u))")
+        try require(shapes[1] == [u, 4 * u], "recurrent kernel [\(u), \(4 * u)]")
+        let hidden = attributes.returnSequences ? [z[0], z[1], u] : [z[0], u]
+        return attributes.exposesCellStates ? [hidden, [z[0], z[1], u]] : [hidden]
+    }
+
+    public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
+                                                            accumulator: A.Type) -> [Tensor] {
+        let (z, recurrent) = (inputs[0], inputs[1])
+        let (batch, steps, units) = (z.shape[0], z.shape[1], attributes.units)
+        let gates = 4 * units
+        let (activation, recurrentActivation) = (attributes.activation, attributes.recurrentActivation)
+        var out = [Float](repeating: 0, count: outputShapes[0].elementCount)
+        var states = [Float](repeating: 0, count: attributes.exposesCellStates ? batch * steps * units : 0)
+        for b in 0..<batch {
+            var h = [Float](repeating: 0, count: units)
+            var c = [Float](repeating: 0, count: units)
+            for t in 0..<steps {
+                var preactivation = [Float](repeating: 0, count: gates)
+                for g in 0..<gates {
+                    var sum = A(z.scalars[(b * steps + t) * gates + g])
+                    for j in 0..<units { sum += A(h[j]) * A(recurrent.scalars[j * gates + g]) }
+                    preactivation[g] = Float(sum)
+                }
+                for j in 0..<units {
+                    let input = recurrentActivation(preactivation[j])
+                    let forget = recurrentActivation(preactivation[units + j])
+                    let candidate = activation(preactivation[2 * units + j])
+                    let output = recurrentActivation(preactivation[3 * units + j])
+                    c[j] = Float(A(forget) * A(c[j]) + A(input) * A(candidate))
+                    h[j] = output * activation(c[j])
+                }
+                let row = (b * steps + t) * units
+                if attributes.returnSequences { out.replaceSubrange(row..<(row + units), with: h) }
+                if attributes.exposesCellStates { states.replaceSubrange(row..<(row + units), with: c) }
+            }
+            if !attributes.returnSequences { out.replaceSubrange((b * units)..<((b + 1) * units), with: h) }
+        }
+        let hidden = Tensor(shape: outputShapes[0], scalars: out)
+        return attributes.exposesCellStates ? [hidden, Tensor(shape: outputShapes[1], scalars: states)] : [hidden]
+    }
+
+    public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {
+        let z = graph[node.inputs[0]].shape
+        return .anchor(.recurrence(z: node.inputs[0], recurrentKernel: node.inputs[1], attributes: attributes,
+                                   batch: z[0], steps: z[1]))
+    }
+}
+
+/// Static attributes of an ``LSTMOp``.
+public struct LSTMAttributes: Equatable, Hashable, Sendable {
+    public var units: Int
+    public var activation: ElementwiseActivation
+    public var recurrentActivation: ElementwiseActivation
+    public var returnSequences: Bool
+    /// Whether the node has a second output: the cell state after every step.
+    public var exposesCellStates: Bool
+
+    public init(units: Int, activation: ElementwiseActivation, recurrentActivation: ElementwiseActivation,
+                returnSequences: Bool, exposesCellStates: Bool = false) {
+        self.units = units
+        self.activation = activation
+        self.recurrentActivation = recurrentActivation
+        self.returnSequences = returnSequences
+        self.exposesCellStates = exposesCellStates
+    }
+}

@@ -1,0 +1,24 @@
+/// The same elements under another shape: a view, never a copy.
+public struct ReshapeOp: OperationDefinition {
+    public let shape: [Int]
+
+    public init(shape: [Int]) { self.shape = shape }
+
+    public var mnemonic: String { "reshape" }
+    public var attributeDescription: String { "to \(shape)" }
+    public var kind: OperationKind { .view }
+
+    public func outputShapes(for shapes: [[Int]]) throws(ShapeExpectation) -> [[Int]] {
+        try require(inputs: shapes, count: 1)
+        try require(shape.allSatisfy { $0 >= 0 } && shape.elementCount == shapes[0].elementCount,
+                    "\(shape.elementCount) elements to reshape to \(shape)")
+        return [shape]
+    }
+
+    public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
+                                                            accumulator: A.Type) -> [Tensor] {
+        [Tensor(shape: outputShapes[0], scalars: inputs[0].scalars)]
+    }
+
+    public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering { .view }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Softmax over one axis (a non-negative index), max-subtracted.
+public struct SoftmaxOp: OperationDefinition {
+    public let axis: Int
+
+    public init(axis: Int) { self.axis = axis }
+
+    public var mnemonic: String { "softmax" }
+    public var attributeDescription: String { "axis=\(axis)" }
+    public var kind: OperationKind { .reduction }
+
+    public func outputShapes(for shapes: [[Int]]) throws(ShapeExpectation) -> [[Int]] {
+        try require(inputs: shapes, count: 1)
+        try require(axis >= 0 && axis < shapes[0].count, "an input with axis \(axis)")
+        return shapes
+    }
+
+    /// The `[outer, extent, inner]` view of `shape` around the axis.
+    func geometry(of shape: [Int]) -> (outer: Int, extent: Int, inner: Int) {
+        let extent = shape[axis]
+        let inner = shape[(axis + 1)...].elementCount
+        return (shape.elementCount / max(extent * inner, 1), extent, inner)
+    }
+
+    public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
+                                                            accumulator: A.Type) -> [Tensor] {
+        let x = inputs[0]
+        let (outer, extent, inner) = geometry(of: x.shape)
+        var out = x
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let base = o * extent * inner + i
+                var maximum = -Float.infinity
+                for e in 0..<extent { maximum = max(maximum, x.scalars[base + e * inner]) }
+                var sum = 0.0
+                var exps = [Double](repeating: 0, count: extent)
+                for e in 0..<extent {
+                    exps[e] = exp(Double(x.scalars[base + e * inner] - maximum))
+                    sum += exps[e]
+                }
+                for e in 0..<extent { out.scalars[base + e * inner] = Float(exps[e] / sum) }
+            }
+        }
+        return [out]
+    }
+
+    public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {
+        let (outer, extent, inner) = geometry(of: graph[node.outputs[0]].shape)
+        return .stage(.softmax(outer: outer, extent: extent, inner: inner))
+    }
+}

@@ -1,0 +1,29 @@
+/// One entry of a kernel's `buffers` array, resolved to an address when the execution plan is built.
+public enum KernelArgument: Equatable, Hashable, Sendable {
+    /// A graph value: an input or an activation (read, or written when it is the kernel's output).
+    case value(ValueID)
+    /// A parameter in one of its derived formats.
+    case weight(WeightFormat)
+    /// Scratch memory for this kernel only (`floats` floats, 64-byte aligned), reused after it.
+    case scratch(floats: Int, label: String)
+}
+
+/// How a kernel reads a parameter: a format derived from the stored tensors, recomputed when they
+/// change (see `WeightStorage`).
+public enum WeightFormat: Equatable, Hashable, Sendable {
+    /// The parameter as stored.
+    case raw(ValueID)
+    /// `[K, N]` parameters (several concatenated along N for sibling GEMMs), packed once for
+    /// `rt->sgemm_packed` (layout private to the runtime).
+    case packed([ValueID])
+    /// Rank-1 parameters (biases) end to end.
+    case concatenated([ValueID])
+
+    /// The parameters the format is derived from.
+    public var sources: [ValueID] {
+        switch self {
+        case let .raw(id): [id]
+        case let .packed(ids), let .concatenated(ids): ids
+        }
+    }
+}
