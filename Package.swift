@@ -1,14 +1,6 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// MARK: - Compiler settings
-
-/// The C runtime is always optimized: the kernels that tcc compiles call into it for their hot loops,
-/// so even a debug build of the tests wants it fast.
-let runtimeCSettings: [CSetting] = [
-    .unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=fast"]),
-]
-
 // MARK: - Package
 
 let package = Package(
@@ -19,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
@@ -34,7 +27,6 @@ let package = Package(
             exclude: ["tests"],
             sources: ["src"],
             publicHeadersPath: "include",
-            cSettings: runtimeCSettings,
             linkerSettings: [.linkedLibrary("m"), .linkedLibrary("pthread")]
         ),
 
@@ -42,7 +34,7 @@ let package = Package(
 
         .target(
             name: "GraphJIT",
-            dependencies: ["CTCC", "GraphJITRuntime"],
+            dependencies: ["CTCC", "GraphJITRuntime", .product(name: "Crypto", package: "swift-crypto")],
             linkerSettings: [.linkedLibrary("dl")]
         ),
 

@@ -9,6 +9,13 @@
 #include <stddef.h>
 #include "graphjit_runtime.h"
 
+/* Floating-point contraction (a*b+c -> fma) everywhere in the runtime, as the Package.swift flag
+ * -ffp-contract=fast used to ask: a package that others depend on by version may not set compiler
+ * flags, so the setting lives in the source (every runtime file includes this header first). */
+#ifdef __clang__
+#pragma clang fp contract(fast)
+#endif
+
 /* ---- CPU paths ---------------------------------------------------------------------------------
  * The numbering is internal. GJ_PATH_* index the per-path operation tables below. */
 enum { GJ_PATH_PORTABLE = 0, GJ_PATH_AVX2 = 1, GJ_PATH_AVX512 = 2, GJ_PATH_COUNT = 3 };

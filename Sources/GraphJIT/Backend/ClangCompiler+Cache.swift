@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 // MARK: - Cache location
@@ -29,7 +30,7 @@ extension ClangCompiler {
     /// The SHA-256 (hex) of everything that determines the compiled object: a format tag, clang's
     /// version, the full command line, the CPU identity and the source as compiled.
     func cacheKey(forPrefixedSource prefixedSource: String) -> String {
-        var hasher = SHA256()
+        var hasher = Crypto.SHA256()
         // Each field is length-prefixed so that no two different inputs hash the same byte stream.
         let fields = [
             "graphjit-clang-cache-v1",
@@ -39,10 +40,10 @@ extension ClangCompiler {
             prefixedSource,
         ]
         for field in fields {
-            hasher.update("\(field.utf8.count):")
-            hasher.update(field)
+            hasher.update(data: Array("\(field.utf8.count):".utf8))
+            hasher.update(data: Array(field.utf8))
         }
-        return hasher.finalize().hexString
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
     /// The CPU's model name and feature flags from `/proc/cpuinfo` (first processor), which decide
