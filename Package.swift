@@ -20,23 +20,37 @@ let package = Package(
         /// Debian's `libtcc-dev` (static `libtcc.a`, header `libtcc.h`) behind a module map and a shim.
         .systemLibrary(name: "CTCC", path: "Sources/CTCC"),
 
-        /// The C support library that generated kernels call: GEMM micro-kernels, vector math.
+        /// The C support library that generated kernels call: GEMM micro-kernels, vector math, and
+        /// the one definition of the runtime ABI (`include/gj_abi.h`).
         .target(
-            name: "GraphJITRuntime",
+            name: "CGraphJITRuntime",
             path: "runtime-c",
-            exclude: ["tests"],
+            exclude: ["tests", "README.md"],
             sources: ["src"],
             publicHeadersPath: "include",
             linkerSettings: [.linkedLibrary("m"), .linkedLibrary("pthread")]
         ),
 
-        // MARK: Library
+        // MARK: Library, in layers the build enforces
 
+        /// The IR: tensors, the static graph, one definition per operation, the reference interpreter.
+        .target(name: "GraphJITIR", dependencies: ["CGraphJITRuntime"]),
+
+        /// Running compiled kernels: execution plans, arenas, weight storage, runtime settings.
+        /// Imports the IR and the C runtime, never the compiler.
+        .target(name: "GraphJITRuntime", dependencies: ["GraphJITIR", "CGraphJITRuntime"]),
+
+        /// Graph to machine code: fusion, scheduling, planning, C generation, tcc and clang.
+        /// Imports the IR and the runtime's execution types, never the model API.
         .target(
-            name: "GraphJIT",
-            dependencies: ["CTCC", "GraphJITRuntime", .product(name: "Crypto", package: "swift-crypto")],
+            name: "GraphJITCompiler",
+            dependencies: ["GraphJITIR", "GraphJITRuntime", "CGraphJITRuntime", "CTCC",
+                           .product(name: "Crypto", package: "swift-crypto")],
             linkerSettings: [.linkedLibrary("dl")]
         ),
+
+        /// The public umbrella: layers, models, file formats, the zoo, compiled models with tiers.
+        .target(name: "GraphJIT", dependencies: ["GraphJITIR", "GraphJITRuntime", "GraphJITCompiler"]),
 
         // MARK: Tools
 
@@ -61,7 +75,7 @@ let package = Package(
         .testTarget(
             name: "GraphJITTests",
             dependencies: [
-                "GraphJIT",
+                "GraphJIT", "GraphJITIR", "GraphJITRuntime", "GraphJITCompiler", "CGraphJITRuntime",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [.copy("Fixtures")]

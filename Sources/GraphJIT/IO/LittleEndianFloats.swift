@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 import Foundation
 
 // Every file format GraphJIT reads or writes stores little-endian data, and GraphJIT copies that data

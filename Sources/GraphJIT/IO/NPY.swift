@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 import Foundation
 
 /// Reading and writing NumPy `.npy` files holding little-endian float32 arrays in C order.

@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 import Foundation
 
 /// An error reading a NumPy `.npy` file: what is wrong, with the values expected and found, and in

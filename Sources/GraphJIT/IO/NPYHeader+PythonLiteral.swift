@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 extension NPYHeader {
     /// A Python literal, the subset of `ast.literal_eval` that `.npy` headers use.
     ///

@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// The header of a NumPy `.npy` file: the magic string, the format version, and the Python dictionary
 /// literal that describes the array.
 ///

@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 import Foundation
 
 /// Reading and writing the safetensors format, the weight format of Hugging Face, MLX and Keras 3.

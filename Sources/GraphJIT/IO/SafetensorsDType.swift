@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// The element types GraphJIT reads from safetensors files, each converted to `Float` on load.
 ///
 /// `F32` is what GraphJIT writes; `F16`, `BF16` and `F64` are what Keras and PyTorch checkpoints

@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 import Foundation
 
 /// An error reading or writing a safetensors file: what is wrong, in which tensor, and in which file.

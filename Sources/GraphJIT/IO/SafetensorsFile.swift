@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// The contents of a safetensors file: named tensors plus the header's free-form string metadata.
 ///
 /// Tensors stored as `F16`, `BF16` or `F64` have already been converted to `Float`.

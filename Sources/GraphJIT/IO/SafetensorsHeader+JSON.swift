@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 extension SafetensorsHeader {
     /// A parsed JSON value, just enough JSON for safetensors headers.
     ///

@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// The JSON header of a safetensors file, validated against the data section it describes.
 ///
 /// The header maps each tensor name to `{"dtype": …, "shape": […], "data_offsets": [begin, end]}`,

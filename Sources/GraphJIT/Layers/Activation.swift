@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// Applies an activation function, as `keras.layers.Activation`.
 public final class Activation: Layer {
     public let function: ActivationFunction

@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// The tutorial's additive attention layer over `(batch, timesteps, features)`:
 ///
 ///     score   = V(tanh(W(x)))              # W = Dense(units), V = Dense(1)

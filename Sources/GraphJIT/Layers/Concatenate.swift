@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// Concatenates its inputs along one axis, as `keras.layers.Concatenate`.
 public final class Concatenate: Layer {
     /// The axis, counted on the full shape (batch included); negative counts from the end.

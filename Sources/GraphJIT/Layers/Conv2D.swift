@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// A 2-D convolution over NHWC inputs, as `keras.layers.Conv2D`.
 ///
 /// Weights: `kernel` `(kernelHeight, kernelWidth, inputChannels, filters)` (HWIO, Keras's layout),

@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// A densely connected layer on the last axis: `activation(x · kernel + bias)`, as `keras.layers.Dense`.
 ///
 /// Applied to an input of any rank, it acts on the last axis (a `(batch, T, F)` input gives

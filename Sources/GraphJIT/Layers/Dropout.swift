@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// Randomly zeroes a fraction `rate` of its inputs during training, as `keras.layers.Dropout`.
 ///
 /// At inference (every graph GraphJIT builds today) it is the identity and adds no operation;

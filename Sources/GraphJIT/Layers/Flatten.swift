@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// Flattens every axis but the batch axis, as `keras.layers.Flatten`. Lowers to a view, never a copy.
 public final class Flatten: Layer {
     public let name: String?

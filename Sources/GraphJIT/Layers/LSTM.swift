@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// A long short-term memory layer over `(batch, timesteps, features)`, as `keras.layers.LSTM`.
 ///
 /// Weights, in Keras's layout and gate order (i, f, c, o): `kernel` `(features, 4·units)`,

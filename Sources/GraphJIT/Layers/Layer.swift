@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// A Keras-style layer: configuration plus a lowering into static-graph operations.
 ///
 /// Layers hold configuration only. Their weights live in the model's ``ParameterStore`` under

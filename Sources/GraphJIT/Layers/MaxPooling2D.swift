@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// 2-D max pooling over NHWC inputs, as `keras.layers.MaxPooling2D`. Strides default to the pool size.
 public final class MaxPooling2D: Layer {
     public let poolSize: [Int]

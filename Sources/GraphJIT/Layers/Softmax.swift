@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// Softmax over one axis (the last by default), as `keras.layers.Softmax`.
 public final class Softmax: Layer {
     /// The axis, counted on the full shape (batch included); negative counts from the end.

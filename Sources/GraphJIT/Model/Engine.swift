@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// Which engine runs a prediction.
 public struct Engine: Equatable, Hashable, Sendable, CustomStringConvertible {
     enum Kind: Hashable, Sendable {

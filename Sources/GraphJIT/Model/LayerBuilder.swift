@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// Collects the layers written in a ``Sequential`` block.
 @resultBuilder
 public enum LayerBuilder {

@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 import Foundation
 
 /// A Keras-style model: layers between symbolic inputs and outputs, with its weights.

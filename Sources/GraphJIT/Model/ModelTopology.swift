@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// The layers between a model's inputs and outputs, in application order, with their names.
 ///
 /// Built once from the symbolic tensors. Layers get Keras-style automatic names in the order they

@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 // MARK: - Keras default initializers
 
 extension ParameterInitializer {

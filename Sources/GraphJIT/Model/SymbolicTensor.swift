@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 import Synchronization
 
 /// A placeholder for a tensor in a model being declared with the functional API.

@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// An optimizer, as configured by `compile`. Training itself arrives in a later release; this
 /// records the configuration exactly as Keras would hold it.
 public enum Optimizer: Equatable, Sendable {

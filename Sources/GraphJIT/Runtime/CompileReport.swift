@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// What compiling a model cost and how much memory its plan takes.
 public struct CompileReport: Sendable, Equatable {
     /// tcc's time for the whole module, if the instant tier ran.

@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 import Synchronization
 
 /// A model's compiled plans by batch size and tier, so each is compiled once.

@@ -1,3 +1,6 @@
+import GraphJITCompiler
+import GraphJITRuntime
+import GraphJITIR
 /// The four models of the Keras tutorial on large-model techniques, at the tutorial's sizes.
 ///
 /// Each is compiled with Adam, categorical cross-entropy and accuracy, as in the tutorial.

@@ -1,6 +1,9 @@
-import GraphJITRuntime
+import CGraphJITRuntime
 import Testing
 @testable import GraphJIT
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
 
 /// Every activation of the one table, computed by the runtime on every instruction-set path (its
 /// vector routine, or the scalar fallback where a path has none) and by GEMM epilogues, against

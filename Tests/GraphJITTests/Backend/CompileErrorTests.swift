@@ -1,4 +1,7 @@
 @testable import GraphJIT
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
 import Testing
 
 @Suite("CompileError")

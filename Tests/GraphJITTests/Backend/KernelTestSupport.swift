@@ -1,5 +1,8 @@
 @testable import GraphJIT
-import GraphJITRuntime
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
+import CGraphJITRuntime
 
 /// Helpers shared by the backend tests.
 enum KernelHarness {

@@ -1,6 +1,9 @@
 import Foundation
 @testable import GraphJIT
-import GraphJITRuntime
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
+import CGraphJITRuntime
 import Synchronization
 import Testing
 

@@ -1,6 +1,9 @@
-import GraphJITRuntime
+import CGraphJITRuntime
 import Testing
 @testable import GraphJIT
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
 
 /// `rt->sgemm_t` (AᵀB, ABᵀ, AᵀBᵀ) through the runtime table, on every instruction-set path this
 /// CPU has, against a Double reference. Tolerance: 1e-5 · Σ|a||b| + 1e-6 per element.

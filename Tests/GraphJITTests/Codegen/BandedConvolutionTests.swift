@@ -1,5 +1,8 @@
 import Testing
 @testable import GraphJIT
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
 
 /// With fewer images than workers (batch 1), a large convolution is split into bands of output
 /// rows run in parallel; the band edges must reproduce padding and overlapping pool windows exactly.

@@ -1,5 +1,8 @@
 import Testing
 @testable import GraphJIT
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
 
 /// Code generation is a function of the graph and the explicit ``TargetOptions`` only: nothing
 /// reads the machine, so the same inputs give byte-identical C wherever they run.

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import GraphJIT
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
 
 /// User-chosen names (Keras allows any name without '/') reach the generated C as identifiers and
 /// comments; no name may break the C or change what it computes.

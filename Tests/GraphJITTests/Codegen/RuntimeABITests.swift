@@ -1,6 +1,9 @@
-import GraphJITRuntime
+import CGraphJITRuntime
 import Testing
 @testable import GraphJIT
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
 
 /// The runtime ABI is declared once (`runtime-c/include/gj_abi.h`); the header's struct and the
 /// prelude generated kernels see are both expanded from it. These tests pin it: every routine's

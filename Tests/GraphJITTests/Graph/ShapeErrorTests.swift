@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import GraphJIT
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
 
 /// Shape inference and its errors: every error names the layer (or input) and the shapes involved.
 @Suite("Shape inference and shape errors")

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import GraphJIT
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
 
 @Suite("Model API: names, parameters, initialization, weights I/O")
 struct ModelAPITests {

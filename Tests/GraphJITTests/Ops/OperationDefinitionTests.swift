@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import GraphJIT
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
 
 /// Operations are defined once each; these check what the redesign promised of them: illegal
 /// states cannot be built, every op answers for itself, several outputs work on every engine.

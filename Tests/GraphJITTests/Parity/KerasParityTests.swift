@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import GraphJIT
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
 
 /// Every Keras fixture case, rebuilt with GraphJIT, loaded with Keras's weights and run on Keras's
 /// inputs by every engine.

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import GraphJIT
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
 
 /// The fusion pass's kernel groups for the tutorial models, and the C it leads to.
 @Suite("Fusion: kernel groups and their generated C")

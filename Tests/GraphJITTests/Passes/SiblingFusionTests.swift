@@ -1,5 +1,8 @@
 import Testing
 @testable import GraphJIT
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
 
 /// Horizontal fusion: Dense heads reading one value share a single GEMM over their concatenated
 /// weights. These models exercise the variants and check every tier against the reference.

@@ -3,6 +3,9 @@ import PropertyBased
 import Synchronization
 import Testing
 @testable import GraphJIT
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
 
 /// Random small models of every supported layer: the JIT (instant tier) must agree with the
 /// reference interpreter, and shape inference with an independent computation of the shapes.

@@ -3,6 +3,9 @@ import Foundation
 import Synchronization
 import Testing
 @testable import GraphJIT
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
 
 @Suite("CompiledModel: concurrency, compile errors, tiers, memory plan")
 struct CompiledModelTests {

@@ -1,5 +1,8 @@
 import Foundation
 @testable import GraphJIT
+@testable import GraphJITCompiler
+@testable import GraphJITIR
+@testable import GraphJITRuntime
 
 // MARK: - Keras fixtures
 

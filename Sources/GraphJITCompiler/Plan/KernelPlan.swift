@@ -1,0 +1,214 @@
+import CGraphJITRuntime
+import GraphJITRuntime
+import GraphJITIR
+/// A scheduled kernel with every decision made that the C writer needs: which buffers it takes
+/// (and in which weight format), which of them it writes, its scratch, how its stages move between
+/// buffers, and how it runs in parallel. Built by ``KernelPlanner`` before any C is written.
+struct KernelPlan: Equatable, Sendable {
+    let kernel: ScheduledKernel
+    /// What `buffers[i]` points to, in order.
+    let arguments: [KernelArgument]
+    /// Arguments the kernel writes (its outputs, its scratch, and inputs it owns and updates in place).
+    let writable: Set<KernelArgument>
+    /// Multiply-adds per call, for GFLOP/s reports.
+    let multiplyAdds: Int
+    /// How the kernel's main loop runs on the worker pool, if it does.
+    let parallelism: Parallelism?
+    /// A convolution split into bands of output rows (fewer images than workers).
+    let isBanded: Bool
+    /// An LSTM accumulating its recurrent product into its own input projection (no per-step copy).
+    let ownsProjection: Bool
+    /// Per chain of stages (in the order the kernel runs them), where each stage writes.
+    let chains: [[ChainStep]]
+    /// Scratch slots per worker for parallel kernels.
+    let workerSlots: Int
+
+    /// A loop over `count` items run by `rt->parallel_for` in chunks of at least `grain`.
+    struct Parallelism: Equatable, Sendable {
+        let count: Int
+        let grain: Int
+        let label: String
+    }
+
+    /// One stage of a chain and the buffer it writes: `nil` to work in place on the current
+    /// buffer; otherwise a new buffer (an in-place stage copies the current buffer there first).
+    struct ChainStep: Equatable, Sendable {
+        let stage: ScheduledStage
+        let target: KernelArgument?
+    }
+}
+
+/// Decides, for each scheduled kernel, everything that is not C syntax.
+struct KernelPlanner {
+    let graph: Graph
+    let target: TargetOptions
+    private let consumers: [[Int]]
+
+    init(graph: Graph, target: TargetOptions) {
+        self.graph = graph
+        self.target = target
+        self.consumers = graph.consumers()
+    }
+
+    func plan(_ kernel: ScheduledKernel) -> KernelPlan {
+        var builder = Builder()
+        let slots = target.workerSlots
+        var parallelism: KernelPlan.Parallelism?
+        var isBanded = false
+        var ownsProjection = false
+        var multiplyAdds = 0
+
+        switch kernel.body {
+        case let .gemm(gemm):
+            multiplyAdds = gemm.m * gemm.n * gemm.k
+            builder.read(.value(gemm.x))
+            builder.read(gemmOperand(gemm.weights))
+            if let bias = gemm.epilogue.bias { builder.read(bias: bias, graph) }
+            let product: KernelArgument = gemm.stages.contains { !$0.stage.isInPlace }
+                ? .scratch(floats: gemm.m * gemm.n, label: "product") : .value(gemm.output)
+            builder.write(product)
+            builder.chain(gemm.stages, sourceIsWritable: true, finalTarget: .value(gemm.output), graph)
+        case let .siblingGEMM(siblings):
+            let total = siblings.branches.map(\.width).reduce(0, +)
+            multiplyAdds = siblings.m * total * siblings.k
+            builder.read(.value(siblings.x))
+            builder.read(.weight(.packed(siblings.branches.map(\.weights))))
+            let biases = siblings.branches.compactMap(\.bias)
+            if !biases.isEmpty { builder.read(.weight(.concatenated(biases))) }
+            builder.write(.scratch(floats: siblings.m * total, label: "product"))
+            for branch in siblings.branches {
+                builder.write(.value(branch.output))
+                builder.chain(branch.stages, sourceIsWritable: true, finalTarget: .value(branch.output), graph)
+            }
+        case let .convolution(conv):
+            let (oh, ow) = (conv.window.outputSize[0], conv.window.outputSize[1])
+            let patch = conv.window.size[0] * conv.window.size[1] * conv.channels
+            let imageWork = oh * ow * conv.filters * patch
+            multiplyAdds = conv.batch * imageWork
+            builder.read(.value(conv.x))
+            builder.read(gemmOperand(conv.kernel))
+            if let bias = conv.epilogue.bias { builder.read(bias: bias, graph) }
+            builder.write(.scratch(floats: oh * ow * patch * slots, label: "columns"))
+            if conv.pool != nil { builder.write(.scratch(floats: oh * ow * conv.filters * slots, label: "convolved")) }
+            builder.write(.value(conv.output))
+            for stage in conv.preStages + conv.postStages { builder.readOperands(of: stage.stage) }
+            isBanded = conv.batch < slots && imageWork * conv.batch >= target.bandedConvolutionMultiplyAdds
+            if isBanded {
+                let rows = conv.pool?.window.outputSize[0] ?? oh
+                let rowWidth = (conv.pool?.window.outputSize[1] ?? ow) * conv.filters
+                parallelism = .init(count: rows, grain: grain(rowWidth * conv.window.size[0] * conv.window.size[1]
+                                                                  * conv.channels), label: "bands")
+            } else {
+                parallelism = .init(count: conv.batch, grain: grain(imageWork), label: "images")
+            }
+        case let .recurrence(lstm):
+            let units = lstm.attributes.units
+            multiplyAdds = lstm.batch * lstm.steps * units * 4 * units
+            // The projection z is this kernel's alone (the LSTM layer made it for this node), so the
+            // recurrent product accumulates into it in place; otherwise each step copies its slice.
+            ownsProjection = consumers[lstm.z.index].count == 1 && !graph.outputs.contains(lstm.z)
+                && graph.producer(of: lstm.z) != nil
+            if ownsProjection { builder.write(.value(lstm.z)) } else { builder.read(.value(lstm.z)) }
+            builder.read(gemmOperand(lstm.recurrentKernel))
+            // Fusion only puts elementwise stages after a recurrence: they run in place on the output.
+            builder.write(.value(lstm.output))
+            if let states = lstm.cellStates { builder.write(.value(states)) }
+            if !ownsProjection { builder.write(.scratch(floats: lstm.batch * 4 * units, label: "gates")) }
+            builder.write(.scratch(floats: lstm.batch * units, label: "cell"))
+            parallelism = .init(count: lstm.batch, grain: grain(lstm.steps * 4 * units * units), label: "rows")
+            builder.chain(lstm.stages, sourceIsWritable: true, finalTarget: .value(lstm.output), graph)
+        case let .concatenation(concat):
+            for input in concat.inputs { builder.read(.value(input)) }
+            builder.write(.value(concat.output))
+            builder.chain(concat.stages, sourceIsWritable: true, finalTarget: .value(concat.output), graph)
+        case let .stages(source, stages, output):
+            builder.read(.value(source))
+            builder.chain(stages, sourceIsWritable: false, finalTarget: .value(output), graph)
+        }
+        // weighted sums count as contractions too
+        for step in builder.chains.flatMap({ $0 }) {
+            if case let .weightedSum(_, outer, steps, middle, depth) = step.stage.stage {
+                multiplyAdds += outer * steps * middle * depth
+            }
+        }
+        return KernelPlan(kernel: kernel, arguments: builder.arguments, writable: builder.writable,
+                          multiplyAdds: multiplyAdds, parallelism: parallelism, isBanded: isBanded,
+                          ownsProjection: ownsProjection, chains: builder.chains, workerSlots: slots)
+    }
+
+    /// A GEMM's B operand: packed once if it is a parameter, else as stored.
+    private func gemmOperand(_ id: ValueID) -> KernelArgument {
+        if case .parameter = graph[id].role { return .weight(.packed([id])) }
+        return .value(id)
+    }
+
+    private func grain(_ workPerItem: Int) -> Int {
+        max(1, (target.parallelGrainMultiplyAdds + workPerItem - 1) / max(workPerItem, 1))
+    }
+
+    /// Collects arguments in first-use order.
+    private struct Builder {
+        var arguments: [KernelArgument] = []
+        var writable: Set<KernelArgument> = []
+        var chains: [[KernelPlan.ChainStep]] = []
+        private var scratchCount = 0
+
+        mutating func read(_ argument: KernelArgument) {
+            if !arguments.contains(argument) { arguments.append(argument) }
+        }
+
+        mutating func write(_ argument: KernelArgument) {
+            read(argument)
+            writable.insert(argument)
+        }
+
+        /// A bias: a parameter as stored, or a computed value.
+        mutating func read(bias: ValueID, _ graph: Graph) {
+            if case .parameter = graph[bias].role { read(.weight(.raw(bias))) } else { read(.value(bias)) }
+        }
+
+        mutating func readOperands(of stage: KernelStage) {
+            switch stage {
+            case let .bias(bias, _): read(.value(bias))
+            case let .weightedSum(values, _, _, _, _): read(.value(values))
+            case .activation, .softmax, .maxPool: break
+            }
+        }
+
+        /// Plans a chain: in-place stages work on the current buffer (copying a read-only source
+        /// into the next buffer first); shape-changing stages write a new buffer; the last buffer
+        /// written is the chain's final target.
+        mutating func chain(_ stages: [ScheduledStage], sourceIsWritable: Bool, finalTarget: KernelArgument,
+                            _ graph: Graph) {
+            guard !stages.isEmpty else {
+                chains.append([])
+                return
+            }
+            var startsBuffer: [Bool] = []
+            var writableSource = sourceIsWritable
+            for stage in stages {
+                let starts = !stage.stage.isInPlace || !writableSource
+                startsBuffer.append(starts)
+                writableSource = writableSource || starts
+            }
+            let lastStart = startsBuffer.lastIndex(of: true)
+            var steps: [KernelPlan.ChainStep] = []
+            for (position, stage) in stages.enumerated() {
+                readOperands(of: stage.stage)
+                var target: KernelArgument?
+                if startsBuffer[position] {
+                    if position == lastStart {
+                        target = finalTarget
+                    } else {
+                        scratchCount += 1
+                        target = .scratch(floats: graph[stage.output].shape.elementCount,
+                                          label: "stage\(scratchCount)")
+                    }
+                    write(target!)
+                }
+                steps.append(.init(stage: stage, target: target))
+            }
+            chains.append(steps)
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import CGraphJITRuntime
+import GraphJITRuntime
+import GraphJITIR
+/// Turns fused groups into typed kernels: each node's ``KernelLowering`` plus two folding rules.
+///
+/// Rules, applied in order to the stages after an anchor:
+/// 1. *Epilogue*: a leading bias, then a leading elementwise activation, are applied by the GEMM as
+///    it stores (matmul and convolution anchors).
+/// 2. *Pool*: a max pool after a convolution runs on the convolution's per-image scratch; the
+///    stages before it run on the unpooled rows, the stages after it on the pooled ones.
+struct KernelScheduler {
+    let graph: Graph
+
+    func schedule(_ group: KernelGroup) -> ScheduledKernel {
+        ScheduledKernel(group: group, body: body(of: group))
+    }
+
+    private func stages(_ nodes: some Collection<GraphNode>) -> [ScheduledStage] {
+        nodes.map { node in
+            guard case let .stage(stage) = node.operation.definition.lowering(of: node, in: graph) else {
+                preconditionFailure("fusion placed \(node.operation.mnemonic) after an anchor")
+            }
+            return ScheduledStage(stage: stage, layer: node.layer, output: node.output)
+        }
+    }
+
+    /// Rule 1: splits a leading bias and activation off `stages`.
+    private func foldEpilogue(_ stages: [ScheduledStage]) -> (Epilogue, [ScheduledStage]) {
+        var rest = stages[...]
+        var epilogue = Epilogue()
+        if case let .bias(bias, _) = rest.first?.stage {
+            epilogue.bias = bias
+            epilogue.layers.append(rest.first!.layer)
+            rest = rest.dropFirst()
+        }
+        if case let .activation(function) = rest.first?.stage {
+            epilogue.activation = function
+            epilogue.layers.append(rest.first!.layer)
+            rest = rest.dropFirst()
+        }
+        return (epilogue, Array(rest))
+    }
+
+    private func body(of group: KernelGroup) -> KernelBody {
+        let anchor = group.anchor
+        let lowering = anchor.operation.definition.lowering(of: anchor, in: graph)
+        if group.branches.count > 1, case let .anchor(.matmul(x, _, m, _, k)) = lowering {
+            return .siblingGEMM(SiblingGEMMKernel(x: x, m: m, k: k, branches: group.branches.map { branch in
+                var rest = stages(branch.dropFirst())
+                var bias: ValueID?
+                if case let .bias(value, _) = rest.first?.stage {
+                    bias = value
+                    rest.removeFirst()
+                }
+                return .init(weights: branch[0].inputs[1], bias: bias, width: graph[branch[0].inputs[1]].shape[1],
+                             stages: rest, layer: branch[0].layer, output: branch.last!.output)
+            }))
+        }
+        let output = group.output
+        switch lowering {
+        case .view:
+            preconditionFailure("views are never kernels")
+        case let .stage(first):
+            let all = [ScheduledStage(stage: first, layer: anchor.layer, output: anchor.output)] + stages(group.stages)
+            return .stages(source: anchor.inputs[0], stages: all, output: output)
+        case let .anchor(.matmul(x, weights, m, n, k)):
+            let (epilogue, rest) = foldEpilogue(stages(group.stages))
+            return .gemm(GEMMKernel(x: x, weights: weights, m: m, n: n, k: k, epilogue: epilogue, stages: rest,
+                                    layer: anchor.layer, output: output))
+        case let .anchor(.convolution(x, kernel, window, batch, channels, filters)):
+            let (epilogue, rest) = foldEpilogue(stages(group.stages))
+            let poolIndex = rest.firstIndex { if case .maxPool = $0.stage { true } else { false } }
+            var pool: (Window2D, String)?
+            if let poolIndex, case let .maxPool(poolWindow, _, _) = rest[poolIndex].stage {
+                pool = (poolWindow, rest[poolIndex].layer)
+            }
+            let inputShape = graph[x].shape
+            return .convolution(ConvolutionKernel(
+                x: x, kernel: kernel, window: window, batch: batch, height: inputShape[1], width: inputShape[2],
+                channels: channels, filters: filters, epilogue: epilogue,
+                preStages: Array(rest[..<(poolIndex ?? rest.count)]), pool: pool,
+                postStages: poolIndex.map { Array(rest[($0 + 1)...]) } ?? [], layer: anchor.layer, output: output))
+        case let .anchor(.recurrence(z, recurrentKernel, attributes, batch, steps)):
+            return .recurrence(RecurrenceKernel(
+                z: z, recurrentKernel: recurrentKernel, attributes: attributes, batch: batch, steps: steps,
+                hidden: anchor.outputs[0], cellStates: anchor.outputs.count > 1 ? anchor.outputs[1] : nil,
+                stages: stages(group.stages), layer: anchor.layer, output: output))
+        case let .anchor(.concatenation(inputs, outer, chunks)):
+            return .concatenation(ConcatenationKernel(inputs: inputs, outer: outer, chunks: chunks,
+                                                      concatenated: anchor.output, stages: stages(group.stages),
+                                                      output: output))
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// A model's weights by name (`conv2d.kernel`, `lstm.recurrent_kernel`, ...), in creation order.
+public struct ParameterStore: Equatable, Sendable {
+    /// Parameter names in the order the model creates them.
+    public private(set) var names: [String]
+    private var tensors: [String: Tensor]
+
+    /// Creates a store from named tensors; `order` fixes the iteration order.
+    package init(order: [String], tensors: [String: Tensor]) {
+        self.names = order
+        self.tensors = tensors
+    }
+
+    /// The tensor named `name`, if any.
+    public subscript(name: String) -> Tensor? { tensors[name] }
+
+    /// The total number of scalars.
+    public var scalarCount: Int { tensors.values.reduce(0) { $0 + $1.elementCount } }
+
+    /// All tensors keyed by name.
+    public var dictionary: [String: Tensor] { tensors }
+
+    /// Replaces every tensor with the ones in `new`, which must hold exactly the same names and shapes.
+    package mutating func replace(with new: [String: Tensor], source: String) throws {
+        let missing = names.filter { new[$0] == nil }
+        let extra = new.keys.filter { tensors[$0] == nil }.sorted()
+        guard missing.isEmpty, extra.isEmpty else {
+            throw WeightsError.nameMismatch(source: source, missing: missing, unexpected: extra)
+        }
+        for name in names where new[name]!.shape != tensors[name]!.shape {
+            throw WeightsError.shapeMismatch(source: source, name: name,
+                                             expected: tensors[name]!.shape, actual: new[name]!.shape)
+        }
+        tensors = new
+    }
+}
+
+/// Errors loading weights into a model.
+public enum WeightsError: Error, Equatable, CustomStringConvertible {
+    case nameMismatch(source: String, missing: [String], unexpected: [String])
+    case shapeMismatch(source: String, name: String, expected: [Int], actual: [Int])
+
+    public var description: String {
+        switch self {
+        case let .nameMismatch(source, missing, unexpected):
+            var parts: [String] = []
+            if !missing.isEmpty { parts.append("missing \(missing.joined(separator: ", "))") }
+            if !unexpected.isEmpty { parts.append("unexpected \(unexpected.joined(separator: ", "))") }
+            return "weights from \(source) do not match the model: " + parts.joined(separator: "; ")
+        case let .shapeMismatch(source, name, expected, actual):
+            return "weights from \(source): '\(name)' has shape \(actual), the model expects \(expected)"
+        }
+    }
+}
