@@ -12,6 +12,10 @@ public struct ActivationOp: OperationDefinition {
         return shapes
     }
 
+    // Specialized for the interpreter's two accumulators: called through the existential, the
+    // generic body would otherwise run unspecialized (several times slower).
+    @_specialize(exported: false, where A == Double)
+    @_specialize(exported: false, where A == Float)
     public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
                                                             accumulator: A.Type) -> [Tensor] {
         [Tensor(shape: inputs[0].shape, scalars: inputs[0].scalars.map { function($0) })]

@@ -19,6 +19,10 @@ public struct Conv2DOp: OperationDefinition {
         return [[x[0]] + window.outputSize + [k[3]]]
     }
 
+    // Specialized for the interpreter's two accumulators: called through the existential, the
+    // generic body would otherwise run unspecialized (several times slower).
+    @_specialize(exported: false, where A == Double)
+    @_specialize(exported: false, where A == Float)
     public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
                                                             accumulator: A.Type) -> [Tensor] {
         let (x, kernel, shape) = (inputs[0], inputs[1], outputShapes[0])

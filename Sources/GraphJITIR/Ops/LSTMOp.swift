@@ -27,6 +27,10 @@ public struct LSTMOp: OperationDefinition {
         return attributes.exposesCellStates ? [hidden, [z[0], z[1], u]] : [hidden]
     }
 
+    // Specialized for the interpreter's two accumulators: called through the existential, the
+    // generic body would otherwise run unspecialized (several times slower).
+    @_specialize(exported: false, where A == Double)
+    @_specialize(exported: false, where A == Float)
     public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
                                                             accumulator: A.Type) -> [Tensor] {
         let (z, recurrent) = (inputs[0], inputs[1])

@@ -12,6 +12,10 @@ public struct MatMulOp: OperationDefinition {
         return [x.dropLast() + [w[1]]]
     }
 
+    // Specialized for the interpreter's two accumulators: called through the existential, the
+    // generic body would otherwise run unspecialized (several times slower).
+    @_specialize(exported: false, where A == Double)
+    @_specialize(exported: false, where A == Float)
     public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
                                                             accumulator: A.Type) -> [Tensor] {
         let (x, w) = (inputs[0], inputs[1])

@@ -16,6 +16,10 @@ public struct MaxPool2DOp: OperationDefinition {
         return [[x[0]] + window.outputSize + [x[3]]]
     }
 
+    // Specialized for the interpreter's two accumulators: called through the existential, the
+    // generic body would otherwise run unspecialized (several times slower).
+    @_specialize(exported: false, where A == Double)
+    @_specialize(exported: false, where A == Float)
     public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
                                                             accumulator: A.Type) -> [Tensor] {
         let (x, shape) = (inputs[0], outputShapes[0])

@@ -15,6 +15,10 @@ public struct ReshapeOp: OperationDefinition {
         return [shape]
     }
 
+    // Specialized for the interpreter's two accumulators: called through the existential, the
+    // generic body would otherwise run unspecialized (several times slower).
+    @_specialize(exported: false, where A == Double)
+    @_specialize(exported: false, where A == Float)
     public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
                                                             accumulator: A.Type) -> [Tensor] {
         [Tensor(shape: outputShapes[0], scalars: inputs[0].scalars)]

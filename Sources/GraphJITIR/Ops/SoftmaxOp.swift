@@ -23,6 +23,10 @@ public struct SoftmaxOp: OperationDefinition {
         return (shape.elementCount / max(extent * inner, 1), extent, inner)
     }
 
+    // Specialized for the interpreter's two accumulators: called through the existential, the
+    // generic body would otherwise run unspecialized (several times slower).
+    @_specialize(exported: false, where A == Double)
+    @_specialize(exported: false, where A == Float)
     public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
                                                             accumulator: A.Type) -> [Tensor] {
         let x = inputs[0]

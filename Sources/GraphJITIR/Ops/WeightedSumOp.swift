@@ -27,6 +27,10 @@ public struct WeightedSumOp: OperationDefinition {
         (values[..<axis].elementCount, values[axis], values[(axis + 1)..<(values.count - 1)].elementCount, values.last!)
     }
 
+    // Specialized for the interpreter's two accumulators: called through the existential, the
+    // generic body would otherwise run unspecialized (several times slower).
+    @_specialize(exported: false, where A == Double)
+    @_specialize(exported: false, where A == Float)
     public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
                                                             accumulator: A.Type) -> [Tensor] {
         let (weights, values) = (inputs[0], inputs[1])
