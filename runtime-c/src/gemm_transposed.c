@@ -6,27 +6,36 @@
  * block by block, and each block runs through gj_sgemm_packed (which picks the tiled, narrow-N,
  * N == 1 or M == 1 kernel of the current path and handles every edge):
  *
- *   for jc in N by NC (512):                      columns of C (rectangle of this task)
- *     for pc in K by KC (256 * n, see below):     K blocks
- *       B~ = op(B)[pc:pc+kc, jc:jc+nc]            packed into the 32-column panel layout of
- *                                                 gj_internal.h, from either storage: plain copy
- *                                                 (gj_pack_b_block) for B[K,N], an 8x8-tiled
- *                                                 transpose of 32 storage rows per panel for B[N,K]
- *       trans_a == 0: gj_sgemm_packed(rows, nc, kc, A + pc, B~)      (A read in place)
- *       trans_a != 0: for ic in rows by MC:
- *                       A~ = op(A)[ic:ic+mc, pc:pc+kc] = (A[pc:pc+kc, ic:ic+mc])ᵀ, 8x8-tiled
- *                       gj_sgemm_packed(mc, nc, kc, A~, B~)
+ *   for jc in N by NC (512):                  columns of C (rectangle of this task)
+ *     for pc in K by KC (256 * n, see below): K blocks
+ *       B~ = op(B)[pc:pc+kc, jc:jc+nc]        packed into the 32-column panel layout of
+ *                                             gj_internal.h, as 256-row sub-blocks that are each a
+ *                                             packed block of their own; from B[K,N] a plain copy
+ *                                             (gj_pack_b_block), from B[N,K] an 8x8-tiled transpose
+ *                                             of 32 storage rows per panel
+ *       for ic in rows by MC (trans_a; otherwise one block of all rows):
+ *         A~ = op(A)[ic:ic+mc, pc:pc+kc]      trans_a: (A[pc:pc+kc, ic:ic+mc])ᵀ, 8x8-tiled, into
+ *                                             a buffer; otherwise A itself, read in place
+ *         for row chunks of ~512K multiply-adds, for each 256-row K sub-block:
+ *           prefetch a slice of the next block's sources (see t_rect)
+ *           gj_sgemm_packed(chunk rows, nc, 256, A~ + chunk, B~ sub-block, C + chunk)
  *
  * B~ (at most 128K floats = 512 KB) and A~ (at most 64K floats = 256 KB) live in per-thread
  * buffers (pthread key, allocated on a thread's first call and freed when it exits), so they are
  * written and then read again from L2. KC is as large as B~ allows (N = 32: 4096; N >= 512: 256),
- * capped at 1024 with trans_a so that A~ still holds 48 rows; it is always a multiple of 256, so
+ * capped at 1024 with trans_a so that A~ still holds 48 rows. The K sub-blocks are 256 rows, so
  * the K blocks end where gj_sgemm's own K blocks would. The first K block stores (or adds to C
  * if `accumulate`), later ones add, and only the last one adds the bias and applies the
  * activation: the same epilogue as gj_sgemm.
  *
+ * The packing reads A and B from memory in a phase of its own, which on its own runs at DRAM
+ * speed (~20 GB/s, about 0.2 ns per float). So while one block computes, the storage of the next
+ * A~ and B~ blocks is prefetched into L2 in slices, one slice before each gj_sgemm_packed call,
+ * as gemm_driver.c prefetches its next B block (dX = dZ·Wᵀ below: 6.4 -> 5.2 ms).
+ *
  * Transposes: 8x8 tiles of unpack/shuffle/permute2f128 on the AVX2 and AVX-512 paths (one
- * tile is 8 loads, 24 shuffles, 8 stores), plain C 8x8 tiles on the portable path.
+ * tile is 8 loads, 24 shuffles, 8 stores; ~0.05-0.1 ns per float from L1/L2), plain C on the
+ * portable path (~0.3 ns per float).
  *
  * Special shapes:
  *   - trans_b with N == 1: op(B) is the contiguous vector B[0:K], i.e. B[K,1] with ldb = 1;
@@ -36,11 +45,14 @@
  *     (gj_sgemm with M' = N, N' = 1, reading B in place), then bias and activation.
  *
  * Threading (same thresholds as gemm_driver.c: at least 4M multiply-adds per thread): C is cut
- * along M (in whole row tiles) or N (in whole 32-column panels), whichever dimension is larger.
- * Every task packs the op(B) blocks of its columns and transposes the A blocks of its rows, so
- * splitting the larger dimension duplicates the smaller amount of packing. Tasks run on the worker
- * pool, and the gj_sgemm_packed calls made inside a task run on that task's thread. Long K with
- * a small C (K >= 4096, K >= 4 max(M, N), M*N <= 32K; e.g. a conv dW = im2colᵀ·dZ) is split
+ * along M (in whole row tiles) or N (in whole 32-column panels). Every task packs the op(B)
+ * blocks of its columns and transposes the A blocks of its rows, so an M split repeats the
+ * packing of op(B) in every task and an N split the transposing (or reading) of op(A); the axis
+ * that repeats less is split, and into 4 tasks per thread (claimed dynamically) only while the
+ * repeated work stays below ~3 % of the arithmetic, else one task per thread. dX = dZ·Wᵀ thus
+ * splits N (each task transposes its own rows of W), dW = Xᵀ·dZ with large M splits M. Tasks run
+ * on the worker pool; the gj_sgemm_packed calls made inside a task run on that task's thread.
+ * Long K with a small C (K >= 4096, K >= 4 max(M, N), M*N <= 32K; e.g. a conv dW = im2colᵀ·dZ) is split
  * instead into 8 slabs of K with partial products (malloc'ed, 8*M*N floats) that the caller adds
  * in slab order; that choice depends on the shape only, not on the thread count.
  *
@@ -88,41 +100,55 @@ static void transpose_portable(int rows, int cols, const float *src, long lds, f
 }
 
 #ifdef GJ_T_HAVE_AVX2
+/* One 8x8 tile: rows s, s+lds, ..., s+7*lds (8 floats each) -> rows d, d+ldd, ..., d+7*ldd. */
+GJ_TARGET_AVX2 static inline void tile8x8_avx2(const float *s, long lds, float *d, long ldd)
+{
+    const __m256 a0 = _mm256_loadu_ps(s), a1 = _mm256_loadu_ps(s + lds);
+    const __m256 a2 = _mm256_loadu_ps(s + 2 * lds), a3 = _mm256_loadu_ps(s + 3 * lds);
+    const __m256 a4 = _mm256_loadu_ps(s + 4 * lds), a5 = _mm256_loadu_ps(s + 5 * lds);
+    const __m256 a6 = _mm256_loadu_ps(s + 6 * lds), a7 = _mm256_loadu_ps(s + 7 * lds);
+    /* per 128-bit lane: t0 = a0[0] a1[0] a0[1] a1[1], t1 = a0[2] a1[2] a0[3] a1[3], ... */
+    const __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
+    const __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
+    const __m256 t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5);
+    const __m256 t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
+    /* u0 = column 0 | column 4 of rows 0-3, u1 = 1 | 5, u2 = 2 | 6, u3 = 3 | 7; u4-u7: rows 4-7 */
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(d + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(d + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(d + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(d + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(d + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(d + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(d + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+/* Rows in steps of 8, columns in 8x8 tiles. When the destination rows (cols x ldd floats) are
+ * larger than L1, the columns go in blocks of T_TR_CB, all rows of a block before the next, so
+ * that a block's destination lines are completed while they are still in L1 (writing the rows of
+ * a 64 x 816 A block to A~: 0.113 -> 0.096 ns per float, from L2). The columns past the last whole tile are
+ * copied one by one with each group of 8 rows, while those source rows are in L1. */
+#define T_TR_CB 32
 GJ_TARGET_AVX2 static void transpose_avx2(int rows, int cols, const float *src, long lds, float *dst, long ldd)
 {
     const int rows8 = rows & ~7, cols8 = cols & ~7;
-    for (int r0 = 0; r0 < rows8; r0 += 8) {
-        const float *s = src + (size_t)r0 * lds;
-        for (int c0 = 0; c0 < cols8; c0 += 8) {
-            const __m256 a0 = _mm256_loadu_ps(s + c0), a1 = _mm256_loadu_ps(s + lds + c0);
-            const __m256 a2 = _mm256_loadu_ps(s + 2 * lds + c0), a3 = _mm256_loadu_ps(s + 3 * lds + c0);
-            const __m256 a4 = _mm256_loadu_ps(s + 4 * lds + c0), a5 = _mm256_loadu_ps(s + 5 * lds + c0);
-            const __m256 a6 = _mm256_loadu_ps(s + 6 * lds + c0), a7 = _mm256_loadu_ps(s + 7 * lds + c0);
-            /* per 128-bit lane: t0 = a0[0] a1[0] a0[1] a1[1], t1 = a0[2] a1[2] a0[3] a1[3], ... */
-            const __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
-            const __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
-            const __m256 t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5);
-            const __m256 t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
-            /* u0 = column 0 | column 4 of rows 0-3, u1 = 1 | 5, u2 = 2 | 6, u3 = 3 | 7; u4-u7: rows 4-7 */
-            const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-            const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-            const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-            const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-            float *d = dst + (size_t)c0 * ldd + r0;
-            _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
-            _mm256_storeu_ps(d + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
-            _mm256_storeu_ps(d + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
-            _mm256_storeu_ps(d + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
-            _mm256_storeu_ps(d + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
-            _mm256_storeu_ps(d + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
-            _mm256_storeu_ps(d + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
-            _mm256_storeu_ps(d + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+    const int cblock = (long)cols * ldd <= 4096 ? cols : T_TR_CB;
+    for (int cb = 0; cb < cols; cb += cblock) {
+        const int ce = imin(cb + cblock, cols8), cend = cb + cblock >= cols8 ? cols : ce;
+        for (int r0 = 0; r0 < rows8; r0 += 8) {
+            for (int c0 = cb; c0 < ce; c0 += 8)
+                tile8x8_avx2(src + (size_t)r0 * lds + c0, lds, dst + (size_t)c0 * ldd + r0, ldd);
+            for (int c = ce; c < cend; c++)
+                for (int r = r0; r < r0 + 8; r++) dst[(size_t)c * ldd + r] = src[(size_t)r * lds + c];
         }
-        for (int c = cols8; c < cols; c++)
-            for (int r = 0; r < 8; r++) dst[(size_t)c * ldd + r0 + r] = s[(size_t)r * lds + c];
+        for (int c = cb; c < cend; c++)
+            for (int r = rows8; r < rows; r++) dst[(size_t)c * ldd + r] = src[(size_t)r * lds + c];
+        if (cend == cols) break;
     }
-    for (int r = rows8; r < rows; r++)
-        for (int c = 0; c < cols; c++) dst[(size_t)c * ldd + r] = src[(size_t)r * lds + c];
 }
 #endif
 
@@ -238,9 +264,62 @@ static void pack_opb(const tjob *j, int pc, int kc, int jc, int nc, float *dst)
     }
 }
 
+/* ---- software prefetch of the next block's sources ----------------------------------------------
+ * `count` regions of `bytes` bytes, `stride` bytes apart; part i of `parts` touches the i-th slice
+ * of their cache lines (prefetcht1: into L2), as in gemm_driver.c. Rows that (nearly) touch each
+ * other are treated as one contiguous region. */
+typedef struct {
+    const char *base;
+    long stride, count, bytes;
+} tprefetch;
+
+static tprefetch tpf_rows(const float *base, long ld, long rows, long cols)
+{
+    tprefetch p = { (const char *)base, ld * 4, rows, cols * 4 };
+    if (rows > 1 && p.bytes + 64 >= p.stride) {
+        p.bytes += (rows - 1) * p.stride;
+        p.count = 1;
+    }
+    return p;
+}
+
+static void tpf_part(const tprefetch *p, long i, long parts)
+{
+    if (p->count <= 0) return;
+    const long lines_per = (p->bytes + 63) / 64, total = lines_per * p->count;
+    long l = total * i / parts, n = total * (i + 1) / parts - l;
+    long row = l / lines_per, col = (l % lines_per) * 64;
+    for (; n > 0; n--) {
+        __builtin_prefetch(p->base + row * p->stride + col, 0, 2);
+        if ((col += 64) >= lines_per * 64) {
+            col = 0;
+            row++;
+        }
+    }
+}
+
+/* storage read for op(A)[ic:ic+m, pc:pc+kc] (trans_a) and op(B)[pc:pc+kc, jc:jc+nc] */
+static tprefetch tpf_a(const tjob *j, int pc, int kc, int ic, int m)
+{
+    return tpf_rows(j->A + (size_t)pc * j->lda + ic, j->lda, kc, m);
+}
+
+static tprefetch tpf_b(const tjob *j, int pc, int kc, int jc, int nc)
+{
+    return j->tb ? tpf_rows(j->B + (size_t)jc * j->ldb + pc, j->ldb, nc, kc)
+                 : tpf_rows(j->B + (size_t)pc * j->ldb + jc, j->ldb, kc, nc);
+}
+
 /* ---- one rectangle on the calling thread ------------------------------------------------------------
  * Rows [m0,m1) x columns [n0,n1) of C (C, ldc: the output, indexed by absolute row and column)
- * over the K range [k0,k1), with the given epilogue. */
+ * over the K range [k0,k1), with the given epilogue.
+ *
+ * While a block computes, the storage of the next op(B) block and of the next A~ block is
+ * prefetched into L2: the block runs as several gj_sgemm_packed calls (row chunks of about
+ * T_CHUNK_MACS multiply-adds, times the 256-row K sub-blocks), and one slice of the prefetches
+ * goes before each call. The sub-block calls matter for few rows (conv dW, M = 27: one row
+ * chunk), where the whole prefetch would otherwise be one burst that stalls. */
+#define T_CHUNK_MACS (512L * 1024)
 static void t_rect(const tjob *j, int m0, int m1, int n0, int n1, int k0, int k1, float *C, long ldc,
                    const float *bias, int act, int accumulate)
 {
@@ -249,25 +328,62 @@ static void t_rect(const tjob *j, int m0, int m1, int n0, int n1, int k0, int k1
         t_naive(j, m0, m1, n0, n1, k0, k1, C, ldc, bias, act, accumulate);
         return;
     }
+    const int kcmax = j->kcmax;
     for (int jc = n0; jc < n1; jc += T_NC) {
         const int nc = imin(T_NC, n1 - jc);
-        for (int pc = k0; pc < k1; pc += j->kcmax) {
-            const int kc = imin(j->kcmax, k1 - pc);
+        for (int pc = k0; pc < k1; pc += kcmax) {
+            const int kc = imin(kcmax, k1 - pc);
             const int last = pc + kc >= k1;
             const int load_c = accumulate || pc > k0;
             const float *bb = last && bias ? bias + jc : NULL;
-            const int a = last ? act : GJ_ACT_LINEAR;
-            pack_opb(j, pc, kc, jc, nc, s->b);
-            if (!j->ta) {
-                gj_sgemm_packed(m1 - m0, nc, kc, j->A + (size_t)m0 * j->lda + pc, (int)j->lda, s->b,
-                                C + (size_t)m0 * ldc + jc, (int)ldc, bb, a, load_c);
-                continue;
-            }
-            const int mc = T_A_FLOATS / kc / T_A_ROWS * T_A_ROWS; /* >= 48: kc <= T_A_KC_MAX */
+            const int a_act = last ? act : GJ_ACT_LINEAR;
+            /* B~ as 256-row K sub-blocks, each a packed block of its own (panel stride ksub*32), so
+             * that a call can cover one sub-block: small-M blocks then still make several calls
+             * to spread the prefetches over */
+            const int ncp = (nc + GJ_PANEL - 1) / GJ_PANEL * GJ_PANEL, nsub = (kc + T_KC - 1) / T_KC;
+            for (int kk = 0; kk < kc; kk += T_KC) pack_opb(j, pc + kk, imin(T_KC, kc - kk), jc, nc, s->b + (size_t)kk * ncp);
+
+            /* the next (pc, jc) block, if any */
+            const int pn = last ? k0 : pc + kc, jn = last ? jc + T_NC : jc;
+            const int kn = imin(kcmax, k1 - pn), nn = imin(T_NC, n1 - jn);
+            tprefetch pfb = { 0 };
+            if (jn < n1) pfb = tpf_b(j, pn, kn, jn, nn);
+
+            /* A~: rows 16 floats longer than kc, rounded to 16 (with kc a multiple of 256, a row
+             * stride of kc floats would put every row in the same L1 set); mc rows, a multiple of
+             * 48 (>= 48 as kc <= T_A_KC_MAX) */
+            const int lda_t = (kc + 15) / 16 * 16 + 16;
+            const int mc = j->ta ? T_A_FLOATS / lda_t / T_A_ROWS * T_A_ROWS : m1 - m0;
+            long rc = (T_CHUNK_MACS / ((long)nc * kc) + T_A_ROWS - 1) / T_A_ROWS * T_A_ROWS;
+            if (rc < T_A_ROWS) rc = T_A_ROWS;
+            long parts = 0, part = 0;
+            for (int ic = m0; ic < m1; ic += mc) parts += (imin(mc, m1 - ic) + rc - 1) / rc * nsub;
+
             for (int ic = m0; ic < m1; ic += mc) {
                 const int m = imin(mc, m1 - ic);
-                transpose(kc, m, j->A + (size_t)pc * j->lda + ic, j->lda, s->a, kc);
-                gj_sgemm_packed(m, nc, kc, s->a, kc, s->b, C + (size_t)ic * ldc + jc, (int)ldc, bb, a, load_c);
+                const float *a = j->A + (size_t)ic * j->lda + pc;
+                long lda = j->lda;
+                tprefetch pfa = { 0 };
+                if (j->ta) {
+                    transpose(kc, m, j->A + (size_t)pc * j->lda + ic, j->lda, s->a, lda_t);
+                    a = s->a;
+                    lda = lda_t;
+                    if (ic + mc < m1) pfa = tpf_a(j, pc, kc, ic + mc, imin(mc, m1 - ic - mc));
+                    else if (jn < n1) pfa = tpf_a(j, pn, kn, m0, imin(mc, m1 - m0));
+                }
+                const long ncall = (m + rc - 1) / rc * nsub;
+                long q = 0;
+                for (long r = 0; r < m; r += rc) {
+                    const int mr = (int)(m - r < rc ? m - r : rc);
+                    for (int kk = 0; kk < kc; kk += T_KC, q++, part++) {
+                        const int ks = imin(T_KC, kc - kk), lastk = kk + ks >= kc;
+                        tpf_part(&pfa, q, ncall);
+                        tpf_part(&pfb, part, parts);
+                        gj_sgemm_packed(mr, nc, ks, a + (size_t)r * lda + kk, (int)lda, s->b + (size_t)kk * ncp,
+                                        C + (size_t)(ic + r) * ldc + jc, (int)ldc, lastk ? bb : NULL,
+                                        lastk ? a_act : GJ_ACT_LINEAR, load_c || kk > 0);
+                    }
+                }
             }
         }
     }
@@ -373,6 +489,10 @@ static void t_general(tjob *j)
         macs >= 2.0 * T_MIN_MACS_PER_THREAD && t_ksplit(j))
         return;
 
+    /* What every task repeats, in float copies (a transpose counted as two, re-reading A from
+     * memory as half): splitting M, each task packs all of op(B); splitting N, each task
+     * transposes (trans_a) or re-reads all of op(A). */
+    const double dup_m = (double)K * N * (j->tb ? 2.0 : 1.0), dup_n = (double)M * K * (j->ta ? 2.0 : 0.5);
     int nt = gj_pool_threads();
     if (nt > 1) {
         const double cap = macs / T_MIN_MACS_PER_THREAD;
@@ -381,8 +501,8 @@ static void t_general(tjob *j)
     if (nt > 1) {
         j->unit_rows = N == 1 ? 16 : N <= ops->narrow_nr ? ops->narrow_mr : ops->mr;
         const int mtiles = (M + j->unit_rows - 1) / j->unit_rows, npanels = (N + GJ_PANEL - 1) / GJ_PANEL;
-        /* split the larger dimension: the other one's packing is what every task repeats */
-        j->split_n = N >= M ? npanels >= nt : mtiles < nt;
+        /* split the axis that repeats less (dup_m, dup_n) */
+        j->split_n = dup_n < dup_m ? npanels >= nt : mtiles < nt;
         j->units = j->split_n ? npanels : mtiles;
         if (j->units < nt) nt = j->units;
     }
@@ -390,12 +510,11 @@ static void t_general(tjob *j)
         t_rect(j, 0, M, 0, N, 0, K, j->C, j->ldc, j->bias, j->act, j->accumulate);
         return;
     }
-    /* several dynamically claimed tasks per thread, unless the packing every task repeats (all of
-     * op(B) when splitting M; all of op(A) when splitting N with trans_a) would then cost more than
-     * ~1/64 of a task's arithmetic */
+    /* several dynamically claimed tasks per thread, unless the work every task repeats would then
+     * exceed ~3 % of the arithmetic (a float copy costs about as much as 8 multiply-adds at peak) */
     int ntasks = nt * T_TASKS_PER_THREAD;
-    const double dup = j->split_n ? (j->ta ? (double)M * K : 0.0) : (double)K * N;
-    if (dup * 64.0 * ntasks > macs) ntasks = nt;
+    const double dup = j->split_n ? dup_n : dup_m;
+    if (dup * 256.0 * ntasks > macs) ntasks = nt;
     if (ntasks > j->units) ntasks = j->units;
     j->ntasks = ntasks;
     gj_pool_run_threads(t_task, j, ntasks, nt);

@@ -706,12 +706,10 @@ static void test_misc(const gj_runtime *rt)
     CHECK(gj_runtime_force_path("bogus") == 0, "force_path accepted an unknown name");
     CHECK(gj_runtime_force_path("portable") == 1, "portable must always be supported");
     CHECK(strcmp(gj_runtime_cpu_path(), "portable") == 0, "cpu_path after force");
-    double e1 = 0, e2 = 0;
-    for (float x = -87.0f; x < 88.5f; x += 0.0137f) {
+    double e1 = 0;
+    for (float x = -87.0f; x < 88.5f; x += 0.0137f)
         e1 = fmax(e1, fabs(rt->expf(x) - exp((double)x)) / exp((double)x));
-        e2 = fmax(e2, fabs(rt->tanhf(x) - tanh((double)x)));
-    }
-    CHECK(e1 < 1.2e-7 && e2 < 1.2e-7, "scalar expf/tanhf errors %g %g", e1, e2);
+    CHECK(e1 < 1.2e-7, "scalar expf error %g", e1);
     CHECK(rt->packed_b_floats(10, 33) == 10 * 64, "packed_b_floats(10,33)");
     /* K == 0: only bias/activation/accumulate */
     float C[6] = { 1, -2, 3, -4, 5, -6 }, bias[3] = { 1, 1, 1 };
