@@ -6,9 +6,9 @@
  * broadcasts. The kernel reads half of a 32-wide packed panel (row stride GJ_PANEL), so the packed
  * layout is shared with the AVX-512 path.
  */
+#include "gj_internal.h" /* first: its fp-contract pragma must precede the intrinsics */
 #include <immintrin.h>
 
-#include "gj_internal.h"
 #include "vmath_avx2.h"
 
 #define MR 6

@@ -15,9 +15,9 @@
  * The macro-kernel (gemm_driver.c) keeps the 8 x KC block of A in L1 while it sweeps the KC x NC
  * block of packed B (L2-resident) with this kernel.
  */
+#include "gj_internal.h" /* first: its fp-contract pragma must precede the intrinsics */
 #include <immintrin.h>
 
-#include "gj_internal.h"
 #include "vmath_avx512.h"
 
 #define MR 8

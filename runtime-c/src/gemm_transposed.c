@@ -58,6 +58,7 @@
  *
  * If a buffer cannot be allocated the affected part falls back to a plain (slow, correct) loop.
  */
+#include "gj_internal.h" /* first: its fp-contract pragma must precede the intrinsics */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,6 @@
 #define GJ_T_HAVE_AVX2 1
 #endif
 
-#include "gj_internal.h"
 #include "gemm_transposed.h"
 
 #define T_KC 256                     /* K blocks are multiples of this (gemm_driver.c's KC) */

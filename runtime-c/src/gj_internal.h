@@ -11,7 +11,8 @@
 
 /* Floating-point contraction (a*b+c -> fma) everywhere in the runtime, as the Package.swift flag
  * -ffp-contract=fast used to ask: a package that others depend on by version may not set compiler
- * flags, so the setting lives in the source (every runtime file includes this header first). */
+ * flags, so the setting lives in the source: every runtime file includes this header before anything
+ * else, and in particular before <immintrin.h>, whose intrinsic wrappers are plain C arithmetic. */
 #ifdef __clang__
 #pragma clang fp contract(fast)
 #endif

@@ -65,19 +65,29 @@ GJ_TARGET_AVX2 static inline __m256 gj256_tanh(__m256 x)
     return _mm256_blendv_ps(big, small, use_small);
 }
 
+/* Activations beyond the classic four, kept out of line: inlined into every GEMM store epilogue
+ * they would make gj256_act (and so the store) too large for the inliner, which slowed the
+ * linear/relu/sigmoid/tanh epilogues of the micro-kernels measurably. */
+GJ_TARGET_AVX2 __attribute__((noinline)) static __m256 gj256_act_extra(__m256 x, int act)
+{
+    if (act == GJ_ACT_SILU) return _mm256_mul_ps(x, gj256_sigmoid(x));
+    if (act == GJ_ACT_GELU_TANH) {
+        __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+        __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.79788456080286536f), _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x));
+        __m256 half_x = _mm256_mul_ps(_mm256_set1_ps(0.5f), x);
+        return _mm256_fmadd_ps(half_x, gj256_tanh(u), half_x);
+    }
+    return x;
+}
+
 GJ_TARGET_AVX2 static inline __m256 gj256_act(__m256 x, int act)
 {
     switch (act) {
     case GJ_ACT_RELU: return _mm256_max_ps(_mm256_setzero_ps(), x); /* NaN stays NaN */
     case GJ_ACT_SIGMOID: return gj256_sigmoid(x);
     case GJ_ACT_TANH: return gj256_tanh(x);
-    case GJ_ACT_SILU: return _mm256_mul_ps(x, gj256_sigmoid(x));
-    case GJ_ACT_GELU_TANH: {
-        __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
-        __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.79788456080286536f), _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x));
-        __m256 half_x = _mm256_mul_ps(_mm256_set1_ps(0.5f), x);
-        return _mm256_fmadd_ps(half_x, gj256_tanh(u), half_x);
-    }
+    case GJ_ACT_SILU:
+    case GJ_ACT_GELU_TANH: return gj256_act_extra(x, act);
     default: return x;
     }
 }

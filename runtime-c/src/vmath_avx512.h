@@ -80,19 +80,29 @@ GJ_TARGET_AVX512 static inline __m512 gj512_relu(__m512 x)
     return _mm512_max_ps(_mm512_setzero_ps(), x); /* NaN stays NaN */
 }
 
+/* Activations beyond the classic four, kept out of line: inlined into every GEMM store epilogue
+ * they would make gj512_act (and so the store) too large for the inliner, which slowed the
+ * linear/relu/sigmoid/tanh epilogues of the micro-kernels measurably. */
+GJ_TARGET_AVX512 __attribute__((noinline)) static __m512 gj512_act_extra(__m512 x, int act)
+{
+    if (act == GJ_ACT_SILU) return _mm512_mul_ps(x, gj512_sigmoid(x));
+    if (act == GJ_ACT_GELU_TANH) {
+        __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+        __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.79788456080286536f), _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
+        __m512 half_x = _mm512_mul_ps(_mm512_set1_ps(0.5f), x);
+        return _mm512_fmadd_ps(half_x, gj512_tanh(u), half_x);
+    }
+    return x;
+}
+
 GJ_TARGET_AVX512 static inline __m512 gj512_act(__m512 x, int act)
 {
     switch (act) {
     case GJ_ACT_RELU: return gj512_relu(x);
     case GJ_ACT_SIGMOID: return gj512_sigmoid(x);
     case GJ_ACT_TANH: return gj512_tanh(x);
-    case GJ_ACT_SILU: return _mm512_mul_ps(x, gj512_sigmoid(x));
-    case GJ_ACT_GELU_TANH: {
-        __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
-        __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.79788456080286536f), _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
-        __m512 half_x = _mm512_mul_ps(_mm512_set1_ps(0.5f), x);
-        return _mm512_fmadd_ps(half_x, gj512_tanh(u), half_x);
-    }
+    case GJ_ACT_SILU:
+    case GJ_ACT_GELU_TANH: return gj512_act_extra(x, act);
     default: return x;
     }
 }
