@@ -55,6 +55,9 @@ static double act_ref(double x, int act)
     case GJ_ACT_RELU: return x < 0 ? 0 : x;
     case GJ_ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
     case GJ_ACT_TANH: return tanh(x);
+    case GJ_ACT_GELU: return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+    case GJ_ACT_GELU_TANH: return 0.5 * x * (1.0 + tanh(0.79788456080286536 * (x + 0.044715 * x * x * x)));
+    case GJ_ACT_SILU: return x / (1.0 + exp(-x));
     default: return x;
     }
 }
@@ -398,6 +401,22 @@ static void test_vmath_accuracy(const gj_runtime *rt, const char *path, int path
             CHECK(!isnan(y[i]) && (y[i] == ref || fabs(y[i] - ref) <= 2e-7 + 2e-7 * fabs(ref)),
                   "%s: act %d of %g = %.9g, want %.9g", path, act, sp[i], y[i], ref);
         }
+    }
+    /* the activations added after the classic four (vector code or the scalar fallback, as the path
+     * has it), through activate and as a GEMM epilogue, over the range where they bend */
+    for (int act = GJ_ACT_GELU; act < GJ_ACT_COUNT; act++) {
+        float x[1601], y[1601], one = 1.0f;
+        for (int i = 0; i < 1601; i++) x[i] = -8.0f + 0.01f * (float)i;
+        memcpy(y, x, sizeof x);
+        rt->activate(y, 1601, act);
+        float e[1601];
+        rt->sgemm(1601, 1, 1, x, 1, &one, 1, e, 1, NULL, act, 0);
+        double worst = 0;
+        for (int i = 0; i < 1601; i++) {
+            double ref = act_ref((double)x[i], act), tol = 2e-6 + 2e-6 * fabs(ref);
+            worst = fmax(worst, fmax(fabs(y[i] - ref), fabs(e[i] - ref)) / tol);
+        }
+        CHECK(worst <= 1.0, "%s: act %d off by %.2f x tolerance", path, act, worst);
     }
     /* saturation is exact */
     float sat[4] = { 30.0f, -120.0f, INFINITY, -INFINITY };

@@ -26,7 +26,7 @@ indirect enum CExpression: Equatable, Sendable, ExpressibleByIntegerLiteral, Cus
     static func - (lhs: CExpression, rhs: CExpression) -> CExpression { .difference(lhs, rhs) }
     static func * (lhs: CExpression, rhs: CExpression) -> CExpression { .product([lhs, rhs]) }
 
-    /// A name for a boolean flag argument.
+    /// `1` or `0`, for the runtime's `int` flag arguments.
     static func flag(_ value: Bool) -> CExpression { .literal(value ? 1 : 0) }
 
     var description: String { render(parenthesized: false) }

@@ -216,7 +216,8 @@ private struct KernelWriter {
                                  lda: .name("PATCH"), b: weights, ldb: .name("F"), c: convolvedTarget, ldc: .name("F"),
                                  epilogue: kernel.epilogue).description)
                 renderInPlace(kernel.preStages, on: convolvedTarget, count: bandRows * .name("OW") * .name("F"), into: &writer)
-                if let (poolWindow, layer) = kernel.pool {
+                if let pool = kernel.pool {
+                    let (poolWindow, layer) = (pool.window, pool.layer)
                     writer.line("/* \(layer): max pool \(poolWindow) over the band */")
                     writer.line(RuntimeCall.maxPool(input: .name("convolved"), h: bandRows, w: .name("OW"), c: .name("F"),
                                                     window: poolWindow, padTop: .name("pool_top"),
@@ -240,7 +241,8 @@ private struct KernelWriter {
                                  lda: .name("PATCH"), b: weights, ldb: .name("F"), c: convolvedTarget, ldc: .name("F"),
                                  epilogue: kernel.epilogue).description)
                 renderInPlace(kernel.preStages, on: convolvedTarget, count: .literal(oh * ow * kernel.filters), into: &writer)
-                if let (poolWindow, layer) = kernel.pool {
+                if let pool = kernel.pool {
+                    let (poolWindow, layer) = (pool.window, pool.layer)
                     writer.line("/* \(layer): max pool \(poolWindow) */")
                     writer.line(RuntimeCall.maxPool(input: .name("convolved"), h: .name("OH"), w: .name("OW"), c: .name("F"),
                                                     window: poolWindow, padTop: .literal(poolWindow.padBefore[0]),

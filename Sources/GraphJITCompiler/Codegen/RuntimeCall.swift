@@ -70,27 +70,4 @@ struct RuntimeCall: Equatable, Sendable, CustomStringConvertible {
     static func parallelFor(count: Int, grain: Int, body: String, context: CExpression) -> RuntimeCall {
         RuntimeCall(function: "parallel_for", arguments: [.literal(count), .literal(grain), .name(body), context])
     }
-
-    /// Every builder with a sample call, for the ABI test.
-    static var samples: [RuntimeCall] {
-        let x = CExpression.name("x")
-        return [
-            .sgemm(m: 1, n: 1, k: 1, a: x, lda: 1, b: x, ldb: 1, c: x, ldc: 1, bias: .null, activation: .linear,
-                   accumulate: false),
-            .sgemmPacked(m: 1, n: 1, k: 1, a: x, lda: 1, packedB: x, c: x, ldc: 1, bias: .null, activation: .relu,
-                         accumulate: false),
-            .sgemmTransposed(transposeA: true, transposeB: false, m: 1, n: 1, k: 1, a: x, lda: 1, b: x, ldb: 1, c: x,
-                             ldc: 1, bias: .null, activation: .linear, accumulate: true),
-            .im2col(input: x, h: 1, w: 1, c: 1, kh: 1, kw: 1, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, oh: 1,
-                    ow: 1, columns: x),
-            .maxPool(input: x, h: 2, w: 2, c: 1, window: Window2D(size: [2, 2], strides: [2, 2], padding: .valid,
-                                                                  inputSize: [2, 2])!,
-                     padTop: 0, oh: 1, ow: 1, output: x),
-            .activate(x, count: 1, .tanh),
-            .softmaxRows(x, rows: 1, width: 1),
-            .lstmCell(rows: 1, units: 1, z: x, ldz: 4, c: x, ldc: 1, h: x, ldh: 1, activation: .tanh,
-                      recurrentActivation: .sigmoid),
-            .parallelFor(count: 1, grain: 1, body: "body", context: x),
-        ]
-    }
 }

@@ -20,8 +20,6 @@ struct KernelPlan: Equatable, Sendable {
     let ownsProjection: Bool
     /// Per chain of stages (in the order the kernel runs them), where each stage writes.
     let chains: [[ChainStep]]
-    /// Scratch slots per worker for parallel kernels.
-    let workerSlots: Int
 
     /// A loop over `count` items run by `rt->parallel_for` in chunks of at least `grain`.
     struct Parallelism: Equatable, Sendable {
@@ -91,7 +89,7 @@ struct KernelPlanner {
             builder.write(.scratch(floats: oh * ow * patch * slots, label: "columns"))
             if conv.pool != nil { builder.write(.scratch(floats: oh * ow * conv.filters * slots, label: "convolved")) }
             builder.write(.value(conv.output))
-            for stage in conv.preStages + conv.postStages { builder.readOperands(of: stage.stage) }
+            for stage in conv.preStages + conv.postStages { builder.readOperands(of: stage.stage, graph) }
             isBanded = conv.batch < slots && imageWork * conv.batch >= target.bandedConvolutionMultiplyAdds
             if isBanded {
                 let rows = conv.pool?.window.outputSize[0] ?? oh
@@ -133,7 +131,7 @@ struct KernelPlanner {
         }
         return KernelPlan(kernel: kernel, arguments: builder.arguments, writable: builder.writable,
                           multiplyAdds: multiplyAdds, parallelism: parallelism, isBanded: isBanded,
-                          ownsProjection: ownsProjection, chains: builder.chains, workerSlots: slots)
+                          ownsProjection: ownsProjection, chains: builder.chains)
     }
 
     /// A GEMM's B operand: packed once if it is a parameter, else as stored.
@@ -167,9 +165,9 @@ struct KernelPlanner {
             if case .parameter = graph[bias].role { read(.weight(.raw(bias))) } else { read(.value(bias)) }
         }
 
-        mutating func readOperands(of stage: KernelStage) {
+        mutating func readOperands(of stage: KernelStage, _ graph: Graph) {
             switch stage {
-            case let .bias(bias, _): read(.value(bias))
+            case let .bias(bias, _): read(bias: bias, graph)
             case let .weightedSum(values, _, _, _, _): read(.value(values))
             case .activation, .softmax, .maxPool: break
             }
@@ -194,7 +192,7 @@ struct KernelPlanner {
             let lastStart = startsBuffer.lastIndex(of: true)
             var steps: [KernelPlan.ChainStep] = []
             for (position, stage) in stages.enumerated() {
-                readOperands(of: stage.stage)
+                readOperands(of: stage.stage, graph)
                 var target: KernelArgument?
                 if startsBuffer[position] {
                     if position == lastStart {

@@ -30,12 +30,10 @@ struct KernelScheduler {
         var epilogue = Epilogue()
         if case let .bias(bias, _) = rest.first?.stage {
             epilogue.bias = bias
-            epilogue.layers.append(rest.first!.layer)
             rest = rest.dropFirst()
         }
         if case let .activation(function) = rest.first?.stage {
             epilogue.activation = function
-            epilogue.layers.append(rest.first!.layer)
             rest = rest.dropFirst()
         }
         return (epilogue, Array(rest))
@@ -70,9 +68,9 @@ struct KernelScheduler {
         case let .anchor(.convolution(x, kernel, window, batch, channels, filters)):
             let (epilogue, rest) = foldEpilogue(stages(group.stages))
             let poolIndex = rest.firstIndex { if case .maxPool = $0.stage { true } else { false } }
-            var pool: (Window2D, String)?
+            var pool: ConvolutionKernel.Pool?
             if let poolIndex, case let .maxPool(poolWindow, _, _) = rest[poolIndex].stage {
-                pool = (poolWindow, rest[poolIndex].layer)
+                pool = .init(window: poolWindow, layer: rest[poolIndex].layer)
             }
             let inputShape = graph[x].shape
             return .convolution(ConvolutionKernel(
@@ -83,12 +81,11 @@ struct KernelScheduler {
         case let .anchor(.recurrence(z, recurrentKernel, attributes, batch, steps)):
             return .recurrence(RecurrenceKernel(
                 z: z, recurrentKernel: recurrentKernel, attributes: attributes, batch: batch, steps: steps,
-                hidden: anchor.outputs[0], cellStates: anchor.outputs.count > 1 ? anchor.outputs[1] : nil,
+                cellStates: anchor.outputs.count > 1 ? anchor.outputs[1] : nil,
                 stages: stages(group.stages), layer: anchor.layer, output: output))
         case let .anchor(.concatenation(inputs, outer, chunks)):
             return .concatenation(ConcatenationKernel(inputs: inputs, outer: outer, chunks: chunks,
-                                                      concatenated: anchor.output, stages: stages(group.stages),
-                                                      output: output))
+                                                      stages: stages(group.stages), output: output))
         }
     }
 }

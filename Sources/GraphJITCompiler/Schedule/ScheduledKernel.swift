@@ -32,7 +32,6 @@ enum KernelBody: Equatable, Sendable {
 struct Epilogue: Equatable, Sendable {
     var bias: ValueID?
     var activation: ElementwiseActivation = .linear
-    var layers: [String] = []
 }
 
 /// A stage with the layer it came from (for the comments in the generated C).
@@ -75,15 +74,15 @@ struct ConvolutionKernel: Equatable, Sendable {
     let epilogue: Epilogue
     /// Stages before the pool (on the convolution's rows), the pool, and stages after it.
     let preStages: [ScheduledStage]
-    let pool: (window: Window2D, layer: String)?
+    let pool: Pool?
     let postStages: [ScheduledStage]
     let layer: String
     let output: ValueID
 
-    static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.x == rhs.x && lhs.kernel == rhs.kernel && lhs.window == rhs.window && lhs.epilogue == rhs.epilogue
-            && lhs.preStages == rhs.preStages && lhs.pool?.window == rhs.pool?.window
-            && lhs.postStages == rhs.postStages && lhs.output == rhs.output
+    /// A max pool run on the convolution's per-image (or per-band) scratch.
+    struct Pool: Equatable, Sendable {
+        let window: Window2D
+        let layer: String
     }
 }
 
@@ -92,7 +91,6 @@ struct RecurrenceKernel: Equatable, Sendable {
     let recurrentKernel: ValueID
     let attributes: LSTMAttributes
     let batch: Int, steps: Int
-    let hidden: ValueID
     /// The per-step cell states, when the node exposes them.
     let cellStates: ValueID?
     let stages: [ScheduledStage]
@@ -104,7 +102,6 @@ struct ConcatenationKernel: Equatable, Sendable {
     let inputs: [ValueID]
     let outer: Int
     let chunks: [Int]
-    let concatenated: ValueID
     let stages: [ScheduledStage]
     let output: ValueID
 }

@@ -1,6 +1,5 @@
-import CGraphJITRuntime
+public import CGraphJITRuntime
 import GraphJITIR
-public import GraphJITRuntime
 
 // MARK: - Kernel ABI
 

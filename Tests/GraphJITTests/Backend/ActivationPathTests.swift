@@ -9,7 +9,7 @@ import Testing
 /// vector routine, or the scalar fallback where a path has none) and by GEMM epilogues, against
 /// the Swift reference formula. Tolerance: 2e-6 absolute + 2e-6 relative (the vector exp/tanh
 /// approximations are accurate to a few ulps).
-@Suite("Activations on every runtime path")
+@Suite("Activations on the runtime path in use")
 struct ActivationPathTests {
     @Test("rt->activate and the sgemm epilogue agree with the reference table")
     func everyActivation() {
