@@ -34,7 +34,7 @@ extension Model {
     public func compiled(batchSize: Int, tier: CompilationTier = .automatic) throws -> CompiledModel {
         try compiledCache.model(batchSize: batchSize, tier: tier) {
             try ModelCompiler().compile(makeGraph(batchSize: batchSize), parameters: parameters, tier: tier,
-                                        weightCache: compiledCache.weights)
+                                        store: compiledCache.storage)
         }
     }
 

@@ -62,10 +62,13 @@ public class Model {
     // MARK: Weights
 
     /// Replaces every weight. The names and shapes must match the model's exactly.
+    ///
+    /// Plans already compiled stay: the new weights are written into their buffers, and the
+    /// formats derived from them (packed GEMM operands) are remade before the next call.
     public func setParameters(_ tensors: [String: Tensor], source: String = "the given tensors") throws {
         _ = try makeGraph(batchSize: 1)  // a model whose shapes do not fit reports that, not the weights
         try parameters.replace(with: tensors, source: source)
-        compiledCache.removeAll()
+        compiledCache.storage.write(tensors)
     }
 
     /// Loads every weight from a safetensors file.

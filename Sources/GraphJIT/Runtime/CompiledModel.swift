@@ -26,10 +26,11 @@ public final class CompiledModel: Sendable {
     private let report: Mutex<CompileReport>
     private let optimizing = DispatchGroup()
 
-    /// Compiles `graph` with `parameters` on `tier`.
+    /// Compiles `graph` with `parameters` on `tier`. States start at zero; the model keeps its
+    /// parameters and states between calls (see ``currentValue(of:)``).
     public convenience init(graph: Graph, parameters: ParameterStore, tier: CompilationTier = .automatic) throws {
         let parts = try ModelCompiler().compileParts(graph, parameters: parameters, tier: tier,
-                                                     weightCache: WeightBufferCache())
+                                                     store: PersistentStore())
         self.init(graph: graph, module: parts.module, tier: tier, plan: parts.plan, weights: parts.weights,
                   kernels: parts.kernels, tierUp: parts.tierUp)
     }
@@ -98,6 +99,12 @@ public final class CompiledModel: Sendable {
         return copy
     }
 
+    // MARK: Persistent values
+
+    /// The current contents of a parameter or state the plan uses, after every call so far
+    /// (calls of a graph with ``Graph/updates`` change them); `nil` for other names.
+    public func currentValue(of name: String) -> Tensor? { weights.store.read(name) }
+
     // MARK: Running
 
     /// Runs the model: one tensor per input (batch first, shapes as compiled), one per output.
@@ -131,7 +138,13 @@ public final class CompiledModel: Sendable {
         let context = pool.withLock { $0.popLast() } ?? ExecutionContext(plan: plan, weights: weights)
         defer { pool.withLock { $0.append(context) } }
         withExtendedLifetime(kernels) {
-            context.run(plan: plan, kernels: kernels.functions, inputs: inputs, outputs: outputs)
+            if plan.updates.isEmpty {
+                weights.withReadAccess { context.run(plan: plan, kernels: kernels.functions, inputs: inputs, outputs: outputs) }
+            } else {
+                weights.withWriteAccess(updating: plan.updatedWeights) {
+                    context.run(plan: plan, kernels: kernels.functions, inputs: inputs, outputs: outputs)
+                }
+            }
         }
     }
 }
@@ -159,8 +172,9 @@ extension CompiledModel {
         let context = ExecutionContext(plan: plan, weights: weights)
         let outputs = plan.outputs.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: $0.count) }
         defer { outputs.forEach { $0.deallocate() } }
-        // The whole profile runs while the input buffers are pinned: the tables point at them.
-        return withBuffers(inputs) { buffers in
+        // The whole profile runs while the input buffers are pinned (the tables point at them) and
+        // the weights are held (updates, if the plan has any, are applied once per kernel call).
+        return withBuffers(inputs) { buffers in weights.withWriteAccess(updating: plan.updatedWeights) {
             context.run(plan: plan, kernels: kernels.functions, inputs: buffers, outputs: outputs)
             return zip(module.kernels, kernels.functions).enumerated().map { index, pair in
                 let (kernel, function) = pair
@@ -175,7 +189,7 @@ extension CompiledModel {
                 return KernelTiming(name: kernel.name, layers: kernel.group.layers, backend: kernels.backend,
                                     medianSeconds: samples[samples.count / 2], multiplyAdds: kernel.multiplyAdds)
             }
-        }
+        } }
     }
 }
 

@@ -11,8 +11,8 @@ final class CompiledModelCache: Sendable {
     }
 
     private let entries = Mutex<[Key: CompiledModel]>([:])
-    /// Weights bound once for every batch size and tier.
-    let weights = WeightBufferCache()
+    /// The model's parameters (and states), bound once for every batch size and tier.
+    let storage = PersistentStore()
 
     /// The cached model, or the one `make` compiles (outside the lock; a race compiles twice and
     /// keeps the first).
@@ -29,6 +29,6 @@ final class CompiledModelCache: Sendable {
 
     func removeAll() {
         entries.withLock { $0.removeAll() }
-        weights.removeAll()
+        storage.removeAll()
     }
 }

@@ -6,8 +6,8 @@ import GraphJITRuntime
 extension ModelCompiler {
     /// Compiles `graph` with `parameters` into a runnable model on `tier`.
     func compile(_ graph: Graph, parameters: ParameterStore, tier: CompilationTier,
-                 weightCache: WeightBufferCache) throws -> CompiledModel {
-        let parts = try compileParts(graph, parameters: parameters, tier: tier, weightCache: weightCache)
+                 store: PersistentStore) throws -> CompiledModel {
+        let parts = try compileParts(graph, parameters: parameters, tier: tier, store: store)
         return CompiledModel(graph: graph, module: parts.module, tier: tier, plan: parts.plan, weights: parts.weights,
                              kernels: parts.kernels, tierUp: parts.tierUp)
     }
@@ -15,12 +15,13 @@ extension ModelCompiler {
     /// Everything a ``CompiledModel`` is made of; `tierUp` compiles the optimized kernels
     /// (``CompilationTier/automatic`` only).
     func compileParts(_ graph: Graph, parameters: ParameterStore, tier: CompilationTier,
-                      weightCache: WeightBufferCache) throws
+                      store: PersistentStore) throws
         -> (module: GeneratedModule, plan: ExecutionPlan, weights: WeightStorage, kernels: KernelTable,
             tierUp: (@Sendable () throws -> KernelTable)?) {
         let module = generate(graph)
-        let plan = ExecutionPlan(graph: graph, kernelArguments: module.kernels.map(\.arguments))
-        let weights = try WeightStorage(plan: plan, graph: graph, parameters: parameters, cache: weightCache)
+        let plan = ExecutionPlan(graph: graph, kernelArguments: module.kernels.map(\.arguments),
+                                 inPlaceUpdates: module.inPlaceUpdates)
+        let weights = try WeightStorage(plan: plan, graph: graph, parameters: parameters, store: store)
         let first = try compile(module, on: tier == .optimized ? .clang : .tcc)
         let tierUp: (@Sendable () throws -> KernelTable)? = tier == .automatic ? { @Sendable [self] in
             try compile(module, on: .clang)

@@ -22,6 +22,9 @@ public struct GeneratedModule: Equatable, Sendable {
     public let kernels: [GeneratedKernel]
     /// The target options the C was generated for.
     public let target: TargetOptions
+    /// The updates of persistent values whose kernels write the new value straight into the
+    /// target's storage; the others are copied when a call ends.
+    public let inPlaceUpdates: [StateUpdate]
     /// The complete translation unit.
     public var source: String {
         ([RuntimePrelude.source, "/* target: \(target) */\n"] + kernels.map(\.source)).joined(separator: "\n")

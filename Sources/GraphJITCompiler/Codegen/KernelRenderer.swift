@@ -34,7 +34,11 @@ private struct KernelWriter {
         self.plan = plan
         var used: Set<String> = []
         for (index, argument) in plan.arguments.enumerated() {
-            let (base, comment) = Self.describe(argument, graph: graph, outputs: plan.kernel.group.outputs)
+            var (base, comment) = Self.describe(argument, graph: graph, outputs: plan.kernel.group.outputs)
+            if case let .value(id) = argument, let target = plan.inPlaceUpdates[id] {
+                base = "st_" + graph[target].name
+                comment += ", the new value of \(graph[target].name), written in place"
+            }
             var name = base.replacingNonIdentifierCharacters()
             if used.contains(name) { name += "_\(index)" }
             used.insert(name)
@@ -54,6 +58,7 @@ private struct KernelWriter {
             switch value.role {
             case .input: return ("in_" + value.name, "model input \(shape(id))")
             case .parameter: return ("w_" + value.name, "weight \(shape(id))")
+            case .state: return ("st_" + value.name, "state \(shape(id))")
             case .computed:
                 let isOutput = outputs.contains(id)
                 return ("v_" + value.name + (isOutput ? "_out" : "_in"),
@@ -126,7 +131,7 @@ private struct KernelWriter {
         case let .convolution(kernel): renderConvolution(kernel)
         case let .recurrence(kernel): renderRecurrence(kernel)
         case let .concatenation(kernel): renderConcatenation(kernel)
-        case let .stages(source, _, _): renderChain(source: value(source))
+        case let .stages(source, _, output): renderChain(source: value(plan.updatesSourceInPlace ? output : source))
         }
     }
 

@@ -3,7 +3,8 @@ import GraphJITRuntime
 import GraphJITIR
 /// The compile pipeline, in order: fusion, scheduling, planning, C, then the backend.
 ///
-///     graph ──FusionPass──> groups ──KernelScheduler──> typed kernels ──KernelPlanner──> plans
+///     graph ──FusionPass──> groups ──UpdatePlanner──> in-place updates
+///           ──KernelScheduler──> typed kernels ──KernelPlanner──> plans
 ///           ──KernelRenderer──> C module ──ExecutionPlan──> memory ──tcc | clang──> machine code
 ///
 /// Every stage is a value-to-value function of the graph and the ``TargetOptions``; only the
@@ -16,11 +17,14 @@ public struct ModelCompiler: Sendable {
 
     /// The generated C for `graph`: deterministic for a given graph and target.
     public func generate(_ graph: Graph) -> GeneratedModule {
-        let kernels = FusionPass().run(on: graph).map { generate($0, in: graph) }
-        return GeneratedModule(name: "graphjit_model", kernels: kernels, target: target)
+        let groups = FusionPass().run(on: graph)
+        let inPlace = UpdatePlanner(graph: graph).inPlaceUpdates(in: groups)
+        let planner = KernelPlanner(graph: graph, target: target, inPlaceUpdates: inPlace)
+        let kernels = groups.map { KernelRenderer(graph: graph).render(planner.plan(KernelScheduler(graph: graph).schedule($0))) }
+        return GeneratedModule(name: "graphjit_model", kernels: kernels, target: target, inPlaceUpdates: inPlace)
     }
 
-    /// The C function of one fused group of `graph`.
+    /// The C function of one fused group of `graph` (with every update of a state copied, none in place).
     public func generate(_ group: KernelGroup, in graph: Graph) -> GeneratedKernel {
         let kernel = KernelScheduler(graph: graph).schedule(group)
         return KernelRenderer(graph: graph).render(KernelPlanner(graph: graph, target: target).plan(kernel))

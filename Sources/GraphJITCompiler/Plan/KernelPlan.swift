@@ -20,6 +20,11 @@ struct KernelPlan: Equatable, Sendable {
     let ownsProjection: Bool
     /// Per chain of stages (in the order the kernel runs them), where each stage writes.
     let chains: [[ChainStep]]
+    /// A stages-only kernel whose output is the new value of its source, a state it updates in
+    /// place: the chain starts from the output buffer, which holds the source's old contents.
+    let updatesSourceInPlace: Bool
+    /// The values this kernel writes straight into a persistent value's storage (value → target).
+    let inPlaceUpdates: [ValueID: ValueID]
 
     /// A loop over `count` items run by `rt->parallel_for` in chunks of at least `grain`.
     struct Parallelism: Equatable, Sendable {
@@ -40,16 +45,20 @@ struct KernelPlan: Equatable, Sendable {
 struct KernelPlanner {
     let graph: Graph
     let target: TargetOptions
+    /// The updates whose values kernels write straight into the target's storage.
+    let inPlaceUpdates: [StateUpdate]
     private let consumers: [[Int]]
 
-    init(graph: Graph, target: TargetOptions) {
+    init(graph: Graph, target: TargetOptions, inPlaceUpdates: [StateUpdate] = []) {
         self.graph = graph
         self.target = target
+        self.inPlaceUpdates = inPlaceUpdates
         self.consumers = graph.consumers()
     }
 
     func plan(_ kernel: ScheduledKernel) -> KernelPlan {
-        var builder = Builder()
+        var builder = Builder(materialized: Set(kernel.group.materializedInterior))
+        var updatesSourceInPlace = false
         let slots = target.workerSlots
         var parallelism: KernelPlan.Parallelism?
         var isBanded = false
@@ -62,7 +71,7 @@ struct KernelPlanner {
             builder.read(.value(gemm.x))
             builder.read(gemmOperand(gemm.weights))
             if let bias = gemm.epilogue.bias { builder.read(bias: bias, graph) }
-            let product: KernelArgument = gemm.stages.contains { !$0.stage.isInPlace }
+            let product: KernelArgument = gemm.stages.contains { !$0.stage.isInPlace } || !builder.materialized.isEmpty
                 ? .scratch(floats: gemm.m * gemm.n, label: "product") : .value(gemm.output)
             builder.write(product)
             builder.chain(gemm.stages, sourceIsWritable: true, finalTarget: .value(gemm.output), graph)
@@ -120,8 +129,15 @@ struct KernelPlanner {
             builder.write(.value(concat.output))
             builder.chain(concat.stages, sourceIsWritable: true, finalTarget: .value(concat.output), graph)
         case let .stages(source, stages, output):
-            builder.read(.value(source))
-            builder.chain(stages, sourceIsWritable: false, finalTarget: .value(output), graph)
+            if inPlaceUpdates.contains(StateUpdate(target: source, value: output)) {
+                // The output's storage is the source's: the chain runs in place on it.
+                updatesSourceInPlace = true
+                builder.write(.value(output))
+                builder.chain(stages, sourceIsWritable: true, finalTarget: .value(output), graph)
+            } else {
+                builder.read(.value(source))
+                builder.chain(stages, sourceIsWritable: false, finalTarget: .value(output), graph)
+            }
         }
         // weighted sums count as contractions too
         for step in builder.chains.flatMap({ $0 }) {
@@ -129,14 +145,18 @@ struct KernelPlanner {
                 multiplyAdds += outer * steps * middle * depth
             }
         }
+        let written = Set(builder.writable.compactMap { if case let .value(id) = $0 { id } else { nil } })
+        let inPlace = inPlaceUpdates.filter { written.contains($0.value) }
         return KernelPlan(kernel: kernel, arguments: builder.arguments, writable: builder.writable,
                           multiplyAdds: multiplyAdds, parallelism: parallelism, isBanded: isBanded,
-                          ownsProjection: ownsProjection, chains: builder.chains)
+                          ownsProjection: ownsProjection, chains: builder.chains,
+                          updatesSourceInPlace: updatesSourceInPlace,
+                          inPlaceUpdates: Dictionary(uniqueKeysWithValues: inPlace.map { ($0.value, $0.target) }))
     }
 
     /// A GEMM's B operand: packed once if it is a parameter, else as stored.
     private func gemmOperand(_ id: ValueID) -> KernelArgument {
-        if case .parameter = graph[id].role { return .weight(.packed([id])) }
+        if graph[id].role.isPersistent { return .weight(.packed([id])) }
         return .value(id)
     }
 
@@ -146,10 +166,14 @@ struct KernelPlanner {
 
     /// Collects arguments in first-use order.
     private struct Builder {
+        /// Values computed mid-chain that must reach their own buffer.
+        let materialized: Set<ValueID>
         var arguments: [KernelArgument] = []
         var writable: Set<KernelArgument> = []
         var chains: [[KernelPlan.ChainStep]] = []
         private var scratchCount = 0
+
+        init(materialized: Set<ValueID>) { self.materialized = materialized }
 
         mutating func read(_ argument: KernelArgument) {
             if !arguments.contains(argument) { arguments.append(argument) }
@@ -162,7 +186,7 @@ struct KernelPlanner {
 
         /// A bias: a parameter as stored, or a computed value.
         mutating func read(bias: ValueID, _ graph: Graph) {
-            if case .parameter = graph[bias].role { read(.weight(.raw(bias))) } else { read(.value(bias)) }
+            if graph[bias].role.isPersistent { read(.weight(.raw(bias))) } else { read(.value(bias)) }
         }
 
         mutating func readOperands(of stage: KernelStage, _ graph: Graph) {
@@ -174,8 +198,9 @@ struct KernelPlanner {
         }
 
         /// Plans a chain: in-place stages work on the current buffer (copying a read-only source
-        /// into the next buffer first); shape-changing stages write a new buffer; the last buffer
-        /// written is the chain's final target.
+        /// into the next buffer first); shape-changing stages write a new buffer; a stage whose
+        /// value is materialized writes that value's buffer, which later stages only read; the
+        /// last buffer written is the chain's final target.
         mutating func chain(_ stages: [ScheduledStage], sourceIsWritable: Bool, finalTarget: KernelArgument,
                             _ graph: Graph) {
             guard !stages.isEmpty else {
@@ -184,10 +209,11 @@ struct KernelPlanner {
             }
             var startsBuffer: [Bool] = []
             var writableSource = sourceIsWritable
-            for stage in stages {
-                let starts = !stage.stage.isInPlace || !writableSource
+            for (position, stage) in stages.enumerated() {
+                let isMaterialized = position < stages.count - 1 && materialized.contains(stage.output)
+                let starts = !stage.stage.isInPlace || !writableSource || isMaterialized
                 startsBuffer.append(starts)
-                writableSource = writableSource || starts
+                writableSource = starts ? !isMaterialized : writableSource
             }
             let lastStart = startsBuffer.lastIndex(of: true)
             var steps: [KernelPlan.ChainStep] = []
@@ -197,6 +223,8 @@ struct KernelPlanner {
                 if startsBuffer[position] {
                     if position == lastStart {
                         target = finalTarget
+                    } else if materialized.contains(stage.output) {
+                        target = .value(stage.output)
                     } else {
                         scratchCount += 1
                         target = .scratch(floats: graph[stage.output].shape.elementCount,

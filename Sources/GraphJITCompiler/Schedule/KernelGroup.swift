@@ -4,7 +4,8 @@ import GraphJITIR
 /// A set of graph nodes that one generated C kernel computes: an anchor and the stages fused into it.
 ///
 /// The anchor is the first node; each later node (a stage) reads the value the previous node
-/// produced, which no one else reads, so it never has to be written to memory the plan knows of.
+/// produced. Values inside the group that are needed outside it are listed in
+/// ``materializedInterior``; every other interior value lives only in the kernel's buffers.
 public struct KernelGroup: Equatable, Sendable {
     /// A C identifier, unique within the model (`k0_conv2d`).
     public let name: String
@@ -12,17 +13,23 @@ public struct KernelGroup: Equatable, Sendable {
     /// input (the multitask heads) have one branch each and share a single GEMM.
     public let branches: [[GraphNode]]
 
-    /// A group of several chains whose anchors are contractions of the same input.
-    public init(name: String, branches: [[GraphNode]]) {
+    /// Values computed mid-chain that are also needed outside the group (read by another
+    /// kernel, graph outputs, new values of states): the kernel writes each to its own buffer.
+    public let materializedInterior: [ValueID]
+
+    /// A group of one or several chains (the anchors of several are contractions of the same input).
+    public init(name: String, branches: [[GraphNode]], materializedInterior: [ValueID] = []) {
         precondition(!branches.isEmpty && branches.allSatisfy { !$0.isEmpty })
         self.name = name
         self.branches = branches
+        self.materializedInterior = materializedInterior
     }
 
     /// Every fused node, branch after branch.
     public var nodes: [GraphNode] { branches.flatMap { $0 } }
-    /// The values the group materializes: the outputs of each branch's last node.
-    public var outputs: [ValueID] { branches.flatMap { $0.last!.outputs } }
+    /// The values the group materializes: the outputs of each branch's last node, then the
+    /// interior values needed elsewhere.
+    public var outputs: [ValueID] { branches.flatMap { $0.last!.outputs } + materializedInterior }
     /// The first branch's output (the only one for a single-chain group).
     public var output: ValueID { outputs[0] }
     /// The first branch's anchor.

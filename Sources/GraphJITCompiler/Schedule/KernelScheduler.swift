@@ -24,15 +24,16 @@ struct KernelScheduler {
         }
     }
 
-    /// Rule 1: splits a leading bias and activation off `stages`.
-    private func foldEpilogue(_ stages: [ScheduledStage]) -> (Epilogue, [ScheduledStage]) {
+    /// Rule 1: splits a leading bias and activation off `stages`; a stage whose value is
+    /// materialized mid-chain (`interior`) stays a stage, so that its value reaches its buffer.
+    private func foldEpilogue(_ stages: [ScheduledStage], interior: [ValueID]) -> (Epilogue, [ScheduledStage]) {
         var rest = stages[...]
         var epilogue = Epilogue()
-        if case let .bias(bias, _) = rest.first?.stage {
+        if case let .bias(bias, _) = rest.first?.stage, !interior.contains(rest.first!.output) {
             epilogue.bias = bias
             rest = rest.dropFirst()
         }
-        if case let .activation(function) = rest.first?.stage {
+        if case let .activation(function) = rest.first?.stage, !interior.contains(rest.first!.output) {
             epilogue.activation = function
             rest = rest.dropFirst()
         }
@@ -62,11 +63,11 @@ struct KernelScheduler {
             let all = [ScheduledStage(stage: first, layer: anchor.layer, output: anchor.output)] + stages(group.stages)
             return .stages(source: anchor.inputs[0], stages: all, output: output)
         case let .anchor(.matmul(x, weights, m, n, k)):
-            let (epilogue, rest) = foldEpilogue(stages(group.stages))
+            let (epilogue, rest) = foldEpilogue(stages(group.stages), interior: group.materializedInterior)
             return .gemm(GEMMKernel(x: x, weights: weights, m: m, n: n, k: k, epilogue: epilogue, stages: rest,
                                     layer: anchor.layer, output: output))
         case let .anchor(.convolution(x, kernel, window, batch, channels, filters)):
-            let (epilogue, rest) = foldEpilogue(stages(group.stages))
+            let (epilogue, rest) = foldEpilogue(stages(group.stages), interior: group.materializedInterior)
             let poolIndex = rest.firstIndex { if case .maxPool = $0.stage { true } else { false } }
             var pool: ConvolutionKernel.Pool?
             if let poolIndex, case let .maxPool(poolWindow, _, _) = rest[poolIndex].stage {

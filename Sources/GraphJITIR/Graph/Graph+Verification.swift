@@ -7,6 +7,7 @@ extension Graph {
     public func verify() throws {
         var defined = Set(inputs)
         defined.formUnion(parameters.map(\.value))
+        defined.formUnion(states.map(\.value))
         for (position, node) in nodes.enumerated() {
             guard node.index == position else {
                 throw GraphError.verificationFailed(reason: "node \(position) records index \(node.index)")
@@ -27,6 +28,15 @@ extension Graph {
         guard !outputs.isEmpty else { throw GraphError.verificationFailed(reason: "the graph has no outputs") }
         for output in outputs where !defined.contains(output) {
             throw GraphError.verificationFailed(reason: "output \(output) is never defined")
+        }
+        var updated = Set<ValueID>()
+        for update in updates {
+            guard self[update.target].role.isPersistent, defined.contains(update.value),
+                  self[update.target].shape == self[update.value].shape, updated.insert(update.target).inserted
+            else {
+                throw GraphError.verificationFailed(
+                    reason: "the update of \(self[update.target].name) by \(update.value) is malformed")
+            }
         }
     }
 }

@@ -10,10 +10,27 @@ public struct ValueID: Hashable, Comparable, Sendable, CustomStringConvertible {
 public enum ValueRole: Equatable, Hashable, Sendable {
     /// The model input with this position.
     case input(Int)
-    /// A named parameter (`<layer>.<weight>`).
+    /// A named parameter (`<layer>.<weight>`): a trainable weight.
     case parameter(String)
+    /// A named non-trainable persistent value (an optimizer moment, a step counter): it keeps its
+    /// contents from one call to the next and changes only through ``Graph/updates``.
+    case state(String)
     /// Output number `output` of the node with this index.
     case computed(node: Int, output: Int)
+
+    /// The name of a persistent value (a parameter or a state), `nil` for inputs and computed values.
+    ///
+    /// Persistent values live outside a call's arena, are shared by every plan compiled from one
+    /// model, and are the sources of every derived weight format.
+    public var persistentName: String? {
+        switch self {
+        case let .parameter(name), let .state(name): name
+        case .input, .computed: nil
+        }
+    }
+
+    /// Whether the value is a parameter or a state.
+    public var isPersistent: Bool { persistentName != nil }
 }
 
 /// A tensor of the graph: its static shape and where it comes from.
@@ -56,6 +73,30 @@ public struct ParameterSpec: Equatable, Sendable {
     public let value: ValueID
 }
 
+/// A non-trainable persistent value the graph keeps between calls: its name and shape. States start
+/// at zero, as Keras's optimizer variables do.
+public struct StateSpec: Equatable, Sendable {
+    public let name: String
+    public let shape: [Int]
+    public let value: ValueID
+}
+
+/// After a call, the persistent value ``target`` (a parameter or a state) holds ``value``.
+///
+/// Updates are functional, as in XLA's input/output aliasing: every node of the call reads the
+/// old contents, and the new ones replace them when the call ends. The compiler lets the kernel
+/// computing ``value`` write straight into the target's storage when nothing reads the old
+/// contents afterwards, so most updates are in place.
+public struct StateUpdate: Equatable, Hashable, Sendable {
+    public let target: ValueID
+    public let value: ValueID
+
+    public init(target: ValueID, value: ValueID) {
+        self.target = target
+        self.value = value
+    }
+}
+
 /// A static computation graph: every shape known, nodes in topological order.
 ///
 /// Graphs are built by ``GraphBuilder`` (which infers and checks every shape as nodes are added)
@@ -73,6 +114,10 @@ public struct Graph: Equatable, Sendable {
     public internal(set) var parameters: [ParameterSpec] = []
     /// Names of the model inputs (Keras input layer names), in order.
     public internal(set) var inputNames: [String] = []
+    /// Non-trainable persistent values in creation order.
+    public internal(set) var states: [StateSpec] = []
+    /// The new contents of persistent values after a call, at most one per target.
+    public internal(set) var updates: [StateUpdate] = []
 
     /// The value's metadata.
     public subscript(value: ValueID) -> GraphValue { values[value.index] }

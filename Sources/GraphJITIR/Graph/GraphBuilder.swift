@@ -25,6 +25,9 @@ public struct GraphBuilder: Sendable {
     public mutating func parameter(_ suffix: String, shape: [Int],
                                    initializer: ParameterInitializer) throws -> ValueID {
         let name = scope.isEmpty ? suffix : "\(scope).\(suffix)"
+        guard !graph.states.contains(where: { $0.name == name }) else {
+            throw GraphError.invalidConfiguration(layer: scope, reason: "\(name) is already a state")
+        }
         if let existing = parameterIndex[name] {
             let spec = graph.parameters[existing]
             guard spec.shape == shape else {
@@ -41,6 +44,47 @@ public struct GraphBuilder: Sendable {
         parameterIndex[name] = graph.parameters.count
         graph.parameters.append(ParameterSpec(name: name, shape: shape, initializer: initializer, value: id))
         return id
+    }
+
+    /// The state `<scope>.<suffix>`, created (as zeros) on first use; asking again with the same
+    /// shape returns the same value.
+    public mutating func state(_ suffix: String, shape: [Int]) throws -> ValueID {
+        let name = scope.isEmpty ? suffix : "\(scope).\(suffix)"
+        if let existing = graph.states.first(where: { $0.name == name }) {
+            guard existing.shape == shape else {
+                throw GraphError.shapeMismatch(layer: scope, operation: "state \(name)", inputShapes: [shape],
+                                               expected: "the existing state's shape \(existing.shape)")
+            }
+            return existing.value
+        }
+        guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }) else {
+            throw GraphError.invalidConfiguration(layer: scope, reason: "state \(name) would have shape \(shape)")
+        }
+        guard parameterIndex[name] == nil else {
+            throw GraphError.invalidConfiguration(layer: scope, reason: "\(name) is already a parameter")
+        }
+        let id = appendValue(shape: shape, role: .state(name), name: name)
+        graph.states.append(StateSpec(name: name, shape: shape, value: id))
+        return id
+    }
+
+    /// Records that after each call the persistent value `target` (a parameter or a state) holds
+    /// `value`, which must have its shape. Each target is updated at most once per graph.
+    public mutating func update(_ target: ValueID, with value: ValueID) throws {
+        let name = graph[target].name
+        guard graph[target].role.isPersistent else {
+            throw GraphError.invalidConfiguration(layer: scope, reason: "\(name) is not a parameter or a state; only "
+                                                  + "persistent values can be updated")
+        }
+        guard graph[value].shape == graph[target].shape else {
+            throw GraphError.shapeMismatch(layer: scope, operation: "update of \(name)",
+                                           inputShapes: [graph[value].shape],
+                                           expected: "the updated value's shape \(graph[target].shape)")
+        }
+        guard !graph.updates.contains(where: { $0.target == target }) else {
+            throw GraphError.invalidConfiguration(layer: scope, reason: "\(name) is updated twice in one call")
+        }
+        graph.updates.append(StateUpdate(target: target, value: value))
     }
 
     /// The shape of a value built so far.

@@ -21,6 +21,18 @@ public struct ParameterStore: Equatable, Sendable {
     /// All tensors keyed by name.
     public var dictionary: [String: Tensor] { tensors }
 
+    /// Replaces one tensor with a new one of the same shape.
+    package mutating func update(_ name: String, to tensor: Tensor) throws {
+        guard let existing = tensors[name] else {
+            throw WeightsError.nameMismatch(source: "an update", missing: [], unexpected: [name])
+        }
+        guard existing.shape == tensor.shape else {
+            throw WeightsError.shapeMismatch(source: "an update", name: name, expected: existing.shape,
+                                             actual: tensor.shape)
+        }
+        tensors[name] = tensor
+    }
+
     /// Replaces every tensor with the ones in `new`, which must hold exactly the same names and shapes.
     package mutating func replace(with new: [String: Tensor], source: String) throws {
         let missing = names.filter { new[$0] == nil }

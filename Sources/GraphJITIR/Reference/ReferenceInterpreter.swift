@@ -19,17 +19,45 @@ public struct ReferenceInterpreter: Sendable {
         self.accumulation = accumulation
     }
 
-    /// Evaluates `graph` on `inputs` (full shapes, batch first) with the given weights.
-    public func run(_ graph: Graph, inputs: [Tensor], parameters: ParameterStore) throws -> [Tensor] {
+    /// Evaluates `graph` on `inputs` (full shapes, batch first) with the given weights. States
+    /// the graph reads are taken from `states` (zeros when absent); updates are not applied.
+    public func run(_ graph: Graph, inputs: [Tensor], parameters: ParameterStore,
+                    states: [String: Tensor] = [:]) throws -> [Tensor] {
+        try evaluate(graph, inputs: inputs, parameters: parameters, states: states).outputs
+    }
+
+    /// One call of a graph that updates persistent values: evaluates it, then replaces each
+    /// updated parameter in `parameters` and each updated state in `states` (states the graph
+    /// declares start at zero), as the compiled model's call does.
+    public func step(_ graph: Graph, inputs: [Tensor], parameters: inout ParameterStore,
+                     states: inout [String: Tensor]) throws -> [Tensor] {
+        let result = try evaluate(graph, inputs: inputs, parameters: parameters, states: states)
+        for spec in graph.states where states[spec.name] == nil {
+            states[spec.name] = Tensor.zeros(spec.shape)
+        }
+        for (update, tensor) in zip(graph.updates, result.updated) {
+            switch graph[update.target].role {
+            case let .parameter(name): try parameters.update(name, to: tensor)
+            case let .state(name): states[name] = tensor
+            case .input, .computed: break  // verification admits only persistent targets
+            }
+        }
+        return result.outputs
+    }
+
+    private func evaluate(_ graph: Graph, inputs: [Tensor], parameters: ParameterStore,
+                          states: [String: Tensor]) throws -> (outputs: [Tensor], updated: [Tensor]) {
         switch accumulation {
-        case .double: try evaluate(graph, inputs: inputs, parameters: parameters, accumulator: Double.self)
-        case .float: try evaluate(graph, inputs: inputs, parameters: parameters, accumulator: Float.self)
+        case .double:
+            try evaluate(graph, inputs: inputs, parameters: parameters, states: states, accumulator: Double.self)
+        case .float:
+            try evaluate(graph, inputs: inputs, parameters: parameters, states: states, accumulator: Float.self)
         }
     }
 
     private func evaluate<A: BinaryFloatingPoint & Sendable>(
-        _ graph: Graph, inputs: [Tensor], parameters: ParameterStore, accumulator: A.Type
-    ) throws -> [Tensor] {
+        _ graph: Graph, inputs: [Tensor], parameters: ParameterStore, states: [String: Tensor], accumulator: A.Type
+    ) throws -> (outputs: [Tensor], updated: [Tensor]) {
         try graph.validate(inputs: inputs)
         var values = [Tensor?](repeating: nil, count: graph.values.count)
         for (id, tensor) in zip(graph.inputs, inputs) { values[id.index] = tensor }
@@ -43,13 +71,21 @@ public struct ReferenceInterpreter: Sendable {
             }
             values[spec.value.index] = tensor
         }
+        for spec in graph.states {
+            let tensor = states[spec.name] ?? Tensor.zeros(spec.shape)
+            guard tensor.shape == spec.shape else {
+                throw WeightsError.shapeMismatch(source: "the model's states", name: spec.name,
+                                                 expected: spec.shape, actual: tensor.shape)
+            }
+            values[spec.value.index] = tensor
+        }
         for node in graph.nodes {
             let arguments = node.inputs.map { values[$0.index]! }
             let shapes = node.outputs.map { graph[$0].shape }
             let results = node.operation.definition.evaluate(arguments, outputShapes: shapes, accumulator: A.self)
             for (output, result) in zip(node.outputs, results) { values[output.index] = result }
         }
-        return graph.outputs.map { values[$0.index]! }
+        return (graph.outputs.map { values[$0.index]! }, graph.updates.map { values[$0.value.index]! })
     }
 }
 

@@ -51,7 +51,9 @@ package final class ExecutionContext: @unchecked Sendable {  // Used by one thre
         kernel(UnsafePointer(tables[index]), gj_runtime_get())
     }
 
-    /// Points the tables at the caller's inputs, runs every kernel in order, copies outputs out.
+    /// Points the tables at the caller's inputs, runs every kernel in order, copies outputs out,
+    /// then copies the new values of updated persistent values not written in place. The caller
+    /// holds the weights' access (``WeightStorage/withWriteAccess(updating:_:)`` when the plan updates).
     package func run(plan: ExecutionPlan, kernels: [KernelFunction],
              inputs: [UnsafeBufferPointer<Float>], outputs: [UnsafeMutableBufferPointer<Float>]) {
         for site in inputSites {
@@ -64,6 +66,12 @@ package final class ExecutionContext: @unchecked Sendable {  // Used by one thre
         for (output, slot) in zip(outputs, plan.outputs) {
             let source = Self.address(of: slot.location, arena: arena, weights: weights, inputs: inputs)!
             output.baseAddress!.update(from: source, count: slot.count)
+        }
+        for update in plan.updates {
+            guard let location = update.source else { continue }
+            let source = Self.address(of: location, arena: arena, weights: weights, inputs: inputs)!
+            let target = weights.buffers[update.target].pointer
+            if source != target { target.update(from: source, count: update.count) }
         }
     }
 }

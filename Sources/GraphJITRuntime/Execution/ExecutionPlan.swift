@@ -5,9 +5,10 @@ import GraphJITIR
 /// Model inputs are read in place from the caller's memory (kernels never write them), so a call
 /// copies nothing in. Activations and scratch share one arena per execution context, placed by
 /// ``MemoryPlan``;
-/// weights (raw and pre-packed) live once per compiled model in ``WeightStorage``. Views
-/// (Flatten) alias their source's memory. All of this is decided before the first call, so a
-/// call allocates nothing.
+/// persistent values (parameters, states) and their derived formats live once per model in
+/// ``WeightStorage``. Views (Flatten) alias their source's memory; the new value of a state that
+/// a kernel writes in place lives in the state's own buffer. All of this is decided before the
+/// first call, so a call allocates nothing.
 package struct ExecutionPlan: Sendable {
     /// Where one `buffers[i]` entry points.
     package enum Location: Equatable, Sendable {
@@ -27,6 +28,20 @@ package struct ExecutionPlan: Sendable {
     package let outputs: [(location: Location, count: Int)]
     /// The bound weight buffers the kernels need, in weight-storage order.
     package let weights: [WeightFormat]
+    /// The persistent values a call updates, in ``Graph/updates`` order.
+    package let updates: [Update]
+    /// Indices into ``weights`` of the persistent values a call updates.
+    package var updatedWeights: [Int] { updates.map(\.target) }
+
+    /// One update of a persistent value: in place (a kernel wrote the target's buffer), or a copy
+    /// of `count` floats from `source` when the call ends.
+    package struct Update: Equatable, Sendable {
+        /// Index into ``weights`` of the target's raw buffer.
+        package let target: Int
+        /// Where the new value is, when it is copied; `nil` when a kernel wrote it in place.
+        package let source: Location?
+        package let count: Int
+    }
     /// The arena size in floats.
     package let arenaFloats: Int
     /// What the arena would take if no buffer were reused.
@@ -34,9 +49,14 @@ package struct ExecutionPlan: Sendable {
     /// The largest sum of simultaneously live activation floats at any kernel.
     package let peakLiveFloats: Int
 
-    package init(graph: Graph, kernelArguments kernels: [[KernelArgument]]) {
-        // Views alias their source: resolve every value to the value that owns its storage.
+    /// Lays out `kernels` (each kernel's arguments, in execution order); the kernels computing
+    /// the values of `inPlaceUpdates` write them into their targets' buffers.
+    package init(graph: Graph, kernelArguments kernels: [[KernelArgument]], inPlaceUpdates: [StateUpdate] = []) {
+        // Views alias their source, in-place updates their target: resolve every value to the
+        // value that owns its storage.
+        let aliased = Dictionary(uniqueKeysWithValues: inPlaceUpdates.map { ($0.value, $0.target) })
         func root(_ id: ValueID) -> ValueID {
+            if let target = aliased[id] { return target }
             if let node = graph.producer(of: id), node.operation.kind == .view { return root(node.inputs[0]) }
             return id
         }
@@ -51,15 +71,16 @@ package struct ExecutionPlan: Sendable {
         for (step, kernel) in kernels.enumerated() {
             for case let .value(id) in kernel {
                 let owner = root(id)
-                if case .parameter = graph[owner].role { continue }
+                if graph[owner].role.isPersistent { continue }
                 firstUse[owner] = min(firstUse[owner] ?? step, step)
                 lastUse[owner] = max(lastUse[owner] ?? step, step)
             }
         }
         let finalStep = max(kernels.count - 1, 0)
-        for output in graph.outputs {
+        let copied = graph.updates.filter { aliased[$0.value] == nil }.map(\.value)
+        for output in graph.outputs + copied {
             let owner = root(output)
-            if case .parameter = graph[owner].role { continue }
+            if graph[owner].role.isPersistent { continue }
             firstUse[owner] = min(firstUse[owner] ?? 0, finalStep)
             lastUse[owner] = finalStep
         }
@@ -95,7 +116,7 @@ package struct ExecutionPlan: Sendable {
                 switch argument {
                 case let .value(id):
                     let owner = root(id)
-                    if case .parameter = graph[owner].role { return .weight(weightIndex(.raw(owner))) }
+                    if graph[owner].role.isPersistent { return .weight(weightIndex(.raw(owner))) }
                     if let index = inputIndex[owner] { return .input(index) }
                     return .arena(memory.offsets[bufferOfValue[owner]!])
                 case let .weight(format):
@@ -114,15 +135,19 @@ package struct ExecutionPlan: Sendable {
             peak = max(peak, live)
         }
 
+        func location(_ value: ValueID) -> Location {
+            let owner = root(value)
+            if graph[owner].role.isPersistent { return .weight(weightIndex(.raw(owner))) }
+            if let index = inputIndex[owner] { return .input(index) }
+            return .arena(memory.offsets[bufferOfValue[owner]!])
+        }
         self.kernelArguments = arguments
         self.inputCounts = graph.inputs.map { graph[$0].shape.elementCount }
-        self.outputs = graph.outputs.map { output in
-            let owner = root(output)
-            if case .parameter = graph[owner].role {
-                return (.weight(weightIndex(.raw(owner))), graph[output].shape.elementCount)
-            }
-            if let index = inputIndex[owner] { return (.input(index), graph[output].shape.elementCount) }
-            return (.arena(memory.offsets[bufferOfValue[owner]!]), graph[output].shape.elementCount)
+        self.outputs = graph.outputs.map { (location($0), graph[$0].shape.elementCount) }
+        self.updates = graph.updates.map { update in
+            Update(target: weightIndex(.raw(update.target)),
+                   source: aliased[update.value] == nil ? location(update.value) : nil,
+                   count: graph[update.target].shape.elementCount)
         }
         self.weights = weights
         self.arenaFloats = memory.arenaFloats

@@ -1,101 +1,128 @@
 import GraphJITIR
 import CGraphJITRuntime
-import Synchronization
 
-/// A compiled model's weights, bound once: raw copies for kernels that read weights as stored,
-/// and pre-packed copies (`rt->pack_b`) for GEMM B operands. Read-only after init, shared by
-/// every execution context, and (through a ``WeightBufferCache``) by every batch size and tier
-/// compiled from the same model.
+/// The persistent values one compiled plan reads and writes, bound once: each parameter or state
+/// as stored (its ``PersistentBuffer``, shared through the model's ``PersistentStore``), and the
+/// derived formats its kernels read (``DerivedBuffer``s: packed GEMM operands, concatenated
+/// biases), remade whenever a source changes.
 package final class WeightStorage: Sendable {
     /// One buffer per ``ExecutionPlan/weights`` entry.
     package let buffers: [AlignedBuffer]
+    /// The store the buffers belong to.
+    package let store: PersistentStore
+    /// Per ``ExecutionPlan/weights`` entry, the persistent value it is, if it is one (raw formats).
+    private let persistent: [PersistentBuffer?]
+    private let derived: [DerivedBuffer]
 
-    /// Copies and packs the weights a plan needs, reusing buffers already in `cache`.
+    /// Binds the weights a plan needs, reusing the buffers already in `store`: parameters start from
+    /// `parameters`, states from zeros, the first time any plan of the model binds them.
     /// Throws when a parameter is missing or misshapen.
     package init(plan: ExecutionPlan, graph: Graph, parameters: ParameterStore,
-         cache: WeightBufferCache = WeightBufferCache()) throws {
-        func tensor(_ id: ValueID) throws -> Tensor {
-            guard case let .parameter(name) = graph[id].role, let tensor = parameters[name] else {
-                throw WeightsError.nameMismatch(source: "the model's parameters", missing: [graph[id].name],
-                                                unexpected: [])
+                 store: PersistentStore = PersistentStore()) throws {
+        func bind(_ id: ValueID) throws -> PersistentBuffer {
+            let value = graph[id]
+            return try store.persistent(named: value.name, shape: value.shape) {
+                switch value.role {
+                case let .parameter(name):
+                    guard let tensor = parameters[name] else {
+                        throw WeightsError.nameMismatch(source: "the model's parameters", missing: [name],
+                                                        unexpected: [])
+                    }
+                    guard tensor.shape == value.shape else {
+                        throw WeightsError.shapeMismatch(source: "the model's parameters", name: name,
+                                                         expected: value.shape, actual: tensor.shape)
+                    }
+                    return tensor.scalars
+                case .state:
+                    return [Float](repeating: 0, count: value.shape.elementCount)
+                case .input, .computed:
+                    throw WeightsError.nameMismatch(source: "the model's parameters", missing: [value.name],
+                                                    unexpected: [])
+                }
             }
-            guard tensor.shape == graph[id].shape else {
-                throw WeightsError.shapeMismatch(source: "the model's parameters", name: graph[id].name,
-                                                 expected: graph[id].shape, actual: tensor.shape)
-            }
-            return tensor
         }
-        let runtime = gj_runtime_get()!.pointee
-        buffers = try plan.weights.map { spec in
-            switch spec {
-            case let .raw(id):
-                let values = try tensor(id)
-                return cache.buffer(for: graph[id].name, form: "raw") { Self.copy(values.scalars) }
-            case let .concatenated(ids):
-                let values = try ids.map(tensor)
-                return cache.buffer(for: ids.map { graph[$0].name }.joined(separator: "+"), form: "vector") {
-                    Self.copy(values.flatMap(\.scalars))
-                }
-            case let .packed(ids):
-                let values = try ids.map(tensor)
-                return cache.buffer(for: ids.map { graph[$0].name }.joined(separator: "+"), form: "packed") {
-                    // GEMM B operands: the last axis is N, the rest flatten into K (HWIO conv kernels
-                    // are [KH*KW*C, F]); several are concatenated along N, row by row.
-                    let widths = values.map { $0.shape.last! }
-                    let k = values[0].elementCount / widths[0]
-                    let n = widths.reduce(0, +)
-                    var rows = [Float]()
-                    rows.reserveCapacity(k * n)
-                    for row in 0..<k {
-                        for (tensor, width) in zip(values, widths) {
-                            rows.append(contentsOf: tensor.scalars[(row * width)..<((row + 1) * width)])
-                        }
-                    }
-                    let buffer = AlignedBuffer(count: Int(runtime.packed_b_floats(Int32(k), Int32(n))))
-                    rows.withUnsafeBufferPointer { source in
-                        runtime.pack_b(Int32(k), Int32(n), source.baseAddress, Int32(n), buffer.pointer)
-                    }
-                    return buffer
-                }
+        var persistent: [PersistentBuffer?] = []
+        var derived: [DerivedBuffer] = []
+        var buffers: [AlignedBuffer] = []
+        for format in plan.weights {
+            let sources = try format.sources.map(bind)
+            switch format {
+            case .raw:
+                persistent.append(sources[0])
+                buffers.append(sources[0].storage)
+            case .concatenated:
+                let count = sources.reduce(0) { $0 + $1.storage.count }
+                derived.append(store.derived("concatenated", of: sources, count: count, derive: Self.concatenate))
+                persistent.append(nil)
+                buffers.append(derived.last!.storage)
+            case .packed:
+                let (k, n) = Self.gemmExtents(sources)
+                let count = Int(gj_runtime_get()!.pointee.packed_b_floats(Int32(k), Int32(n)))
+                derived.append(store.derived("packed", of: sources, count: count, derive: Self.pack))
+                persistent.append(nil)
+                buffers.append(derived.last!.storage)
             }
+        }
+        self.buffers = buffers
+        self.store = store
+        self.persistent = persistent
+        self.derived = derived
+    }
+
+    /// A GEMM B operand's extents: the last axis is N, the rest flatten into K (HWIO conv kernels
+    /// are [KH*KW*C, F]); several operands are concatenated along N.
+    private static func gemmExtents(_ sources: [PersistentBuffer]) -> (k: Int, n: Int) {
+        let n = sources.reduce(0) { $0 + $1.shape.last! }
+        return (sources[0].storage.count / sources[0].shape.last!, n)
+    }
+
+    private static func concatenate(_ sources: [PersistentBuffer], into target: UnsafeMutablePointer<Float>) {
+        var offset = 0
+        for source in sources {
+            (target + offset).update(from: source.storage.pointer, count: source.storage.count)
+            offset += source.storage.count
         }
     }
 
-    private static func copy(_ scalars: [Float]) -> AlignedBuffer {
-        let buffer = AlignedBuffer(count: scalars.count)
-        scalars.withUnsafeBufferPointer { source in
-            buffer.pointer.update(from: source.baseAddress!, count: source.count)
+    /// `rt->pack_b` of the sources side by side along N, row by row.
+    private static func pack(_ sources: [PersistentBuffer], into target: UnsafeMutablePointer<Float>) {
+        let (k, n) = gemmExtents(sources)
+        let rows = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
+        defer { rows.deallocate() }
+        for row in 0..<k {
+            var column = 0
+            for source in sources {
+                let width = source.shape.last!
+                (rows + row * n + column).update(from: source.storage.pointer + row * width, count: width)
+                column += width
+            }
         }
-        return buffer
+        gj_runtime_get()!.pointee.pack_b(Int32(k), Int32(n), rows, Int32(n), target)
+    }
+
+    /// Runs `body` (a call that only reads persistent values) with every derived format current,
+    /// sharing the store with other such calls.
+    package func withReadAccess<R>(_ body: () throws -> R) rethrows -> R {
+        while true {
+            let result: R? = try store.access.withReadLock {
+                derived.contains(where: \.isStale) ? nil : try body()
+            }
+            if let result { return result }
+            store.access.withWriteLock { derived.forEach { $0.refreshIfStale() } }
+        }
+    }
+
+    /// Runs `body` (a call that updates the persistent values at `updated`, indices into
+    /// ``buffers``) alone, with every derived format current; the updated values' versions change
+    /// afterwards, so the formats derived from them are remade before their next use.
+    package func withWriteAccess<R>(updating updated: [Int], _ body: () throws -> R) rethrows -> R {
+        try store.access.withWriteLock {
+            derived.forEach { $0.refreshIfStale() }
+            defer { updated.forEach { persistent[$0]?.markChanged() } }
+            return try body()
+        }
     }
 
     /// Bytes held.
     package var byteCount: Int { buffers.reduce(0) { $0 + $1.count } * MemoryLayout<Float>.stride }
-}
-
-/// Bound weight buffers by parameter name, shared by the compiled plans of one model so that
-/// each weight is copied and packed once, whatever the batch size or tier.
-package final class WeightBufferCache: Sendable {
-    private struct Key: Hashable {
-        let name: String
-        let form: String
-    }
-
-    private let buffers = Mutex<[Key: AlignedBuffer]>([:])
-
-    package init() {}
-
-    /// The cached buffer, or the one `make` creates.
-    package func buffer(for name: String, form: String, make: () -> AlignedBuffer) -> AlignedBuffer {
-        let key = Key(name: name, form: form)
-        if let existing = buffers.withLock({ $0[key] }) { return existing }
-        let created = make()
-        return buffers.withLock { buffers in
-            if let existing = buffers[key] { return existing }
-            buffers[key] = created
-            return created
-        }
-    }
-
-    package func removeAll() { buffers.withLock { $0.removeAll() } }
 }

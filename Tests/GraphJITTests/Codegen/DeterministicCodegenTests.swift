@@ -33,7 +33,7 @@ struct DeterministicCodegenTests {
         let reference = try model.predict([x], engine: .reference)
         for options in [TargetOptions(workerSlots: 1), TargetOptions(workerSlots: max(RuntimeSettings.maxWorkers, 2))] {
             let compiled = try ModelCompiler(target: options).compile(graph, parameters: model.parameters, tier: .instant,
-                                                                      weightCache: WeightBufferCache())
+                                                                      store: PersistentStore())
             #expect(maxAbsoluteDifference(try compiled.predict([x]), reference) <= 1e-5, "\(options)")
         }
     }

@@ -1,0 +1,44 @@
+import GraphJITIR
+
+/// Decides which updates of persistent values (``Graph/updates``) the kernel computing the new
+/// value writes straight into the target's storage, as XLA aliases a donated input with an output.
+///
+/// An update `target ← value` is in place when:
+/// - a kernel materializes `value` (not a view, not an input or another persistent value), and
+///   no other update already claimed it;
+/// - `target` is not a graph output (outputs report the contents a call started with);
+/// - no kernel after that one reads `target`, and the kernel itself either does not read it or
+///   is a chain of elementwise stages starting from it (each element read before it is written).
+///
+/// Every other update is copied into the target when the call ends.
+struct UpdatePlanner {
+    let graph: Graph
+
+    func inPlaceUpdates(in groups: [KernelGroup]) -> [StateUpdate] {
+        let writer = Dictionary(groups.enumerated().flatMap { index, group in group.outputs.map { ($0, index) } },
+                                uniquingKeysWith: { first, _ in first })
+        let readers: [ValueID: [Int]] = groups.enumerated().reduce(into: [:]) { readers, entry in
+            for input in entry.element.externalInputs { readers[input, default: []].append(entry.offset) }
+        }
+        var claimed = Set<ValueID>()
+        return graph.updates.filter { update in
+            guard let kernel = writer[update.value], !graph.outputs.contains(update.target),
+                  !claimed.contains(update.value) else { return false }
+            for reader in readers[update.target] ?? [] where reader >= kernel {
+                guard reader == kernel, Self.updatesElementwise(groups[kernel], source: update.target, graph: graph)
+                else { return false }
+            }
+            claimed.insert(update.value)
+            return true
+        }
+    }
+
+    /// Whether `group` is one chain of elementwise stages that starts from `source` and reads it nowhere else.
+    private static func updatesElementwise(_ group: KernelGroup, source: ValueID, graph: Graph) -> Bool {
+        guard group.branches.count == 1, group.materializedInterior.isEmpty,
+              group.anchor.inputs.first == source,
+              case .stage = group.anchor.operation.definition.lowering(of: group.anchor, in: graph) else { return false }
+        return group.nodes.allSatisfy { $0.operation.kind == .elementwise }
+            && group.nodes.flatMap { $0.inputs.dropFirst() }.allSatisfy { $0 != source }
+    }
+}

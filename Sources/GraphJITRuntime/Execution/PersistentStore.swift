@@ -1,0 +1,130 @@
+import GraphJITIR
+import Synchronization
+
+/// The storage of one model's persistent values (parameters and states), shared by every plan
+/// compiled from the model, whatever its batch size or tier, and the derived weight formats made
+/// from them (packed GEMM operands, concatenated biases).
+///
+/// Each persistent value has one buffer and a version that changes whenever its contents do (a
+/// call that updates it, ``write(_:)``). A derived buffer records the versions it was made from
+/// and is remade from its sources before the next call that reads it when they changed, so a
+/// derived format is never stale. All contents are guarded by ``access``: calls that only read
+/// share it, calls that update persistent values, writes and refreshes hold it alone.
+package final class PersistentStore: Sendable {
+    package let access = ReadWriteLock()
+    private let values = Mutex<[String: PersistentBuffer]>([:])
+    private let derived = Mutex<[DerivedKey: DerivedBuffer]>([:])
+
+    private struct DerivedKey: Hashable {
+        let format: String
+        let sources: [String]
+    }
+
+    package init() {}
+
+    /// The buffer of the persistent value `name`, created with `initial` contents on first use.
+    /// Later requests get the same buffer, with whatever it holds now.
+    package func persistent(named name: String, shape: [Int],
+                            initial: () throws -> [Float]) throws -> PersistentBuffer {
+        if let existing = values.withLock({ $0[name] }) { return existing }
+        let created = PersistentBuffer(name: name, shape: shape, contents: try initial())
+        return values.withLock { values in
+            if let existing = values[name] { return existing }
+            values[name] = created
+            return created
+        }
+    }
+
+    /// The derived buffer `format` of `sources` (made by `derive` now and whenever they change).
+    package func derived(_ format: String, of sources: [PersistentBuffer], count: Int,
+                         derive: @escaping @Sendable ([PersistentBuffer], UnsafeMutablePointer<Float>) -> Void)
+        -> DerivedBuffer {
+        let key = DerivedKey(format: format, sources: sources.map(\.name))
+        if let existing = derived.withLock({ $0[key] }) { return existing }
+        let created = access.withWriteLock { DerivedBuffer(sources: sources, count: count, derive: derive) }
+        return derived.withLock { derived in
+            if let existing = derived[key] { return existing }
+            derived[key] = created
+            return created
+        }
+    }
+
+    /// Replaces the contents of the persistent values in `tensors` that plans have bound (the others
+    /// get their contents when first bound); derived formats follow at their next use.
+    /// Shapes must match.
+    package func write(_ tensors: [String: Tensor]) {
+        access.withWriteLock {
+            for (name, tensor) in tensors {
+                guard let buffer = values.withLock({ $0[name] }) else { continue }
+                precondition(buffer.shape == tensor.shape, "\(name): shape \(tensor.shape), bound as \(buffer.shape)")
+                buffer.replaceContents(with: tensor.scalars)
+            }
+        }
+    }
+
+    /// The current contents of a bound persistent value, or `nil` if no plan has bound it.
+    package func read(_ name: String) -> Tensor? {
+        guard let buffer = values.withLock({ $0[name] }) else { return nil }
+        return access.withReadLock { Tensor(shape: buffer.shape, scalars: buffer.contents) }
+    }
+
+    /// Forgets every buffer (plans holding them keep theirs alive).
+    package func removeAll() {
+        values.withLock { $0.removeAll() }
+        derived.withLock { $0.removeAll() }
+    }
+}
+
+/// One persistent value's buffer and the version of its contents.
+package final class PersistentBuffer: @unchecked Sendable {  // Contents and version change only under the
+                                                              // store's write lock; readers hold it shared.
+    package let name: String
+    package let shape: [Int]
+    package let storage: AlignedBuffer
+    /// Changes whenever the contents do.
+    package private(set) var version = 0
+
+    init(name: String, shape: [Int], contents: [Float]) {
+        self.name = name
+        self.shape = shape
+        storage = AlignedBuffer(count: contents.count)
+        storage.pointer.update(from: contents, count: contents.count)
+    }
+
+    var contents: [Float] { Array(UnsafeBufferPointer(start: storage.pointer, count: storage.count)) }
+
+    func replaceContents(with scalars: [Float]) {
+        storage.pointer.update(from: scalars, count: min(scalars.count, storage.count))
+        markChanged()
+    }
+
+    /// Records that a kernel or a copy changed the contents (caller holds the write lock).
+    package func markChanged() { version += 1 }
+}
+
+/// A weight format derived from persistent values, remade when any of them changes.
+package final class DerivedBuffer: @unchecked Sendable {  // Remade only under the store's write lock.
+    package let storage: AlignedBuffer
+    private let sources: [PersistentBuffer]
+    private let derive: @Sendable ([PersistentBuffer], UnsafeMutablePointer<Float>) -> Void
+    private var madeFrom: [Int]
+
+    init(sources: [PersistentBuffer], count: Int,
+         derive: @escaping @Sendable ([PersistentBuffer], UnsafeMutablePointer<Float>) -> Void) {
+        self.sources = sources
+        self.derive = derive
+        storage = AlignedBuffer(count: count)
+        madeFrom = sources.map(\.version)
+        derive(sources, storage.pointer)
+    }
+
+    /// Whether a source changed since the buffer was made (caller holds the lock, shared or not).
+    package var isStale: Bool { zip(sources, madeFrom).contains { $0.version != $1 } }
+
+    /// Remakes the buffer if it is stale (caller holds the write lock).
+    package func refreshIfStale() {
+        guard isStale else { return }
+        derive(sources, storage.pointer)
+        madeFrom = sources.map(\.version)
+    }
+}
