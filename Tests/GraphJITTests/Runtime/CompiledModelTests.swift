@@ -232,7 +232,7 @@ struct CompiledModelTests {
         #expect(maxAbsoluteDifference(try instant.predict([x]), try optimized.predict([x])) <= 1e-5)
     }
 
-    @Test("plans for several batch sizes and tiers bind each weight once, and new weights replace them all")
+    @Test("plans for several batch sizes and tiers bind each weight once, and new weights are written into them all")
     func weightsSharedAcrossPlans() throws {
         let model = TutorialModel.attention(timesteps: 5, features: 4, units: 3, seed: 1)
         try model.setParameters(randomParameters(for: model, seed: 2))
@@ -256,9 +256,9 @@ struct CompiledModelTests {
         }
         try check(10)
         try model.setParameters(randomParameters(for: model, seed: 3))
-        let fresh = try model.compiled(batchSize: 1, tier: .instant)
-        #expect(fresh !== one)
-        #expect(zip(fresh.weights.buffers, one.weights.buffers).allSatisfy { $0 !== $1 })
+        // The compiled plans stay; their buffers now hold the new weights (packed copies remade).
+        let again = try model.compiled(batchSize: 1, tier: .instant)
+        #expect(again === one)
         try check(20)
     }
 
