@@ -13,6 +13,8 @@ import Foundation
 ///
 /// Cache writes are atomic: clang writes a uniquely named temporary file inside the cache directory,
 /// which is then renamed over the final name, so concurrent processes never load a half-written file.
+/// Every object is verified before it is loaded (``SharedObjectCache``: owner, permissions, a
+/// SHA-256 recorded at write time); a bad entry is removed and recompiled, never loaded.
 ///
 /// ```swift
 /// let clang = try ClangCompiler()
@@ -74,57 +76,94 @@ public struct ClangCompiler: Sendable {
         let fileName = CompileError.fileName(for: moduleName)
         let prefixedSource = "#line 1 \"\(fileName)\"\n" + source
         let key = cacheKey(forPrefixedSource: prefixedSource)
-        let libraryURL = cacheDirectory.appending(path: "\(Self.cacheStem(for: moduleName))-\(key).so")
+        let (cache, cacheNote) = usableCache()
+        let libraryURL = cache.objectURL(stem: Self.cacheStem(for: moduleName), key: key)
+        var notes = cacheNote.map { [$0] } ?? []
 
-        // 1. Cache hit: load it. A file that fails to load (truncated by a crash, foreign) is dropped.
-        if FileManager.default.fileExists(atPath: libraryURL.path) {
-            if let module = try? ClangModule(
-                loading: libraryURL, name: moduleName, source: source, isCacheHit: true,
-                compileTime: .zero, startedAt: start, diagnostics: ""
+        // 1. Cache hit: load it once verified. An entry that fails verification or loading is removed.
+        switch cache.lookUp(libraryURL, key: key) {
+        case let .hit(object):
+            if let path = object.loadPath, let module = try? ClangModule(
+                loading: path, url: libraryURL, name: moduleName, source: source, isCacheHit: true,
+                compileTime: .zero, startedAt: start, diagnostics: notes.joined(separator: "\n")
             ) {
                 return module
             }
-            try? FileManager.default.removeItem(at: libraryURL)
+            cache.remove(libraryURL)
+            notes.append("\(libraryURL.lastPathComponent) did not load; removed, recompiling")
+        case let .miss(reason):
+            if let reason { notes.append(reason) }
         }
 
-        // 2. Miss: compile into a temporary name inside the cache directory, then rename atomically.
+        // 2. Miss: compile into a temporary name inside the cache directory, then store it with its
+        //    record. An object that cannot be stored (a folder in the way) is loaded uncached.
+        let temporary = cache.directory.appending(path: ".\(libraryURL.lastPathComponent).\(UUID().uuidString).tmp")
+        defer { unlink(temporary.path) }
         let (compileTime, diagnostics) = try build(
-            prefixedSource, fileName: fileName, moduleName: moduleName, source: source, into: libraryURL
+            prefixedSource, fileName: fileName, moduleName: moduleName, source: source, into: temporary
         )
-        return try ClangModule(
-            loading: libraryURL, name: moduleName, source: source, isCacheHit: false,
-            compileTime: compileTime, startedAt: start, diagnostics: diagnostics
-        )
+        notes.append(diagnostics)
+        var loadPath = temporary.path
+        var verified: SharedObjectCache.VerifiedObject?
+        do throws(CacheStoreError) {
+            try cache.store(temporary, at: libraryURL, key: key)
+            guard case let .hit(object) = cache.lookUp(libraryURL, key: key), let path = object.loadPath else {
+                throw CacheStoreError(message: "the stored object failed verification")
+            }
+            verified = object
+            loadPath = path
+        } catch {
+            notes.append("not cached: \(error.message)")
+        }
+        return try withExtendedLifetime(verified) {
+            try ClangModule(
+                loading: loadPath, url: verified == nil ? temporary : libraryURL, name: moduleName, source: source,
+                isCacheHit: false, compileTime: compileTime, startedAt: start,
+                diagnostics: notes.filter { !$0.isEmpty }.joined(separator: "\n")
+            )
+        }
     }
 
-    /// Runs clang and moves the result to `libraryURL`; returns the time clang took and its output.
+    /// The cache to use: ``cacheDirectory`` when it is (or can be made) a writable folder, else a
+    /// private folder for this user under the temporary directory, with a note saying why.
+    private func usableCache() -> (SharedObjectCache, String?) {
+        let fileManager = FileManager.default
+        try? fileManager.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)
+        var isDirectory: ObjCBool = false
+        if fileManager.fileExists(atPath: cacheDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue,
+           access(cacheDirectory.path, W_OK | X_OK) == 0 {
+            return (SharedObjectCache(directory: cacheDirectory), nil)
+        }
+        let fallback = fileManager.temporaryDirectory.appending(path: "graphjit-cache-\(geteuid())")
+        try? fileManager.createDirectory(at: fallback, withIntermediateDirectories: true,
+                                         attributes: [.posixPermissions: 0o700])
+        return (SharedObjectCache(directory: fallback),
+                "the cache folder \(cacheDirectory.path) is not a writable folder; using \(fallback.path)")
+    }
+
+    /// Runs clang, writing the shared object to `output`; returns the time clang took and its output.
     private func build(
         _ prefixedSource: String,
         fileName: String,
         moduleName: String,
         source: String,
-        into libraryURL: URL
+        into output: URL
     ) throws -> (Duration, String) {
         func failure(_ stage: CompileError.Stage, _ message: String) -> CompileError {
             CompileError(backend: .clang, moduleName: moduleName, stage: stage, diagnostics: message, source: source)
         }
         let fileManager = FileManager.default
         let workDirectory = fileManager.temporaryDirectory.appending(path: "graphjit-\(UUID().uuidString)")
-        let temporaryLibrary = cacheDirectory.appending(path: ".\(libraryURL.lastPathComponent).\(UUID().uuidString).tmp")
-        defer {
-            try? fileManager.removeItem(at: workDirectory)
-            try? fileManager.removeItem(at: temporaryLibrary)
-        }
+        defer { try? fileManager.removeItem(at: workDirectory) }
         let sourceURL = workDirectory.appending(path: fileName)
         do {
-            try fileManager.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)
             try fileManager.createDirectory(at: workDirectory, withIntermediateDirectories: true)
             try prefixedSource.write(to: sourceURL, atomically: false, encoding: .utf8)
         } catch {
-            throw failure(.toolchain, "cannot prepare the build: \(error)")
+            throw failure(.toolchain, "cannot prepare the build: \(error.localizedDescription)")
         }
 
-        let arguments = flags + ["-o", temporaryLibrary.path, sourceURL.path] + Self.linkArguments
+        let arguments = flags + ["-o", output.path, sourceURL.path] + Self.linkArguments
         let clangStart = ContinuousClock.now
         let result: ProcessResult
         do {
@@ -136,11 +175,6 @@ public struct ClangCompiler: Sendable {
         guard result.status == 0 else {
             let stage: CompileError.Stage = result.output.contains("linker command failed") ? .link : .compile
             throw failure(stage, result.output)
-        }
-        // rename(2) atomically replaces any file a concurrent compile put there (same content).
-        guard rename(temporaryLibrary.path, libraryURL.path) == 0 else {
-            throw failure(.load, "cannot move the compiled object into the cache at \(libraryURL.path): "
-                + String(cString: strerror(errno)))
         }
         return (compileTime, result.output)
     }

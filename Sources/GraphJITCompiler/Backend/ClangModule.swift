@@ -34,11 +34,12 @@ public final class ClangModule: CompiledCModule, @unchecked Sendable {
 
     // MARK: - Lifecycle
 
-    /// Loads the shared object at `url` with `RTLD_NOW | RTLD_LOCAL` (all symbols resolved up front,
-    /// none exported to later loads).
+    /// Loads the shared object at `path` (the verified cache entry `url`, through its open
+    /// descriptor) with `RTLD_NOW | RTLD_LOCAL` (all symbols resolved up front, none exported to later loads).
     /// - Throws: ``CompileError`` with stage `load` and `dlerror()`'s message.
     init(
-        loading url: URL,
+        loading path: String,
+        url: URL,
         name: String,
         source: String,
         isCacheHit: Bool,
@@ -46,7 +47,7 @@ public final class ClangModule: CompiledCModule, @unchecked Sendable {
         startedAt start: ContinuousClock.Instant,
         diagnostics: String
     ) throws {
-        guard let handle = dlopen(url.path, RTLD_NOW | RTLD_LOCAL) else {
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
             throw CompileError(
                 backend: .clang, moduleName: name, stage: .load,

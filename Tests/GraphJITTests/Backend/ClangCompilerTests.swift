@@ -40,9 +40,9 @@ struct ClangCompilerTests {
             #expect(cached.totalTime < .milliseconds(50))
             print("clang cold: \(cold.totalTime) (clang \(cold.compileTime)), cached: \(cached.totalTime)")
 
-            // No temporary files are left behind in the cache.
-            let entries = try FileManager.default.contentsOfDirectory(atPath: cache.path)
-            #expect(entries == [cold.libraryURL.lastPathComponent])
+            // No temporary files are left behind in the cache: the object and its integrity record.
+            let entries = try FileManager.default.contentsOfDirectory(atPath: cache.path).sorted()
+            #expect(entries == [cold.libraryURL.lastPathComponent, cold.libraryURL.lastPathComponent + ".sha256"])
 
             for module in [cold, cached] {
                 var buffers: [[Float]] = [[1, 2, 3, 4, 5, 6, 7, 8], [Float](repeating: 1, count: 8)]
