@@ -124,9 +124,10 @@ struct KerasNamer {
 
     mutating func claim(_ requested: String?, base: String) throws -> String {
         if let requested {
-            // As Keras: names are path components, so '/' is not allowed (it would also let a name
-            // end a comment in generated C).
-            guard !requested.isEmpty, !requested.contains("/") else {
+            // As Keras: names are path components, so '/' is not allowed. Checked on the bytes: a
+            // combining mark after '/' makes a Character that is not "/" but whose UTF-8 still holds it.
+            // (Generated C escapes names byte by byte anyway; see CText.)
+            guard !requested.isEmpty, !requested.utf8.contains(UInt8(ascii: "/")) else {
                 throw GraphError.invalidModel(reason: "layer name '\(requested)' must be non-empty and cannot contain '/'")
             }
             guard used.insert(requested).inserted else {

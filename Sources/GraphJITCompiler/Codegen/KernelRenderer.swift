@@ -39,12 +39,12 @@ private struct KernelWriter {
                 base = "st_" + graph[target].name
                 comment += ", the new value of \(graph[target].name), written in place"
             }
-            var name = base.replacingNonIdentifierCharacters()
+            var name = CText.identifier(base)
             if used.contains(name) { name += "_\(index)" }
             used.insert(name)
             names[argument] = name
             let type = plan.writable.contains(argument) ? "float *const" : "const float *const"
-            declarations.append("\(type) \(name) = buffers[\(index)];  /* \(comment) */")
+            declarations.append("\(type) \(name) = buffers[\(index)];  /* \(CText.comment(comment)) */")
         }
     }
 
@@ -442,10 +442,11 @@ private struct KernelWriter {
         var writer = CSourceWriter()
         // One chain per branch; sibling branches (sharing one GEMM) are separated by " | ".
         let chains = group.branches.map { branch in
-            branch.map { "\($0.layer): \($0.operation.mnemonic)" }.joined(separator: " -> ")
+            branch.map { "\(CText.comment($0.layer)): \($0.operation.mnemonic)" }.joined(separator: " -> ")
         }
         writer.line("/*")
-        writer.line(" * \(group.name): fuses layer\(group.layers.count == 1 ? "" : "s") \(group.layers.joined(separator: ", "))")
+        writer.line(" * \(group.name): fuses layer\(group.layers.count == 1 ? "" : "s") "
+                    + group.layers.map(CText.comment).joined(separator: ", "))
         writer.line(" *   " + chains.joined(separator: " | "))
         writer.line(" */")
         let constantLine = constants.isEmpty ? nil

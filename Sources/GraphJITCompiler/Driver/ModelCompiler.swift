@@ -33,6 +33,11 @@ public struct ModelCompiler: Sendable {
     /// Compiles `module` on one backend into a table of kernel functions in plan order.
     package func compile(_ module: GeneratedModule, on backend: CompilerBackend) throws -> KernelTable {
         let names = module.kernels.map(\.name)
+        // User text reaches the source only through CText; anything else is a bug, caught here.
+        guard CText.isPlainSource(module.source) else {
+            throw CompileError(backend: backend, moduleName: module.name, stage: .compile,
+                               diagnostics: "the generated source holds a byte outside printable ASCII", source: "")
+        }
         switch backend {
         case .tcc:
             return try KernelTable(module: TCCCompiler().compile(module.source, moduleName: module.name), kernelNames: names)

@@ -73,7 +73,7 @@ public struct FusionPass: Sendable {
         }
         let chains = groups.map { chain in (chain, hasInterior: !interior(of: [chain]).isEmpty) }
         return Self.mergeSiblings(chains, in: graph).enumerated().map { index, branches in
-            let label = branches.map { $0[0].layer }.joined(separator: "_").replacingNonIdentifierCharacters()
+            let label = CText.identifier(String(branches.map { $0[0].layer }.joined(separator: "_").utf8.prefix(40))!)
             return KernelGroup(name: "k\(index)_\(label)", branches: branches,
                                materializedInterior: interior(of: branches))
         }
@@ -133,12 +133,5 @@ public struct FusionPass: Sendable {
         case .contraction, .view, .copy, .recurrence:
             return false
         }
-    }
-}
-
-extension String {
-    /// The string with every character that cannot appear in a C identifier replaced by `_`.
-    func replacingNonIdentifierCharacters() -> String {
-        String(map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") ? $0 : "_" })
     }
 }

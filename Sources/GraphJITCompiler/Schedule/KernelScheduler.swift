@@ -3,6 +3,9 @@ import GraphJITRuntime
 import GraphJITIR
 /// Turns fused groups into typed kernels: each node's ``KernelLowering`` plus two folding rules.
 ///
+/// Layer names in typed kernels are already escaped for C comments (``CText/comment(_:)``): they
+/// exist only to be printed in the generated source.
+///
 /// Rules, applied in order to the stages after an anchor:
 /// 1. *Epilogue*: a leading bias, then a leading elementwise activation, are applied by the GEMM as
 ///    it stores (matmul and convolution anchors).
@@ -20,7 +23,7 @@ struct KernelScheduler {
             guard case let .stage(stage) = node.operation.definition.lowering(of: node, in: graph) else {
                 preconditionFailure("fusion placed \(node.operation.mnemonic) after an anchor")
             }
-            return ScheduledStage(stage: stage, layer: node.layer, output: node.output)
+            return ScheduledStage(stage: stage, layer: CText.comment(node.layer), output: node.output)
         }
     }
 
@@ -52,7 +55,7 @@ struct KernelScheduler {
                     rest.removeFirst()
                 }
                 return .init(weights: branch[0].inputs[1], bias: bias, width: graph[branch[0].inputs[1]].shape[1],
-                             stages: rest, layer: branch[0].layer, output: branch.last!.output)
+                             stages: rest, layer: CText.comment(branch[0].layer), output: branch.last!.output)
             }))
         }
         let output = group.output
@@ -60,12 +63,12 @@ struct KernelScheduler {
         case .view:
             preconditionFailure("views are never kernels")
         case let .stage(first):
-            let all = [ScheduledStage(stage: first, layer: anchor.layer, output: anchor.output)] + stages(group.stages)
+            let all = [ScheduledStage(stage: first, layer: CText.comment(anchor.layer), output: anchor.output)] + stages(group.stages)
             return .stages(source: anchor.inputs[0], stages: all, output: output)
         case let .anchor(.matmul(x, weights, m, n, k)):
             let (epilogue, rest) = foldEpilogue(stages(group.stages), interior: group.materializedInterior)
             return .gemm(GEMMKernel(x: x, weights: weights, m: m, n: n, k: k, epilogue: epilogue, stages: rest,
-                                    layer: anchor.layer, output: output))
+                                    layer: CText.comment(anchor.layer), output: output))
         case let .anchor(.convolution(x, kernel, window, batch, channels, filters)):
             let (epilogue, rest) = foldEpilogue(stages(group.stages), interior: group.materializedInterior)
             let poolIndex = rest.firstIndex { if case .maxPool = $0.stage { true } else { false } }
@@ -78,12 +81,12 @@ struct KernelScheduler {
                 x: x, kernel: kernel, window: window, batch: batch, height: inputShape[1], width: inputShape[2],
                 channels: channels, filters: filters, epilogue: epilogue,
                 preStages: Array(rest[..<(poolIndex ?? rest.count)]), pool: pool,
-                postStages: poolIndex.map { Array(rest[($0 + 1)...]) } ?? [], layer: anchor.layer, output: output))
+                postStages: poolIndex.map { Array(rest[($0 + 1)...]) } ?? [], layer: CText.comment(anchor.layer), output: output))
         case let .anchor(.recurrence(z, recurrentKernel, attributes, batch, steps)):
             return .recurrence(RecurrenceKernel(
                 z: z, recurrentKernel: recurrentKernel, attributes: attributes, batch: batch, steps: steps,
                 cellStates: anchor.outputs.count > 1 ? anchor.outputs[1] : nil,
-                stages: stages(group.stages), layer: anchor.layer, output: output))
+                stages: stages(group.stages), layer: CText.comment(anchor.layer), output: output))
         case let .anchor(.concatenation(inputs, outer, chunks)):
             return .concatenation(ConcatenationKernel(inputs: inputs, outer: outer, chunks: chunks,
                                                       stages: stages(group.stages), output: output))

@@ -99,4 +99,33 @@ struct GeneratedIdentifierTests {
         }
         try Self.checkCompilesAndRuns(model)
     }
+
+    /// Found by a hostile-input run: the '/' check worked on Characters, so "*/\u{301}" passed it
+    /// while its UTF-8 holds "*/", which closed the comment and let tcc compile the rest. Names
+    /// are now checked and escaped byte by byte.
+    @Test("a '/' hidden in a combined character is rejected", arguments: ["*/\u{301} TOKEN", "a/\u{308}b"])
+    func slashInCombinedCharacter(_ name: String) throws {
+        #expect(throws: GraphError.self) { try Self.model(denseName: name).makeGraph() }
+        #expect(throws: GraphError.self) { try Self.model(inputName: name).makeGraph() }
+    }
+
+    @Test("bytes that could end a comment, a line or the source are escaped in the C",
+          arguments: ["a\u{0}b", "star*", "back\\slash\\", "line\nbreak #include <x>", "tab\tand\rreturn", "é\u{301}*"])
+    func escapedBytes(_ name: String) throws {
+        let model = Self.model(denseName: name)
+        let module = ModelCompiler().generate(try model.makeGraph())
+        #expect(CText.isPlainSource(module.source))
+        // The name's text stays inside comments: no line of the source starts with it.
+        #expect(!module.source.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("#include <x>") })
+        try Self.checkCompilesAndRuns(model)
+    }
+
+    @Test("CText: identifiers and comments are built from bytes")
+    func cTextBytes() {
+        #expect(CText.identifier("*/\u{301} T") == "_____T")  // '*', '/', two bytes of U+0301, ' '
+
+        #expect(CText.comment("a*/b") == "a\\x2a\\x2fb")
+        #expect(CText.comment("\u{0}") == "\\x00")
+        #expect(!CText.comment("x*/\u{301}").contains("*/"))
+    }
 }
