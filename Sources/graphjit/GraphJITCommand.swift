@@ -38,6 +38,12 @@ enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
 
 extension CompilationTier: ExpressibleByArgument {}
 
+/// Batch sizes are positive (parsed unconditionally, so `-5` reaches this check instead of
+/// being taken for an option).
+func validateBatchSize(_ batchSize: Int) throws {
+    guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+}
+
 // MARK: - Commands
 
 struct Summary: ParsableCommand {
@@ -52,8 +58,10 @@ struct Summary: ParsableCommand {
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the static graph (and with --kernels the fused C kernels).")
     @OptionGroup var options: ModelOptions
-    @Option(help: "Batch size of the graph.") var batchSize = 1
+    @Option(parsing: .unconditional, help: "Batch size of the graph.") var batchSize = 1
     @Flag(help: "Print the fused kernel groups and their generated C source.") var kernels = false
+
+    func validate() throws { try validateBatchSize(batchSize) }
 
     func run() throws {
         let model = try options.makeModel()
@@ -99,11 +107,17 @@ struct Run: ParsableCommand {
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the JIT and the reference on seeded random inputs and compare.")
     @OptionGroup var options: ModelOptions
-    @Option(help: "Batch size.") var batchSize = 2
+    @Option(parsing: .unconditional, help: "Batch size.") var batchSize = 2
     @Option(help: "JIT tier.") var tier: CompilationTier = .instant
+
+    func validate() throws { try validateBatchSize(batchSize) }
 
     func run() throws {
         let model = try options.makeModel()
+        // The inputs are made here: check they fit before allocating them (compiling checks the rest).
+        let graph = try model.makeGraph(batchSize: batchSize)
+        let inputFloats = graph.inputs.reduce(0) { Int.saturatingSum($0, graph[$1].shape.elementCount) }
+        try MemoryBudget.check(MemoryBudget.bytes(ofFloats: inputFloats), for: "the seeded inputs of batch size \(batchSize)")
         var generator = SeededGenerator(seed: 1234)
         let inputs = try model.inputSignature().map { generator.normalTensor(shape: [batchSize] + $0.shape) }
         let jit = try model.predict(inputs, engine: .jit(tier: tier))

@@ -23,7 +23,7 @@ public enum NPY {
     /// - Throws: ``NPYError`` naming `url` if the file is malformed or not C-order float32;
     ///   Foundation's error if it cannot be read.
     public static func read(contentsOf url: URL) throws -> Tensor {
-        let data = try Data(contentsOf: url, options: .mappedIfSafe)
+        let data = try FileIO.read(url)
         do {
             return try decode(data)
         } catch var error as NPYError {
@@ -63,9 +63,9 @@ public enum NPY {
         return data
     }
 
-    /// Writes `tensor` to `url` as a `.npy` file (see ``encode(_:)``), replacing any existing file
-    /// atomically.
+    /// Writes `tensor` to `url` as a `.npy` file (see ``encode(_:)``): a regular file is replaced
+    /// atomically, a FIFO or device written through (see ``FileIO/write(_:to:)``).
     public static func write(_ tensor: Tensor, to url: URL) throws {
-        try encode(tensor).write(to: url, options: .atomic)
+        try FileIO.write(encode(tensor), to: url)
     }
 }

@@ -24,7 +24,7 @@ public enum Safetensors {
     /// - Throws: ``SafetensorsError`` naming `url` if the file is malformed; Foundation's error if it
     ///   cannot be read.
     public static func read(contentsOf url: URL) throws -> SafetensorsFile {
-        let data = try Data(contentsOf: url, options: .mappedIfSafe)
+        let data = try FileIO.read(url)
         do {
             return try decode(data)
         } catch var error as SafetensorsError {
@@ -86,8 +86,8 @@ public enum Safetensors {
         return data
     }
 
-    /// Writes `tensors` to `url` as an `F32` safetensors file (see ``encode(_:metadata:)``), replacing
-    /// any existing file atomically.
+    /// Writes `tensors` to `url` as an `F32` safetensors file (see ``encode(_:metadata:)``): a regular
+    /// file is replaced atomically, a FIFO or device written through (see ``FileIO/write(_:to:)``).
     public static func write(_ tensors: [String: Tensor], to url: URL, metadata: [String: String] = [:]) throws {
         let data: Data
         do {
@@ -96,7 +96,7 @@ public enum Safetensors {
             error.file = url
             throw error
         }
-        try data.write(to: url, options: .atomic)
+        try FileIO.write(data, to: url)
     }
 
     // MARK: - Names

@@ -40,13 +40,16 @@ public final class Conv2D: Layer {
                                     inputSize: [shape[1], shape[2]]) else {
             throw GraphError.shapeMismatch(
                 layer: builder.scope, operation: kerasBaseName, inputShapes: [shape],
-                expected: "height and width at least the kernel size \(kernelSize) with padding 'valid'")
+                expected: padding == .valid ? "height and width at least the kernel size \(kernelSize) with padding 'valid'"
+                    : "a kernel \(kernelSize) and strides \(strides) whose padding fits in Int")
         }
         let channels = shape[3]
-        let receptive = kernelSize[0] * kernelSize[1]
+        // Saturating: an absurd kernel's weight shape is refused by `parameter` right after.
+        let receptive = Int.saturatingProduct(kernelSize[0], kernelSize[1])
         let kernel = try builder.parameter(
             "kernel", shape: kernelSize + [channels, filters],
-            initializer: .glorotUniform(fanIn: receptive * channels, fanOut: receptive * filters))
+            initializer: .glorotUniform(fanIn: Int.saturatingProduct(receptive, channels),
+                                       fanOut: Int.saturatingProduct(receptive, filters)))
         var y = try builder.apply(.conv2d(window), [x, kernel])
         if useBias {
             let bias = try builder.parameter("bias", shape: [filters], initializer: .zeros)

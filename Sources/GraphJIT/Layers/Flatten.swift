@@ -12,6 +12,10 @@ public final class Flatten: Layer {
         let x = try singleInput(inputs, in: builder)
         let shape = builder.shape(of: x)
         try requireInput(shape.count >= 2, inputs, expected: "at least (batch, features)", in: builder)
-        return try builder.apply(.reshape([shape[0], shape.dropFirst().elementCount]), [x])
+        guard let features = shape.dropFirst().checkedElementCount else {
+            throw GraphError.shapeMismatch(layer: builder.scope, operation: kerasBaseName, inputShapes: [shape],
+                                           expected: "at most \(Int.max) features per sample")
+        }
+        return try builder.apply(.reshape([shape[0], features]), [x])
     }
 }

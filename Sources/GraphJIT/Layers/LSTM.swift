@@ -28,6 +28,8 @@ public final class LSTM: Layer {
 
     public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
         try requireConfiguration(units > 0, "units must be positive, got \(units)", in: builder)
+        try requireConfiguration(units <= Int.max / 4, "units \(units) is too large: the kernels have 4·units columns",
+                                 in: builder)
         guard let elementwise = activation.elementwise, let recurrentElementwise = recurrentActivation.elementwise else {
             throw GraphError.invalidConfiguration(layer: builder.scope, reason: "activations must be elementwise (not softmax)")
         }

@@ -29,7 +29,8 @@ public final class MaxPooling2D: Layer {
                                     inputSize: [shape[1], shape[2]]) else {
             throw GraphError.shapeMismatch(
                 layer: builder.scope, operation: kerasBaseName, inputShapes: [shape],
-                expected: "height and width at least the pool size \(poolSize) with padding 'valid'")
+                expected: padding == .valid ? "height and width at least the pool size \(poolSize) with padding 'valid'"
+                    : "a pool size \(poolSize) and strides \(strides) whose padding fits in Int")
         }
         return try builder.apply(.maxPool2d(window), [x])
     }

@@ -29,11 +29,23 @@ public class Model {
         let topology: Result<ModelTopology, GraphError> = Result {
             try ModelTopology(inputs: inputs, outputs: outputs)
         }.mapError { $0 as? GraphError ?? .invalidModel(reason: "\($0)") }
-        self.topology = topology
         self.parameters = ParameterStore(order: [], tensors: [:])
+        // The weights are drawn only when they fit in the memory budget; otherwise every later
+        // call reports the budget error (construction itself never throws).
+        var checked = topology
         if let graph = try? topology.get().makeGraph(batchSize: 1).graph {
-            self.parameters = Self.initialParameters(for: graph, seed: seed)
+            let floats = graph.parameters.reduce(0) { Int.saturatingSum($0, $1.shape.elementCount) }
+            do {
+                try MemoryBudget.check(MemoryBudget.bytes(ofFloats: floats),
+                                       for: "the weights of model '\(self.name)' (\(floats) parameters)")
+                self.parameters = Self.initialParameters(for: graph, seed: seed)
+            } catch let error as GraphError {
+                checked = .failure(error)
+            } catch {
+                checked = .failure(.invalidModel(reason: "\(error)"))
+            }
         }
+        self.topology = checked
     }
 
     // MARK: Configuration

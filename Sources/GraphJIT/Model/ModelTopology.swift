@@ -103,7 +103,7 @@ struct ModelTopology {
         var builder = GraphBuilder()
         var values: [Int: ValueID] = [:]
         for (entry, tensor) in zip(inputs, inputTensors) {
-            values[tensor] = builder.addInput(named: entry.name, shape: [batchSize] + entry.shape)
+            values[tensor] = try builder.addInput(named: entry.name, shape: [batchSize] + entry.shape)
         }
         var callOutputs: [ValueID] = []
         for call in calls {

@@ -21,6 +21,9 @@ extension ModelCompiler {
         let module = generate(graph)
         let plan = ExecutionPlan(graph: graph, kernelArguments: module.kernels.map(\.arguments),
                                  inPlaceUpdates: module.inPlaceUpdates)
+        try MemoryBudget.check(MemoryBudget.bytes(ofFloats: plan.requiredFloats(graph)),
+                               for: "the compiled plan for batch size \(graph.batchSize) (arena "
+                                   + "\(GraphError.readable(MemoryBudget.bytes(ofFloats: plan.arenaFloats))), weights and outputs)")
         let weights = try WeightStorage(plan: plan, graph: graph, parameters: parameters, store: store)
         let first = try compile(module, on: tier == .optimized ? .clang : .tcc)
         let tierUp: (@Sendable () throws -> KernelTable)? = tier == .automatic ? { @Sendable [self] in

@@ -20,5 +20,10 @@ struct CSourceWriter {
         line("}")
     }
 
+    /// Appends every line of `other`, one level of indentation per level of this writer's depth.
+    mutating func append(_ other: CSourceWriter) {
+        for text in other.lines { line(text) }
+    }
+
     var text: String { lines.joined(separator: "\n") + "\n" }
 }

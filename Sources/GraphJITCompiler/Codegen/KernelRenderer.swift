@@ -360,9 +360,11 @@ private struct KernelWriter {
                 body.line("memcpy(\(next), \(current), sizeof(float) * \(count));")
                 current = next
             }
-            var writer = body
-            renderInPlace([step.stage], on: current, count: .literal(count), into: &writer)
-            body = writer
+            // Into a fresh writer: passing `&body` to a method of `self` would copy `self`, and so
+            // every line written so far, once per stage (quadratic in the chain's length).
+            var stageLines = CSourceWriter()
+            renderInPlace([step.stage], on: current, count: .literal(count), into: &stageLines)
+            body.append(stageLines)
         }
     }
 

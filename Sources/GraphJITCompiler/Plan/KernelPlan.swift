@@ -67,7 +67,7 @@ struct KernelPlanner {
 
         switch kernel.body {
         case let .gemm(gemm):
-            multiplyAdds = gemm.m * gemm.n * gemm.k
+            multiplyAdds = .saturatingProduct(gemm.m, gemm.n, gemm.k)
             builder.read(.value(gemm.x))
             builder.read(gemmOperand(gemm.weights))
             if let bias = gemm.epilogue.bias { builder.read(bias: bias, graph) }
@@ -77,7 +77,7 @@ struct KernelPlanner {
             builder.chain(gemm.stages, sourceIsWritable: true, finalTarget: .value(gemm.output), graph)
         case let .siblingGEMM(siblings):
             let total = siblings.branches.map(\.width).reduce(0, +)
-            multiplyAdds = siblings.m * total * siblings.k
+            multiplyAdds = .saturatingProduct(siblings.m, total, siblings.k)
             builder.read(.value(siblings.x))
             builder.read(.weight(.packed(siblings.branches.map(\.weights))))
             let biases = siblings.branches.compactMap(\.bias)
@@ -89,28 +89,27 @@ struct KernelPlanner {
             }
         case let .convolution(conv):
             let (oh, ow) = (conv.window.outputSize[0], conv.window.outputSize[1])
-            let patch = conv.window.size[0] * conv.window.size[1] * conv.channels
-            let imageWork = oh * ow * conv.filters * patch
-            multiplyAdds = conv.batch * imageWork
+            let patch = Int.saturatingProduct(conv.window.size[0], conv.window.size[1], conv.channels)
+            let imageWork = Int.saturatingProduct(oh, ow, conv.filters, patch)
+            multiplyAdds = .saturatingProduct(conv.batch, imageWork)
             builder.read(.value(conv.x))
             builder.read(gemmOperand(conv.kernel))
             if let bias = conv.epilogue.bias { builder.read(bias: bias, graph) }
-            builder.write(.scratch(floats: oh * ow * patch * slots, label: "columns"))
-            if conv.pool != nil { builder.write(.scratch(floats: oh * ow * conv.filters * slots, label: "convolved")) }
+            builder.write(.scratch(floats: .saturatingProduct(oh, ow, patch, slots), label: "columns"))
+            if conv.pool != nil { builder.write(.scratch(floats: .saturatingProduct(oh, ow, conv.filters, slots), label: "convolved")) }
             builder.write(.value(conv.output))
             for stage in conv.preStages + conv.postStages { builder.readOperands(of: stage.stage, graph) }
-            isBanded = conv.batch < slots && imageWork * conv.batch >= target.bandedConvolutionMultiplyAdds
+            isBanded = conv.batch < slots && multiplyAdds >= target.bandedConvolutionMultiplyAdds
             if isBanded {
                 let rows = conv.pool?.window.outputSize[0] ?? oh
-                let rowWidth = (conv.pool?.window.outputSize[1] ?? ow) * conv.filters
-                parallelism = .init(count: rows, grain: grain(rowWidth * conv.window.size[0] * conv.window.size[1]
-                                                                  * conv.channels), label: "bands")
+                let rowWidth = Int.saturatingProduct(conv.pool?.window.outputSize[1] ?? ow, conv.filters)
+                parallelism = .init(count: rows, grain: grain(.saturatingProduct(rowWidth, patch)), label: "bands")
             } else {
                 parallelism = .init(count: conv.batch, grain: grain(imageWork), label: "images")
             }
         case let .recurrence(lstm):
             let units = lstm.attributes.units
-            multiplyAdds = lstm.batch * lstm.steps * units * 4 * units
+            multiplyAdds = .saturatingProduct(lstm.batch, lstm.steps, units, 4, units)
             // The projection z is this kernel's alone (the LSTM layer made it for this node), so the
             // recurrent product accumulates into it in place; otherwise each step copies its slice.
             ownsProjection = consumers[lstm.z.index].count == 1 && !graph.outputs.contains(lstm.z)
@@ -122,7 +121,7 @@ struct KernelPlanner {
             if let states = lstm.cellStates { builder.write(.value(states)) }
             if !ownsProjection { builder.write(.scratch(floats: lstm.batch * 4 * units, label: "gates")) }
             builder.write(.scratch(floats: lstm.batch * units, label: "cell"))
-            parallelism = .init(count: lstm.batch, grain: grain(lstm.steps * 4 * units * units), label: "rows")
+            parallelism = .init(count: lstm.batch, grain: grain(.saturatingProduct(lstm.steps, 4, units, units)), label: "rows")
             builder.chain(lstm.stages, sourceIsWritable: true, finalTarget: .value(lstm.output), graph)
         case let .concatenation(concat):
             for input in concat.inputs { builder.read(.value(input)) }
@@ -142,7 +141,7 @@ struct KernelPlanner {
         // weighted sums count as contractions too
         for step in builder.chains.flatMap({ $0 }) {
             if case let .weightedSum(_, outer, steps, middle, depth) = step.stage.stage {
-                multiplyAdds += outer * steps * middle * depth
+                multiplyAdds = .saturatingSum(multiplyAdds, .saturatingProduct(outer, steps, middle, depth))
             }
         }
         let written = Set(builder.writable.compactMap { if case let .value(id) = $0 { id } else { nil } })
@@ -161,7 +160,7 @@ struct KernelPlanner {
     }
 
     private func grain(_ workPerItem: Int) -> Int {
-        max(1, (target.parallelGrainMultiplyAdds + workPerItem - 1) / max(workPerItem, 1))
+        max(1, Int.saturatingSum(target.parallelGrainMultiplyAdds, workPerItem - 1) / max(workPerItem, 1))
     }
 
     /// Collects arguments in first-use order.

@@ -45,6 +45,7 @@ public struct FusionPass: Sendable {
 
         for node in graph.nodes where !grouped.contains(node.index) && node.operation.kind != .view {
             var members = [node]
+            var hasWindow = node.operation.kind == .window
             grouped.insert(node.index)
             while let last = members.last, last.outputs.count == 1 {
                 let value = last.output
@@ -52,11 +53,13 @@ public struct FusionPass: Sendable {
                 // The first reader that can go on computing from this value inside the group.
                 guard let next = readers.lazy.map({ graph.nodes[$0] }).first(where: { reader in
                     reader.inputs.first == value && !grouped.contains(reader.index)
-                        && Self.canFuse(reader.operation, into: members.map(\.operation)) && operandsReady(reader)
+                        && Self.canFuse(reader.operation, anchor: node.operation, hasWindow: hasWindow)
+                        && operandsReady(reader)
                 }) else { break }
                 let neededElsewhere = required.contains(value) || readers.count > 1
                 if neededElsewhere && !Self.canMaterializeStage(of: members, graph: graph) { break }
                 members.append(next)
+                hasWindow = hasWindow || next.operation.kind == .window
                 grouped.insert(next.index)
             }
             groups.append(members)
@@ -105,23 +108,27 @@ public struct FusionPass: Sendable {
             if hasBias && !graph[chain[1].inputs[1]].role.isPersistent { return nil }
             return (anchor.inputs[0], hasBias)
         }
+        struct Key: Hashable {
+            let input: ValueID
+            let hasBias: Bool
+        }
         var merged: [[[GraphNode]]] = []
-        var keys: [(input: ValueID, hasBias: Bool)?] = []
+        var positions: [Key: Int] = [:]
         for (chain, hasInterior) in chains {
-            let key = hasInterior ? nil : siblingKey(chain)
-            if let key, let target = keys.firstIndex(where: { $0?.input == key.input && $0?.hasBias == key.hasBias }) {
+            let key = hasInterior ? nil : siblingKey(chain).map { Key(input: $0.input, hasBias: $0.hasBias) }
+            if let key, let target = positions[key] {
                 merged[target].append(chain)
             } else {
+                if let key { positions[key] = merged.count }
                 merged.append([chain])
-                keys.append(key)
             }
         }
         return merged
     }
 
-    /// Whether `operation` can be a stage of a group made of `members` (anchor first).
-    static func canFuse(_ operation: Operation, into members: [Operation]) -> Bool {
-        let anchor = members[0]
+    /// Whether `operation` can be a stage of a group with this anchor (`hasWindow`: the group
+    /// already has a window stage).
+    static func canFuse(_ operation: Operation, anchor: Operation, hasWindow: Bool) -> Bool {
         let isConvolution = anchor.is(Conv2DOp.self)
         switch operation.kind {
         case .elementwise:
@@ -129,7 +136,7 @@ public struct FusionPass: Sendable {
         case .reduction:
             return !isConvolution && anchor.kind != .recurrence && anchor.kind != .copy
         case .window:
-            return isConvolution && !members.contains { $0.kind == .window }
+            return isConvolution && !hasWindow
         case .contraction, .view, .copy, .recurrence:
             return false
         }

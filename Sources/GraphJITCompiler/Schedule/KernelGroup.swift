@@ -39,7 +39,8 @@ public struct KernelGroup: Equatable, Sendable {
 
     /// The distinct model layers the group fuses, in order.
     public var layers: [String] {
-        nodes.map(\.layer).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        var seen = Set<String>()
+        return nodes.map(\.layer).filter { seen.insert($0).inserted }
     }
 
     /// Values read from outside the group (activations and parameters), in first-use order.

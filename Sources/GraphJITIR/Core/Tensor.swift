@@ -67,5 +67,37 @@ public enum TensorError: Error, Equatable, CustomStringConvertible {
 
 extension Collection where Element == Int {
     /// The product of the extents: the number of elements a tensor of this shape holds.
+    /// Shapes in a graph are checked on entry (``checkedElementCount``), so this cannot overflow for them.
     public var elementCount: Int { reduce(1, *) }
+
+    /// The product of the extents, or `nil` when an extent is negative or the product overflows `Int`.
+    public var checkedElementCount: Int? {
+        var product = 1
+        for extent in self {
+            guard extent >= 0 else { return nil }
+            let (next, overflow) = product.multipliedReportingOverflow(by: extent)
+            if overflow { return nil }
+            product = next
+        }
+        return product
+    }
+}
+
+extension Int {
+    /// `a · b`, or `Int.max` when that overflows (sizes that large fail the memory budget instead).
+    public static func saturatingProduct(_ factors: Int...) -> Int {
+        var product = 1
+        for factor in factors {
+            let (next, overflow) = product.multipliedReportingOverflow(by: factor)
+            if overflow { return .max }
+            product = next
+        }
+        return product
+    }
+
+    /// `a + b`, or `Int.max` when that overflows.
+    public static func saturatingSum(_ a: Int, _ b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : sum
+    }
 }

@@ -18,9 +18,11 @@ public struct Window2D: Equatable, Hashable, Sendable, CustomStringConvertible {
     public let padBefore: [Int]
 
     /// Resolves a window over an input, or returns `nil` when the window does not fit
-    /// (a `valid` window larger than the input).
+    /// (a `valid` window larger than the input), an extent or stride is not positive, or the
+    /// padding it would need does not fit in an `Int`. No arithmetic here can overflow.
     public init?(size: [Int], strides: [Int], padding: Padding, inputSize: [Int]) {
-        precondition(size.count == 2 && strides.count == 2 && inputSize.count == 2)
+        guard size.count == 2, strides.count == 2, inputSize.count == 2,
+              (size + strides + inputSize).allSatisfy({ $0 >= 1 }) else { return nil }
         var output = [0, 0]
         var before = [0, 0]
         for axis in 0..<2 {
@@ -30,10 +32,11 @@ public struct Window2D: Equatable, Hashable, Sendable, CustomStringConvertible {
                 guard n >= k else { return nil }
                 output[axis] = (n - k) / s + 1
             case .same:
-                guard n >= 1 else { return nil }
-                output[axis] = (n + s - 1) / s
-                let total = max((output[axis] - 1) * s + k - n, 0)
-                before[axis] = total / 2
+                output[axis] = n / s + (n % s == 0 ? 0 : 1)  // ceil(n / s)
+                // (output - 1) * s <= n - 1, so only adding k can overflow.
+                let (span, overflow) = ((output[axis] - 1) * s).addingReportingOverflow(k)
+                guard !overflow else { return nil }
+                before[axis] = max(span - n, 0) / 2
             }
         }
         self.size = size

@@ -119,6 +119,11 @@ public struct Graph: Equatable, Sendable {
     /// The new contents of persistent values after a call, at most one per target.
     public internal(set) var updates: [StateUpdate] = []
 
+    /// The most elements one value may have (2^40 floats: 4 TiB). ``GraphBuilder`` refuses larger
+    /// shapes, so products of a few extents of graph values fit comfortably in `Int`; what fits in
+    /// memory is the ``MemoryBudget``'s business.
+    public static let maximumElementCount = 1 << 40
+
     /// The value's metadata.
     public subscript(value: ValueID) -> GraphValue { values[value.index] }
 

@@ -12,8 +12,14 @@ public struct GraphBuilder: Sendable {
 
     // MARK: Values
 
-    /// Adds a model input of the given full shape (batch first).
-    public mutating func addInput(named name: String, shape: [Int]) -> ValueID {
+    /// Adds a model input of the given full shape (batch first); throws unless every extent is
+    /// positive and the element count is at most ``Graph/maximumElementCount``.
+    public mutating func addInput(named name: String, shape: [Int]) throws -> ValueID {
+        guard shape.allSatisfy({ $0 > 0 }) else {
+            throw GraphError.invalidConfiguration(layer: name, reason: "input '\(name)' would have shape \(shape): "
+                                                  + "every extent must be positive")
+        }
+        try Self.checkSize(of: shape, what: "input '\(name)'", layer: name)
         let id = appendValue(shape: shape, role: .input(graph.inputs.count), name: name)
         graph.inputs.append(id)
         graph.inputNames.append(name)
@@ -40,6 +46,7 @@ public struct GraphBuilder: Sendable {
         guard shape.allSatisfy({ $0 > 0 }) else {
             throw GraphError.invalidConfiguration(layer: scope, reason: "weight \(name) would have shape \(shape)")
         }
+        try Self.checkSize(of: shape, what: "weight \(name)", layer: scope)
         let id = appendValue(shape: shape, role: .parameter(name), name: name)
         parameterIndex[name] = graph.parameters.count
         graph.parameters.append(ParameterSpec(name: name, shape: shape, initializer: initializer, value: id))
@@ -60,6 +67,7 @@ public struct GraphBuilder: Sendable {
         guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }) else {
             throw GraphError.invalidConfiguration(layer: scope, reason: "state \(name) would have shape \(shape)")
         }
+        try Self.checkSize(of: shape, what: "state \(name)", layer: scope)
         guard parameterIndex[name] == nil else {
             throw GraphError.invalidConfiguration(layer: scope, reason: "\(name) is already a parameter")
         }
@@ -103,6 +111,7 @@ public struct GraphBuilder: Sendable {
     public mutating func applyReturningAll(_ operation: Operation, _ inputs: [ValueID]) throws -> [ValueID] {
         let shapes = inputs.map { graph[$0].shape }
         let outputShapes = try operation.outputShapes(for: shapes, layer: scope)
+        for shape in outputShapes { try Self.checkSize(of: shape, what: operation.mnemonic, layer: scope) }
         let nodeIndex = graph.nodes.count
         let outputs = outputShapes.enumerated().map { position, shape in
             appendValue(shape: shape, role: .computed(node: nodeIndex, output: position),
@@ -118,6 +127,17 @@ public struct GraphBuilder: Sendable {
         graph.outputs = outputs
         try graph.verify()
         return graph
+    }
+
+    /// Throws unless `shape` has no negative extent and at most ``Graph/maximumElementCount``
+    /// elements, so that no size arithmetic on graph values can overflow.
+    private static func checkSize(of shape: [Int], what: String, layer: String) throws {
+        guard shape.allSatisfy({ $0 >= 0 }), let count = shape.checkedElementCount,
+              count <= Graph.maximumElementCount else {
+            throw GraphError.invalidConfiguration(
+                layer: layer, reason: "\(what) would have shape \(shape): more than \(Graph.maximumElementCount) "
+                    + "elements (2^40), beyond any machine's memory")
+        }
     }
 
     private mutating func appendValue(shape: [Int], role: ValueRole, name: String) -> ValueID {

@@ -17,6 +17,8 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
     case verificationFailed(reason: String)
     /// The operation has no gradient rule yet.
     case notDifferentiable(layer: String, operation: String)
+    /// Allocating `bytes` for `what` would exceed the ``MemoryBudget`` of `budget` bytes.
+    case memoryBudgetExceeded(what: String, bytes: Int, budget: Int)
 
     public var description: String {
         switch self {
@@ -38,6 +40,22 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
             return "graph verification failed: \(reason)"
         case let .notDifferentiable(layer, operation):
             return "layer '\(layer)' (\(operation)): the operation has no gradient rule"
+        case let .memoryBudgetExceeded(what, bytes, budget):
+            return "\(what) needs \(Self.readable(bytes)), more than the memory budget of \(Self.readable(budget)) "
+                + "(set GRAPHJIT_MEMORY_BUDGET or MemoryBudget.bytes to change it)"
         }
+    }
+
+    /// `bytes` in the largest binary unit that keeps a number ≥ 1 (`1.5 GiB`).
+    package static func readable(_ bytes: Int) -> String {
+        if bytes == .max { return "more than \(Int.max) bytes" }
+        let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) bytes" : "\((value * 10).rounded() / 10) \(units[unit])"
     }
 }

@@ -57,11 +57,18 @@ public enum WeightsError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .nameMismatch(source, missing, unexpected):
             var parts: [String] = []
-            if !missing.isEmpty { parts.append("missing \(missing.joined(separator: ", "))") }
-            if !unexpected.isEmpty { parts.append("unexpected \(unexpected.joined(separator: ", "))") }
+            if !missing.isEmpty { parts.append("missing \(Self.list(missing))") }
+            if !unexpected.isEmpty { parts.append("unexpected \(Self.list(unexpected))") }
             return "weights from \(source) do not match the model: " + parts.joined(separator: "; ")
         case let .shapeMismatch(source, name, expected, actual):
             return "weights from \(source): '\(name)' has shape \(actual), the model expects \(expected)"
         }
+    }
+
+    /// At most ten names (each cut to 80 characters), then how many more: a message stays readable
+    /// whatever a file holds.
+    static func list(_ names: [String]) -> String {
+        let shown = names.prefix(10).map { $0.count > 80 ? $0.prefix(80) + "…" : $0 }.joined(separator: ", ")
+        return names.count > 10 ? "\(shown) and \(names.count - 10) more" : shown
     }
 }

@@ -59,6 +59,10 @@ public struct ReferenceInterpreter: Sendable {
         _ graph: Graph, inputs: [Tensor], parameters: ParameterStore, states: [String: Tensor], accumulator: A.Type
     ) throws -> (outputs: [Tensor], updated: [Tensor]) {
         try graph.validate(inputs: inputs)
+        // The interpreter keeps every value: all of them must fit in the budget.
+        let floats = graph.values.reduce(0) { Int.saturatingSum($0, $1.shape.elementCount) }
+        try MemoryBudget.check(MemoryBudget.bytes(ofFloats: floats),
+                               for: "the reference run at batch size \(graph.batchSize) (every value of the graph)")
         var values = [Tensor?](repeating: nil, count: graph.values.count)
         for (id, tensor) in zip(graph.inputs, inputs) { values[id.index] = tensor }
         for spec in graph.parameters {

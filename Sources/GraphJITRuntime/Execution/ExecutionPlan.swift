@@ -105,8 +105,10 @@ package struct ExecutionPlan: Sendable {
 
         // Weights in first-use order.
         var weights: [WeightFormat] = []
+        var weightPositions: [WeightFormat: Int] = [:]
         func weightIndex(_ spec: WeightFormat) -> Int {
-            if let index = weights.firstIndex(of: spec) { return index }
+            if let index = weightPositions[spec] { return index }
+            weightPositions[spec] = weights.count
             weights.append(spec)
             return weights.count - 1
         }
@@ -127,11 +129,21 @@ package struct ExecutionPlan: Sendable {
             })
         }
 
+        // The peak: a sweep over the steps, each buffer added where it starts and removed after
+        // it ends (inputs count from the start to their last use).
+        var change = Array(repeating: 0, count: finalStep + 2)
+        for request in requests {
+            change[request.first] = Int.saturatingSum(change[request.first], request.floats)
+            change[request.last + 1] -= request.floats == .max ? 0 : request.floats
+        }
+        for (index, input) in graph.inputs.enumerated() {
+            change[0] = Int.saturatingSum(change[0], graph[input].shape.elementCount)
+            change[inputLastUse[index] + 1] -= graph[input].shape.elementCount
+        }
         var peak = 0
+        var live = 0
         for step in 0...finalStep {
-            let inputs = graph.inputs.indices.filter { inputLastUse[$0] >= step }
-                .reduce(0) { $0 + graph[graph.inputs[$1]].shape.elementCount }
-            let live = requests.filter { $0.first <= step && step <= $0.last }.reduce(inputs) { $0 + $1.floats }
+            live = Int.saturatingSum(live, change[step])
             peak = max(peak, live)
         }
 
@@ -153,5 +165,16 @@ package struct ExecutionPlan: Sendable {
         self.arenaFloats = memory.arenaFloats
         self.unsharedFloats = memory.unsharedFloats
         self.peakLiveFloats = peak
+    }
+
+    /// The floats a compiled model of this plan allocates at most once per context: the arena, the
+    /// weights in every format the plan binds (packed formats counted at their source size; the
+    /// padding is small), and one call's outputs. Saturating.
+    package func requiredFloats(_ graph: Graph) -> Int {
+        let weightFloats = weights.reduce(0) { total, format in
+            format.sources.reduce(total) { Int.saturatingSum($0, graph[$1].shape.elementCount) }
+        }
+        let outputFloats = outputs.reduce(0) { Int.saturatingSum($0, $1.count) }
+        return Int.saturatingSum(Int.saturatingSum(arenaFloats, weightFloats), outputFloats)
     }
 }

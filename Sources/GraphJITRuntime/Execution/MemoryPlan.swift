@@ -24,26 +24,44 @@ package struct MemoryPlan: Sendable {
     package static let alignmentFloats = 16
 
     package init(requests: [Request]) {
-        let align = Self.alignmentFloats
         var offsets = Array(repeating: 0, count: requests.count)
-        var placed: [(offset: Int, end: Int, request: Request)] = []
+        var ends = Array(repeating: 0, count: requests.count)
+        // Placed requests by the steps they are live at, so that finding the ones whose lifetimes
+        // overlap a new request costs its lifetime's length, not the number placed.
+        let steps = (requests.map(\.last).max() ?? -1) + 1
+        var liveAt = Array(repeating: [Int](), count: max(steps, 0))
+        var seenBy = Array(repeating: -1, count: requests.count)
         let order = requests.indices.sorted { requests[$0].floats > requests[$1].floats }
         for index in order {
             let request = requests[index]
-            let size = (request.floats + align - 1) / align * align
-            let conflicts = placed
-                .filter { $0.request.first <= request.last && request.first <= $0.request.last }
-                .sorted { $0.offset < $1.offset }
+            // Saturating: a plan too large for Int fails the memory budget, it does not trap here.
+            let size = Self.aligned(request.floats)
+            var conflicts: [Int] = []
+            for step in max(request.first, 0)...max(request.last, request.first, 0) where step < steps {
+                for other in liveAt[step] where seenBy[other] != index {
+                    seenBy[other] = index
+                    conflicts.append(other)
+                }
+            }
+            conflicts.sort { offsets[$0] < offsets[$1] }
             var offset = 0
             for other in conflicts {
-                if offset + size <= other.offset { break }
-                offset = max(offset, other.end)
+                if Int.saturatingSum(offset, size) <= offsets[other] { break }
+                offset = max(offset, ends[other])
             }
             offsets[index] = offset
-            placed.append((offset, offset + size, request))
+            ends[index] = Int.saturatingSum(offset, size)
+            for step in max(request.first, 0)...max(request.last, request.first, 0) where step < steps {
+                liveAt[step].append(index)
+            }
         }
         self.offsets = offsets
-        self.arenaFloats = placed.map(\.end).max() ?? 0
-        self.unsharedFloats = requests.reduce(0) { $0 + ($1.floats + align - 1) / align * align }
+        self.arenaFloats = ends.max() ?? 0
+        self.unsharedFloats = requests.reduce(0) { Int.saturatingSum($0, Self.aligned($1.floats)) }
+    }
+
+    /// `floats` rounded up to the alignment, saturating.
+    private static func aligned(_ floats: Int) -> Int {
+        Int.saturatingSum(floats, alignmentFloats - 1) / alignmentFloats * alignmentFloats
     }
 }

@@ -31,8 +31,8 @@ struct OperationDefinitionTests {
     func weightedSumAnyAxis() throws {
         // values [2, 3, 4, 5]: sum over axis 2 (4 steps) with weights [2, 3, 4, 1] -> [2, 3, 5]
         var builder = GraphBuilder()
-        let weights = builder.addInput(named: "w", shape: [2, 3, 4, 1])
-        let values = builder.addInput(named: "v", shape: [2, 3, 4, 5])
+        let weights = try builder.addInput(named: "w", shape: [2, 3, 4, 1])
+        let values = try builder.addInput(named: "v", shape: [2, 3, 4, 5])
         builder.scope = "reduce"
         let out = try builder.apply(.weightedSum(axis: 2), [weights, values])
         let graph = try builder.finish(outputs: [out])
@@ -55,7 +55,7 @@ struct OperationDefinitionTests {
     @Test("a node with two outputs: the LSTM's hidden states and its per-step cell states, on every engine")
     func multiOutputLSTM() throws {
         var builder = GraphBuilder()
-        let z = builder.addInput(named: "z", shape: [3, 5, 16])
+        let z = try builder.addInput(named: "z", shape: [3, 5, 16])
         builder.scope = "lstm"
         let recurrent = try builder.parameter("recurrent_kernel", shape: [4, 16], initializer: .orthogonal)
         let attributes = LSTMAttributes(units: 4, activation: .tanh, recurrentActivation: .sigmoid,

@@ -22,7 +22,7 @@ struct DAGFusionTests {
     @Test("attention weights as a second output: one kernel computes and keeps them, then sums with them")
     func intermediateOutputStaysFused() throws {
         var builder = GraphBuilder()
-        let x = builder.addInput(named: "x", shape: [3, 7, 5])
+        let x = try builder.addInput(named: "x", shape: [3, 7, 5])
         builder.scope = "score"
         let w = try builder.parameter("kernel", shape: [5, 1], initializer: .glorotUniform(fanIn: 5, fanOut: 1))
         let scores = try builder.apply(.matmul, [x, w])
@@ -41,7 +41,7 @@ struct DAGFusionTests {
     @Test("one value read by two stages of one kernel: the softmax's input is also the weighted sum's values")
     func valueReadByTwoStages() throws {
         var builder = GraphBuilder()
-        let x = builder.addInput(named: "x", shape: [2, 6, 4])
+        let x = try builder.addInput(named: "x", shape: [2, 6, 4])
         builder.scope = "project"
         let w = try builder.parameter("kernel", shape: [4, 1], initializer: .glorotUniform(fanIn: 4, fanOut: 1))
         let b = try builder.parameter("bias", shape: [1], initializer: .zeros)
@@ -65,7 +65,7 @@ struct DAGFusionTests {
     @Test("a stage never joins a kernel before its other operand is computed")
     func operandsMustBeReady() throws {
         var builder = GraphBuilder()
-        let x = builder.addInput(named: "x", shape: [2, 5, 3])
+        let x = try builder.addInput(named: "x", shape: [2, 5, 3])
         builder.scope = "score"
         let w = try builder.parameter("kernel", shape: [3, 1], initializer: .glorotUniform(fanIn: 3, fanOut: 1))
         let a = try builder.apply(.softmax(axis: 1), [try builder.apply(.matmul, [x, w])])

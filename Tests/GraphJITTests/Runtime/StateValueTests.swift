@@ -47,7 +47,7 @@ struct StateValueTests {
     @Test("a state accumulates across calls: the kernel computing its new value writes it in place")
     func accumulatorInPlace() throws {
         var builder = GraphBuilder()
-        let x = builder.addInput(named: "x", shape: [2, 4])
+        let x = try builder.addInput(named: "x", shape: [2, 4])
         builder.scope = "acc"
         let total = try builder.state("total", shape: [2, 4])
         let increment = try builder.parameter("increment", shape: [4], initializer: .zeros)
@@ -77,7 +77,7 @@ struct StateValueTests {
     @Test("an update whose target is read after the kernel that computes it is copied when the call ends")
     func updateCopiedAtEnd() throws {
         var builder = GraphBuilder()
-        let x = builder.addInput(named: "x", shape: [3, 4])
+        let x = try builder.addInput(named: "x", shape: [3, 4])
         builder.scope = "acc"
         let total = try builder.state("total", shape: [4])
         let step = try builder.parameter("step", shape: [4], initializer: .zeros)
@@ -97,7 +97,7 @@ struct StateValueTests {
     @Test("an updated GEMM weight: its packed copy is remade before the next call, never stale")
     func packedWeightFollowsUpdates() throws {
         var builder = GraphBuilder()
-        let x = builder.addInput(named: "x", shape: [5, 6])
+        let x = try builder.addInput(named: "x", shape: [5, 6])
         builder.scope = "dense"
         let kernel = try builder.parameter("kernel", shape: [6, 3], initializer: .glorotUniform(fanIn: 6, fanOut: 3))
         let y = try builder.apply(.matmul, [x, kernel])
@@ -135,7 +135,7 @@ struct StateValueTests {
     @Test("malformed updates are errors that name the value")
     func malformedUpdates() throws {
         var builder = GraphBuilder()
-        let x = builder.addInput(named: "x", shape: [2, 4])
+        let x = try builder.addInput(named: "x", shape: [2, 4])
         builder.scope = "acc"
         let total = try builder.state("total", shape: [2, 4])
         #expect(throws: GraphError.self) { try builder.update(x, with: total) }  // an input is not persistent
