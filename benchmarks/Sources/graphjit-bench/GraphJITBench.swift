@@ -23,7 +23,14 @@ struct GraphJITBench: ParsableCommand {
     @Option(help: .hidden)
     var memoryProbe: TutorialModel?
 
+    @Flag(help: "Measure compile time against model size (long Activation and Dense chains) instead.")
+    var compileScaling = false
+
     func run() throws {
+        if compileScaling {
+            try CompileScaling().run()
+            return
+        }
         if let memoryProbe {
             try MemoryProbeRun(model: memoryProbe).run()
             return
