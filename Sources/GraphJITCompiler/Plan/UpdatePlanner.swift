@@ -6,7 +6,8 @@ import GraphJITIR
 /// An update `target ← value` is in place when:
 /// - a kernel materializes `value` (not a view, not an input or another persistent value), and
 ///   no other update already claimed it;
-/// - `target` is not a graph output (outputs report the contents a call started with);
+/// - `target` is not a graph output (outputs report the contents a call started with), nor the
+///   value of another update (that one is copied from it when the call ends);
 /// - no kernel after that one reads `target`, and the kernel itself either does not read it or
 ///   is a chain of elementwise stages starting from it (each element read before it is written).
 ///
@@ -21,8 +22,9 @@ struct UpdatePlanner {
             for input in entry.element.externalInputs { readers[input, default: []].append(entry.offset) }
         }
         var claimed = Set<ValueID>()
+        let readWhenCallEnds = Set(graph.outputs + graph.updates.map(\.value))
         return graph.updates.filter { update in
-            guard let kernel = writer[update.value], !graph.outputs.contains(update.target),
+            guard let kernel = writer[update.value], !readWhenCallEnds.contains(update.target),
                   !claimed.contains(update.value) else { return false }
             for reader in readers[update.target] ?? [] where reader >= kernel {
                 guard reader == kernel, Self.updatesElementwise(groups[kernel], source: update.target, graph: graph)

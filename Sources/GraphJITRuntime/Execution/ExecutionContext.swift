@@ -67,9 +67,17 @@ package final class ExecutionContext: @unchecked Sendable {  // Used by one thre
             let source = Self.address(of: slot.location, arena: arena, weights: weights, inputs: inputs)!
             output.baseAddress!.update(from: source, count: slot.count)
         }
+        func address(_ location: ExecutionPlan.Location) -> UnsafeMutablePointer<Float> {
+            Self.address(of: location, arena: arena, weights: weights, inputs: inputs)!
+        }
+        // Snapshots first, so that no copy reads a persistent value another copy already replaced.
         for update in plan.updates {
-            guard let location = update.source else { continue }
-            let source = Self.address(of: location, arena: arena, weights: weights, inputs: inputs)!
+            guard let source = update.source, let snapshot = update.snapshot else { continue }
+            address(snapshot).update(from: address(source), count: update.count)
+        }
+        for update in plan.updates {
+            guard let location = update.snapshot ?? update.source else { continue }
+            let source = address(location)
             let target = weights.buffers[update.target].pointer
             if source != target { target.update(from: source, count: update.count) }
         }

@@ -40,6 +40,10 @@ package struct ExecutionPlan: Sendable {
         package let target: Int
         /// Where the new value is, when it is copied; `nil` when a kernel wrote it in place.
         package let source: Location?
+        /// Arena room the source is first copied to, when the source is a persistent value that
+        /// another update overwrites (`previous ← current`, or a swap): all such snapshots are
+        /// taken before any target is written, so every update sees the contents the call started with.
+        package let snapshot: Location?
         package let count: Int
     }
     /// The arena size in floats.
@@ -101,6 +105,15 @@ package struct ExecutionPlan: Sendable {
                 return requests.count - 1
             })
         }
+        // Updates copied from a persistent value that another update writes need a snapshot,
+        // live at the last step beside the outputs.
+        let targets = Set(graph.updates.map(\.target))
+        var snapshotRequest: [Int: Int] = [:]  // update position -> request
+        for (position, update) in graph.updates.enumerated()
+        where aliased[update.value] == nil && targets.contains(root(update.value)) {
+            snapshotRequest[position] = requests.count
+            requests.append(.init(floats: graph[update.target].shape.elementCount, first: finalStep, last: finalStep))
+        }
         let memory = MemoryPlan(requests: requests)
 
         // Weights in first-use order.
@@ -156,9 +169,10 @@ package struct ExecutionPlan: Sendable {
         self.kernelArguments = arguments
         self.inputCounts = graph.inputs.map { graph[$0].shape.elementCount }
         self.outputs = graph.outputs.map { (location($0), graph[$0].shape.elementCount) }
-        self.updates = graph.updates.map { update in
+        self.updates = graph.updates.enumerated().map { position, update in
             Update(target: weightIndex(.raw(update.target)),
                    source: aliased[update.value] == nil ? location(update.value) : nil,
+                   snapshot: snapshotRequest[position].map { .arena(memory.offsets[$0]) },
                    count: graph[update.target].shape.elementCount)
         }
         self.weights = weights

@@ -146,4 +146,40 @@ struct StateValueTests {
         #expect(throws: GraphError.self) { try builder.state("total", shape: [3]) }
         #expect(throws: GraphError.self) { try builder.parameter("total", shape: [2, 4], initializer: .zeros) }
     }
+
+    @Test("a state whose old value feeds another update is not overwritten in place")
+    func oldValueFeedsAnotherUpdate() throws {
+        var builder = GraphBuilder()
+        let x = try builder.addInput(named: "x", shape: [4])
+        builder.scope = "history"
+        let current = try builder.state("current", shape: [4])
+        let previous = try builder.state("previous", shape: [4])
+        try builder.update(current, with: try builder.apply(.biasAdd, [current, try builder.parameter("step", shape: [4],
+                                                                                                      initializer: .zeros)]))
+        try builder.update(previous, with: current)  // the value `current` held when the call started
+        let graph = try builder.finish(outputs: [try builder.apply(.activation(.relu), [x])])
+        #expect(ModelCompiler().generate(graph).inPlaceUpdates.isEmpty)
+        let result = try Self.checkSteps(graph, parameters: Self.store(["history.step": Tensor(shape: [4], scalars: [1, 2, 3, 4])]),
+                                         inputs: [Tensor.seededNormal([4], seed: 9)], calls: 3)
+        #expect(result.states["history.current"]!.scalars == [3, 6, 9, 12])
+        #expect(result.states["history.previous"]!.scalars == [2, 4, 6, 8])
+    }
+
+    @Test("two states that swap their contents each call")
+    func swap() throws {
+        var builder = GraphBuilder()
+        let x = try builder.addInput(named: "x", shape: [3])
+        builder.scope = "pair"
+        let a = try builder.state("a", shape: [3])
+        let b = try builder.state("b", shape: [3])
+        let one = try builder.parameter("one", shape: [3], initializer: .zeros)
+        try builder.update(a, with: b)
+        try builder.update(b, with: try builder.apply(.biasAdd, [a, one]))  // b ← a + 1, a ← b
+        let graph = try builder.finish(outputs: [try builder.apply(.activation(.relu), [x])])
+        let result = try Self.checkSteps(graph, parameters: Self.store(["pair.one": Tensor(repeating: 1, shape: [3])]),
+                                         inputs: [Tensor.seededNormal([3], seed: 10)], calls: 3)
+        // (a, b): (0, 0) -> (0, 1) -> (1, 1) -> (1, 2)
+        #expect(result.states["pair.a"]!.scalars == [1, 1, 1])
+        #expect(result.states["pair.b"]!.scalars == [2, 2, 2])
+    }
 }
