@@ -71,6 +71,9 @@ public enum FileIO {
             .appending(path: ".\(target.lastPathComponent).\(UUID().uuidString).tmp")
         do {
             try data.write(to: temporary, options: .withoutOverwriting)
+            // A replaced file keeps its permissions (a 0600 weights file stays 0600).
+            var existing = stat()
+            if stat(target.path, &existing) == 0 { chmod(temporary.path, existing.st_mode & 0o7777) }
         } catch {
             unlink(temporary.path)
             throw FileError(path: path, action: "write", reason: (error as NSError).localizedFailureReason

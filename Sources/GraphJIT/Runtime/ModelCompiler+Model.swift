@@ -24,6 +24,7 @@ extension ModelCompiler {
         try MemoryBudget.check(MemoryBudget.bytes(ofFloats: plan.requiredFloats(graph)),
                                for: "the compiled plan for batch size \(graph.batchSize) (arena "
                                    + "\(GraphError.readable(MemoryBudget.bytes(ofFloats: plan.arenaFloats))), weights and outputs)")
+        try Self.checkIndexRange(of: graph)
         let weights = try WeightStorage(plan: plan, graph: graph, parameters: parameters, store: store)
         let first = try compile(module, on: tier == .optimized ? .clang : .tcc)
         let tierUp: (@Sendable () throws -> KernelTable)? = tier == .automatic ? { @Sendable [self] in

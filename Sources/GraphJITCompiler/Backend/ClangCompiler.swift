@@ -83,14 +83,18 @@ public struct ClangCompiler: Sendable {
         // 1. Cache hit: load it once verified. An entry that fails verification or loading is removed.
         switch cache.lookUp(libraryURL, key: key) {
         case let .hit(object):
-            if let path = object.loadPath, let module = try? ClangModule(
-                loading: path, url: libraryURL, name: moduleName, source: source, isCacheHit: true,
-                compileTime: .zero, startedAt: start, diagnostics: notes.joined(separator: "\n")
-            ) {
-                return module
+            // `loadPath` is nil when a concurrent compile just replaced the file (same bytes): fall
+            // through and load it again below, never removing it.
+            if let path = object.loadPath {
+                if let module = try? ClangModule(
+                    loading: path, url: libraryURL, name: moduleName, source: source, isCacheHit: true,
+                    compileTime: .zero, startedAt: start, diagnostics: notes.joined(separator: "\n")
+                ) {
+                    return module
+                }
+                cache.remove(libraryURL)
+                notes.append("\(libraryURL.lastPathComponent) did not load; removed, recompiling")
             }
-            cache.remove(libraryURL)
-            notes.append("\(libraryURL.lastPathComponent) did not load; removed, recompiling")
         case let .miss(reason):
             if let reason { notes.append(reason) }
         }
@@ -103,42 +107,49 @@ public struct ClangCompiler: Sendable {
             prefixedSource, fileName: fileName, moduleName: moduleName, source: source, into: temporary
         )
         notes.append(diagnostics)
-        var loadPath = temporary.path
-        var verified: SharedObjectCache.VerifiedObject?
+        func load(_ path: String, url: URL) throws -> ClangModule {
+            try ClangModule(loading: path, url: url, name: moduleName, source: source, isCacheHit: false,
+                            compileTime: compileTime, startedAt: start,
+                            diagnostics: notes.filter { !$0.isEmpty }.joined(separator: "\n"))
+        }
         do throws(CacheStoreError) {
             try cache.store(temporary, at: libraryURL, key: key)
-            guard case let .hit(object) = cache.lookUp(libraryURL, key: key), let path = object.loadPath else {
-                throw CacheStoreError(message: "the stored object failed verification")
-            }
-            verified = object
-            loadPath = path
         } catch {
             notes.append("not cached: \(error.message)")
+            return try load(temporary.path, url: temporary)
         }
-        return try withExtendedLifetime(verified) {
-            try ClangModule(
-                loading: loadPath, url: verified == nil ? temporary : libraryURL, name: moduleName, source: source,
-                isCacheHit: false, compileTime: compileTime, startedAt: start,
-                diagnostics: notes.filter { !$0.isEmpty }.joined(separator: "\n")
-            )
+        // Stored: load the verified entry. A concurrent compile of the same source may replace it
+        // (identical bytes) between the check and the load, so try a few times.
+        for _ in 0..<3 {
+            if case let .hit(object) = cache.lookUp(libraryURL, key: key), let path = object.loadPath {
+                return try withExtendedLifetime(object) { try load(path, url: libraryURL) }
+            }
         }
+        throw CompileError(backend: .clang, moduleName: moduleName, stage: .load,
+                           diagnostics: "the compiled object at \(libraryURL.path) failed verification after it "
+                               + "was stored", source: source)
     }
 
-    /// The cache to use: ``cacheDirectory`` when it is (or can be made) a writable folder, else a
-    /// private folder for this user under the temporary directory, with a note saying why.
+    /// The cache to use: ``cacheDirectory`` when it is (or can be made) a folder only this user can
+    /// write, else a private folder for this user under the temporary directory, with a note
+    /// saying why; if that one is not trustworthy either (another user made it), a fresh one.
     private func usableCache() -> (SharedObjectCache, String?) {
         let fileManager = FileManager.default
         try? fileManager.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)
-        var isDirectory: ObjCBool = false
-        if fileManager.fileExists(atPath: cacheDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue,
-           access(cacheDirectory.path, W_OK | X_OK) == 0 {
+        if SharedObjectCache.isTrustworthyFolder(cacheDirectory), access(cacheDirectory.path, W_OK | X_OK) == 0 {
             return (SharedObjectCache(directory: cacheDirectory), nil)
         }
+        let reason = "the cache folder \(cacheDirectory.path) is not a folder only this user can write"
         let fallback = fileManager.temporaryDirectory.appending(path: "graphjit-cache-\(geteuid())")
         try? fileManager.createDirectory(at: fallback, withIntermediateDirectories: true,
                                          attributes: [.posixPermissions: 0o700])
-        return (SharedObjectCache(directory: fallback),
-                "the cache folder \(cacheDirectory.path) is not a writable folder; using \(fallback.path)")
+        if SharedObjectCache.isTrustworthyFolder(fallback) {
+            return (SharedObjectCache(directory: fallback), "\(reason); using \(fallback.path)")
+        }
+        var template = Array(fileManager.temporaryDirectory.appending(path: "graphjit-cache-XXXXXX").path.utf8CString)
+        let fresh = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) }
+        let folder = URL(filePath: fresh ?? fileManager.temporaryDirectory.path, directoryHint: .isDirectory)
+        return (SharedObjectCache(directory: folder), "\(reason), nor is \(fallback.path); using \(folder.path)")
     }
 
     /// Runs clang, writing the shared object to `output`; returns the time clang took and its output.

@@ -59,34 +59,61 @@ struct SharedObjectCache: Sendable {
         object.deletingLastPathComponent().appending(path: object.lastPathComponent + ".sha256")
     }
 
-    /// Looks up the object for `key` at `url`, verifying it as the type describes.
-    func lookUp(_ url: URL, key: String) -> Lookup {
+    /// Whether `url` is a folder the cache may use: a real directory (not a symlink), owned by
+    /// this user and writable by no one else, so that no other user can swap a file in it.
+    static func isTrustworthyFolder(_ url: URL) -> Bool {
         var status = stat()
-        guard lstat(url.path, &status) == 0 else { return .miss(reason: nil) }
-        func reject(_ reason: String) -> Lookup {
-            remove(url)
-            return .miss(reason: "\(url.lastPathComponent): \(reason); removed, recompiling")
+        return lstat(url.path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
+            && status.st_uid == geteuid() && status.st_mode & 0o022 == 0
+    }
+
+    /// Looks up the object for `key` at `url`, verifying it as the type describes. Every check is
+    /// made on the descriptor that is hashed (`fstat`), never on the path again.
+    func lookUp(_ url: URL, key: String) -> Lookup {
+        // O_NONBLOCK: a FIFO planted under the name must not hang the open.
+        let descriptor = open(url.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else {
+            if errno == ENOENT { return .miss(reason: nil) }
+            if errno == ELOOP { return reject(url, "a symbolic link") }
+            if errno == EISDIR { return .miss(reason: "\(url.path) is not a regular file; not used") }
+            return reject(url, "cannot be opened: \(String(cString: strerror(errno)))")
         }
+        let object = VerifiedObject(descriptor: descriptor, url: url)
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return reject(url, "cannot be examined") }
         guard status.st_mode & S_IFMT == S_IFREG else {
-            // Not ours to delete: a directory, device or link is reported, never removed.
+            // Not ours to delete: a directory, device or FIFO is reported, never removed.
             return .miss(reason: "\(url.path) is not a regular file; not used")
         }
-        guard status.st_uid == geteuid() else { return reject("owned by another user") }
-        guard status.st_mode & 0o022 == 0 else { return reject("writable by other users") }
+        guard status.st_uid == geteuid() else { return reject(url, "owned by another user") }
+        guard status.st_mode & 0o022 == 0 else { return reject(url, "writable by other users") }
         guard status.st_size > 0, status.st_size <= Self.maximumObjectBytes else {
-            return reject("size \(status.st_size) bytes is not plausible")
+            return reject(url, "size \(status.st_size) bytes is not plausible")
         }
-        guard let record = try? String(contentsOf: Self.recordURL(for: url), encoding: .utf8) else {
-            return reject("no integrity record")
-        }
-        let descriptor = open(url.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard descriptor >= 0 else { return reject("cannot be opened: \(String(cString: strerror(errno)))") }
-        let object = VerifiedObject(descriptor: descriptor, url: url)
-        guard let digest = Self.sha256(ofDescriptor: descriptor) else { return reject("cannot be read") }
+        guard let record = Self.readRecord(Self.recordURL(for: url)) else { return reject(url, "no integrity record") }
+        guard let digest = Self.sha256(ofDescriptor: descriptor) else { return reject(url, "cannot be read") }
         guard record == Self.record(key: key, digest: digest) else {
-            return reject("its bytes or key do not match the integrity record")
+            return reject(url, "its bytes or key do not match the integrity record")
         }
         return .hit(object)
+    }
+
+    private func reject(_ url: URL, _ reason: String) -> Lookup {
+        remove(url)
+        return .miss(reason: "\(url.lastPathComponent): \(reason); removed, recompiling")
+    }
+
+    /// An integrity record: a small regular file, read without following links or blocking.
+    private static func readRecord(_ url: URL) -> String? {
+        let descriptor = open(url.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_size < 512 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: 512)
+        let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        return String(decoding: bytes[..<count], as: UTF8.self)
     }
 
     /// Moves a freshly built object at `temporary` to `url`, recording its key and digest first.

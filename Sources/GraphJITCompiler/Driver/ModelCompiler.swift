@@ -15,6 +15,16 @@ public struct ModelCompiler: Sendable {
 
     public init(target: TargetOptions = .current) { self.target = target }
 
+    /// The generated kernels and the runtime index with 32-bit `int`s (the ABI's `M`, `N`, `K`,
+    /// leading dimensions): throws unless every value of `graph` has at most `Int32.max` elements.
+    public static func checkIndexRange(of graph: Graph) throws {
+        for value in graph.values where value.shape.elementCount > Int(Int32.max) {
+            throw GraphError.invalidConfiguration(
+                layer: value.name, reason: "\(value.name) has shape \(value.shape): \(value.shape.elementCount) elements, "
+                    + "more than the JIT's 32-bit indices reach (\(Int32.max)); the reference engine can run it")
+        }
+    }
+
     /// The generated C for `graph`: deterministic for a given graph and target.
     public func generate(_ graph: Graph) -> GeneratedModule {
         let groups = FusionPass().run(on: graph)

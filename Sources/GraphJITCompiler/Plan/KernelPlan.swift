@@ -113,7 +113,8 @@ struct KernelPlanner {
             // The projection z is this kernel's alone (the LSTM layer made it for this node), so the
             // recurrent product accumulates into it in place; otherwise each step copies its slice.
             ownsProjection = consumers[lstm.z.index].count == 1 && !graph.outputs.contains(lstm.z)
-                && graph.producer(of: lstm.z) != nil
+                && !graph.updates.contains { $0.value == lstm.z }
+                && graph.producer(of: lstm.z).map { $0.operation.kind != .view } == true
             if ownsProjection { builder.write(.value(lstm.z)) } else { builder.read(.value(lstm.z)) }
             builder.read(gemmOperand(lstm.recurrentKernel))
             // Fusion only puts elementwise stages after a recurrence: they run in place on the output.

@@ -7,8 +7,8 @@ import GraphJITIR
 /// - a kernel materializes `value` (not a view, not an input or another persistent value), and
 ///   no other update already claimed it;
 /// - `target` is not a graph output (outputs report the contents a call started with), nor the
-///   value of another update (that one is copied from it when the call ends);
-/// - no kernel after that one reads `target`, and the kernel itself either does not read it or
+///   value of another update (that one is copied from it when the call ends), also through a view;
+/// - no kernel after that one reads `target` (directly or through a view), and the kernel itself either does not read it or
 ///   is a chain of elementwise stages starting from it (each element read before it is written).
 ///
 /// Every other update is copied into the target when the call ends.
@@ -18,16 +18,22 @@ struct UpdatePlanner {
     func inPlaceUpdates(in groups: [KernelGroup]) -> [StateUpdate] {
         let writer = Dictionary(groups.enumerated().flatMap { index, group in group.outputs.map { ($0, index) } },
                                 uniquingKeysWith: { first, _ in first })
+        // A view of a value is the value's storage: reads through views count as reads of it.
+        func storage(_ id: ValueID) -> ValueID {
+            if let node = graph.producer(of: id), node.operation.kind == .view { return storage(node.inputs[0]) }
+            return id
+        }
         let readers: [ValueID: [Int]] = groups.enumerated().reduce(into: [:]) { readers, entry in
-            for input in entry.element.externalInputs { readers[input, default: []].append(entry.offset) }
+            for input in entry.element.externalInputs { readers[storage(input), default: []].append(entry.offset) }
         }
         var claimed = Set<ValueID>()
-        let readWhenCallEnds = Set(graph.outputs + graph.updates.map(\.value))
+        let readWhenCallEnds = Set((graph.outputs + graph.updates.map(\.value)).map(storage))
         return graph.updates.filter { update in
             guard let kernel = writer[update.value], !readWhenCallEnds.contains(update.target),
                   !claimed.contains(update.value) else { return false }
             for reader in readers[update.target] ?? [] where reader >= kernel {
-                guard reader == kernel, Self.updatesElementwise(groups[kernel], source: update.target, graph: graph)
+                guard reader == kernel, Self.updatesElementwise(groups[kernel], source: update.target, graph: graph),
+                  !groups[kernel].externalInputs.contains(where: { $0 != update.target && storage($0) == update.target })
                 else { return false }
             }
             claimed.insert(update.value)

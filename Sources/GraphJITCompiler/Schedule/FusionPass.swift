@@ -56,7 +56,7 @@ public struct FusionPass: Sendable {
                         && Self.canFuse(reader.operation, anchor: node.operation, hasWindow: hasWindow)
                         && operandsReady(reader)
                 }) else { break }
-                let neededElsewhere = required.contains(value) || readers.count > 1
+                let neededElsewhere = required.contains(value) || readers.count > 1 || next.inputs.dropFirst().contains(value)
                 if neededElsewhere && !Self.canMaterializeStage(of: members, graph: graph) { break }
                 members.append(next)
                 hasWindow = hasWindow || next.operation.kind == .window
@@ -76,7 +76,8 @@ public struct FusionPass: Sendable {
         }
         let chains = groups.map { chain in (chain, hasInterior: !interior(of: [chain]).isEmpty) }
         return Self.mergeSiblings(chains, in: graph).enumerated().map { index, branches in
-            let label = CText.identifier(String(branches.map { $0[0].layer }.joined(separator: "_").utf8.prefix(40))!)
+            // The identifier is ASCII, so cutting it at 40 characters cannot split a character.
+            let label = String(CText.identifier(branches.map { $0[0].layer }.joined(separator: "_")).prefix(40))
             return KernelGroup(name: "k\(index)_\(label)", branches: branches,
                                materializedInterior: interior(of: branches))
         }
@@ -114,11 +115,18 @@ public struct FusionPass: Sendable {
         }
         var merged: [[[GraphNode]]] = []
         var positions: [Key: Int] = [:]
+        var producedAt: [ValueID: Int] = [:]  // value -> position in `merged` of the group computing it
         for (chain, hasInterior) in chains {
             let key = hasInterior ? nil : siblingKey(chain).map { Key(input: $0.input, hasBias: $0.hasBias) }
-            if let key, let target = positions[key] {
+            // Merging moves the chain up to its sibling's kernel: only if every operand is computed by then.
+            let ready = { (target: Int) in
+                chain.flatMap(\.inputs).allSatisfy { producedAt[$0].map { $0 <= target } ?? true }
+            }
+            if let key, let target = positions[key], ready(target) {
                 merged[target].append(chain)
+                for node in chain { for output in node.outputs { producedAt[output] = target } }
             } else {
+                for node in chain { for output in node.outputs { producedAt[output] = merged.count } }
                 if let key { positions[key] = merged.count }
                 merged.append([chain])
             }

@@ -26,7 +26,13 @@ package final class PersistentStore: Sendable {
     /// Later requests get the same buffer, with whatever it holds now.
     package func persistent(named name: String, shape: [Int],
                             initial: () throws -> [Float]) throws -> PersistentBuffer {
-        if let existing = values.withLock({ $0[name] }) { return existing }
+        if let existing = values.withLock({ $0[name] }) {
+            guard existing.shape == shape else {
+                throw WeightsError.shapeMismatch(source: "the model's bound values", name: name,
+                                                 expected: existing.shape, actual: shape)
+            }
+            return existing
+        }
         let created = PersistentBuffer(name: name, shape: shape, contents: try initial())
         return values.withLock { values in
             if let existing = values[name] { return existing }

@@ -7,10 +7,16 @@ import Glibc
 package final class ReadWriteLock: @unchecked Sendable {  // pthread_rwlock_t is thread-safe by contract.
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
 
+    /// Writers are preferred (glibc's default prefers readers, so a steady stream of predictions
+    /// could keep a training step or a weight load waiting forever). Never take it recursively.
     package init() {
         lock = .allocate(capacity: 1)
         lock.initialize(to: pthread_rwlock_t())
-        pthread_rwlock_init(lock, nil)
+        var attributes = pthread_rwlockattr_t()
+        pthread_rwlockattr_init(&attributes)
+        pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+        pthread_rwlock_init(lock, &attributes)
+        pthread_rwlockattr_destroy(&attributes)
     }
 
     deinit {

@@ -127,7 +127,36 @@ struct KernelCacheIntegrityTests {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             #expect(chmod(directory.path, 0o500) == 0)
             let module = try Self.compileAndRun(clang, factor: 4)
-            #expect(module.diagnostics.contains("is not a writable folder"))
+            #expect(module.diagnostics.contains("is not a folder only this user can write"))
+        }
+    }
+
+    @Test("a cache folder other users can write is not trusted: a private folder is used instead")
+    func worldWritableFolder() throws {
+        try Self.withCache { directory, clang in
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            #expect(chmod(directory.path, 0o777) == 0)
+            let module = try Self.compileAndRun(clang, factor: 2)
+            #expect(module.diagnostics.contains("is not a folder only this user can write"))
+            #expect(!module.libraryURL.path.hasPrefix(directory.path))
+        }
+    }
+
+    @Test("a FIFO or a symlinked record planted in the cache neither hangs nor is trusted")
+    func plantedSpecialFiles() throws {
+        try Self.withCache { directory, clang in
+            let url = try Self.compileAndRun(clang, factor: 2).libraryURL
+            // The record is a link to a record elsewhere: not followed.
+            let record = URL(filePath: url.path + ".sha256")
+            let elsewhere = directory.appending(path: "copied-record")
+            try FileManager.default.moveItem(at: record, to: elsewhere)
+            try FileManager.default.createSymbolicLink(at: record, withDestinationURL: elsewhere)
+            #expect(try Self.compileAndRun(clang, factor: 2).diagnostics.contains("no integrity record"))
+            // The object is a FIFO: reported and left, compiled uncached, no hang.
+            try FileManager.default.removeItem(at: url)
+            #expect(mkfifo(url.path, 0o600) == 0)
+            let module = try Self.compileAndRun(clang, factor: 2)
+            #expect(module.diagnostics.contains("not a regular file"))
         }
     }
 }

@@ -120,6 +120,11 @@ struct GeneratedIdentifierTests {
         try Self.checkCompilesAndRuns(model)
     }
 
+    @Test("a long name whose 40th byte falls inside a character (kernel names are cut there)")
+    func longNonASCIIName() throws {
+        try Self.checkCompilesAndRuns(Self.model(denseName: String(repeating: "x", count: 39) + "é" + "ü"))
+    }
+
     @Test("CText: identifiers and comments are built from bytes")
     func cTextBytes() {
         #expect(CText.identifier("*/\u{301} T") == "_____T")  // '*', '/', two bytes of U+0301, ' '

@@ -84,4 +84,39 @@ struct DAGFusionTests {
             "score.kernel": Tensor.seededNormal([3, 1], seed: 5), "values.kernel": Tensor.seededNormal([3, 3], seed: 6),
         ]), inputs: [Tensor.seededNormal([2, 5, 3], seed: 7)])
     }
+
+    @Test("a stage reading the anchor's value twice (weights and values) ends the group: the value is materialized")
+    func anchorReadTwice() throws {
+        var builder = GraphBuilder()
+        let x = try builder.addInput(named: "x", shape: [2, 5, 3])
+        builder.scope = "score"
+        let v = try builder.apply(.matmul, [x, try builder.parameter("kernel", shape: [3, 1],
+                                                                     initializer: .glorotUniform(fanIn: 3, fanOut: 1))])
+        let pooled = try builder.apply(.weightedSum(axis: 1), [v, v])
+        let graph = try builder.finish(outputs: [pooled])
+        try Self.checkEngines(graph, parameters: ParameterStore(order: ["score.kernel"], tensors: [
+            "score.kernel": Tensor.seededNormal([3, 1], seed: 8)]), inputs: [Tensor.seededNormal([2, 5, 3], seed: 9)])
+    }
+
+    @Test("sibling GEMMs merge only when the moved chain's operands are computed by then")
+    func siblingMergeWaitsForOperands() throws {
+        var builder = GraphBuilder()
+        let x = try builder.addInput(named: "x", shape: [2, 4])
+        builder.scope = "a"
+        let first = try builder.apply(.biasAdd, [try builder.apply(.matmul, [x, try builder.parameter("kernel", shape: [4, 3], initializer: .zeros)]),
+                                                 try builder.parameter("bias", shape: [3], initializer: .zeros)])
+        builder.scope = "shift"
+        let shift = try builder.apply(.activation(.tanh), [try builder.parameter("raw", shape: [3], initializer: .zeros)])
+        builder.scope = "b"
+        var second = try builder.apply(.matmul, [x, try builder.parameter("kernel", shape: [4, 3], initializer: .zeros)])
+        second = try builder.apply(.biasAdd, [second, try builder.parameter("bias", shape: [3], initializer: .zeros)])
+        second = try builder.apply(.biasAdd, [second, shift])  // computed after the first head's kernel
+        let graph = try builder.finish(outputs: [first, second])
+        let names = ["a.kernel", "a.bias", "shift.raw", "b.kernel", "b.bias"]
+        let shapes = [[4, 3], [3], [3], [4, 3], [3]]
+        let parameters = ParameterStore(order: names, tensors: Dictionary(uniqueKeysWithValues: zip(names, shapes).enumerated().map {
+            ($1.0, Tensor.seededNormal($1.1, seed: UInt64(10 + $0)))
+        }))
+        try Self.checkEngines(graph, parameters: parameters, inputs: [Tensor.seededNormal([2, 4], seed: 20)])
+    }
 }

@@ -182,4 +182,18 @@ struct StateValueTests {
         #expect(result.states["pair.a"]!.scalars == [1, 1, 1])
         #expect(result.states["pair.b"]!.scalars == [2, 2, 2])
     }
+
+    @Test("a state read through a view (reshape) is not overwritten in place before the view is read")
+    func readThroughView() throws {
+        var builder = GraphBuilder()
+        let x = try builder.addInput(named: "x", shape: [2, 3])
+        builder.scope = "s"
+        let state = try builder.state("value", shape: [2, 3])
+        try builder.update(state, with: try builder.apply(.biasAdd, [x, try builder.parameter("one", shape: [3], initializer: .zeros)]))
+        let flat = try builder.apply(.reshape([6]), [state])  // reports the contents the call started with
+        let graph = try builder.finish(outputs: [flat])
+        #expect(ModelCompiler().generate(graph).inPlaceUpdates.isEmpty)
+        _ = try Self.checkSteps(graph, parameters: Self.store(["s.one": Tensor(repeating: 1, shape: [3])]),
+                                inputs: [Tensor.seededNormal([2, 3], seed: 11)], calls: 2)
+    }
 }
