@@ -14,10 +14,14 @@
  *
  * maxpool: each output pixel is the lane-wise max over its taps of C-wide vectors (16 floats with
  * masked tails on AVX-512; 8 floats with an overlapping last vector on AVX2). The order of the
- * comparisons is the scalar one (acc = in > acc ? in : acc, starting from -inf; vmaxps(in, acc)
- * computes exactly that), so the results are identical on every path, NaN taps included (they are
- * skipped).
+ * comparisons is the scalar one (acc = in > acc ? in : acc; vmaxps(in, acc) computes exactly that:
+ * it returns its second operand when either is NaN), so the results are identical on every path.
+ * Non-finite taps follow TensorFlow's MaxPool (measured with TF 2.21, eager and graph mode, with and
+ * without oneDNN): the accumulator starts at -FLT_MAX (Eigen's NumTraits<float>::lowest()), not
+ * -inf, and NaN taps are skipped. So a window of NaN and/or -inf taps only gives -FLT_MAX, a NaN
+ * among finite taps is dropped, and +inf wins.
  */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -66,8 +70,8 @@ static void im2col_portable(const float *input, int H, int W, int C, int KH, int
     }
 }
 
-/* output[oh, ow, c] = max over the taps inside the image; taps in the padding are ignored
- * (an output pixel with no valid tap, impossible with Keras padding, gets -inf). */
+/* output[oh, ow, c] = max(-FLT_MAX, the taps inside the image that are not NaN); taps in the padding
+ * are ignored (an output pixel with no valid tap, impossible with Keras padding, gets -FLT_MAX). */
 static void maxpool_portable(const float *input, int H, int W, int C, int PH, int PW, int stride_h,
                              int stride_w, int pad_top, int pad_left, int OH, int OW, float *output)
 {
@@ -78,7 +82,7 @@ static void maxpool_portable(const float *input, int H, int W, int C, int PH, in
             int iw0 = ow * stride_w - pad_left;
             int kw_lo = iw0 < 0 ? -iw0 : 0, kw_hi = W - iw0 < PW ? W - iw0 : PW;
             float *out = output + ((size_t)oh * OW + ow) * C;
-            for (int c = 0; c < C; c++) out[c] = -INFINITY;
+            for (int c = 0; c < C; c++) out[c] = -FLT_MAX;
             for (int kh = kh_lo; kh < kh_hi; kh++) {
                 for (int kw = kw_lo; kw < kw_hi; kw++) {
                     const float *in = input + ((size_t)(ih0 + kh) * W + (iw0 + kw)) * C;
@@ -306,7 +310,7 @@ GJ_TARGET_AVX2 static void maxpool_avx2(const float *input, int H, int W, int C,
         maxpool_portable(input, H, W, C, PH, PW, stride_h, stride_w, pad_top, pad_left, OH, OW, output);
         return;
     }
-    const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
+    const __m256 lowest = _mm256_set1_ps(-FLT_MAX); /* TensorFlow's initial value */
     for (int oh = 0; oh < OH; oh++) {
         const int ih0 = oh * stride_h - pad_top;
         int kh_lo, kh_hi;
@@ -320,7 +324,7 @@ GJ_TARGET_AVX2 static void maxpool_avx2(const float *input, int H, int W, int C,
              * (recomputing a few outputs from the same inputs gives the same values) */
             for (int c0 = 0; c0 < C; c0 += 8) {
                 const int c = c0 + 8 <= C ? c0 : C - 8;
-                __m256 m = neg_inf;
+                __m256 m = lowest;
                 for (int kh = kh_lo; kh < kh_hi; kh++) {
                     const float *in = input + ((size_t)(ih0 + kh) * W + (size_t)(iw0 + kw_lo)) * C + c;
                     for (int kw = 0; kw < kw_hi - kw_lo; kw++) m = _mm256_max_ps(_mm256_loadu_ps(in + (size_t)kw * C), m);
@@ -349,7 +353,7 @@ GJ_TARGET_AVX512 static void maxpool_avx512(const float *input, int H, int W, in
                                             int stride_h, int stride_w, int pad_top, int pad_left, int OH,
                                             int OW, float *output)
 {
-    const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
+    const __m512 lowest = _mm512_set1_ps(-FLT_MAX); /* TensorFlow's initial value */
     const int stream = C % 16 == 0 && ((uintptr_t)output & 63) == 0 &&
                        (long)OH * OW * C * (long)sizeof(float) >= GJ_POOL_STREAM_BYTES;
     for (int oh = 0; oh < OH; oh++) {
@@ -364,8 +368,8 @@ GJ_TARGET_AVX512 static void maxpool_avx512(const float *input, int H, int W, in
             if (C == 32 && kh_hi - kh_lo == 2 && kw_hi - kw_lo == 2) { /* the common 2x2 window, 32 channels */
                 const float *in = input + ((size_t)(ih0 + kh_lo) * W + (size_t)(iw0 + kw_lo)) * C;
                 const float *in2 = in + (size_t)W * C;
-                __m512 m0 = _mm512_max_ps(_mm512_loadu_ps(in), neg_inf);
-                __m512 m1 = _mm512_max_ps(_mm512_loadu_ps(in + 16), neg_inf);
+                __m512 m0 = _mm512_max_ps(_mm512_loadu_ps(in), lowest);
+                __m512 m1 = _mm512_max_ps(_mm512_loadu_ps(in + 16), lowest);
                 m0 = _mm512_max_ps(_mm512_loadu_ps(in + 32), m0);
                 m1 = _mm512_max_ps(_mm512_loadu_ps(in + 48), m1);
                 m0 = _mm512_max_ps(_mm512_loadu_ps(in2), m0);
@@ -378,7 +382,7 @@ GJ_TARGET_AVX512 static void maxpool_avx512(const float *input, int H, int W, in
             }
             for (int c = 0; c < C; c += 16) {
                 const __mmask16 mk = C - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (C - c)) - 1u);
-                __m512 m = neg_inf;
+                __m512 m = lowest;
                 for (int kh = kh_lo; kh < kh_hi; kh++) {
                     const float *in = input + ((size_t)(ih0 + kh) * W + (size_t)(iw0 + kw_lo)) * C + c;
                     for (int kw = 0; kw < kw_hi - kw_lo; kw++)

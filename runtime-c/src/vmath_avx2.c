@@ -45,6 +45,20 @@ GJ_TARGET_AVX2 static float hmax256(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
+/* A row of exp(x - max) (max skipping NaN) whose sum is NaN: NaN entries stay NaN, every other entry
+ * becomes 0 (see gj_softmax_rows_portable). Rare, so out of line. */
+GJ_TARGET_AVX2 __attribute__((noinline, cold)) static void softmax_special_row(float *p, int n)
+{
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 e = _mm256_loadu_ps(p + j);
+        _mm256_storeu_ps(p + j, _mm256_and_ps(e, _mm256_cmp_ps(e, e, _CMP_UNORD_Q)));
+    }
+    for (; j < n; j++) p[j] = p[j] != p[j] ? p[j] : 0.0f;
+}
+
+/* The rules of gj_softmax_rows_portable: the max skips NaN (vmaxps returns its second operand, the
+ * running max, when the entry is NaN), and a NaN sum leaves NaN only where exp(x - max) is NaN. */
 GJ_TARGET_AVX2 void gj_softmax_rows_avx2(float *x, long rows, int n)
 {
     const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
@@ -52,10 +66,10 @@ GJ_TARGET_AVX2 void gj_softmax_rows_avx2(float *x, long rows, int n)
         float *p = x + r * (long)n;
         __m256 vm = neg_inf;
         int j = 0;
-        for (; j + 8 <= n; j += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(p + j));
+        for (; j + 8 <= n; j += 8) vm = _mm256_max_ps(_mm256_loadu_ps(p + j), vm);
         __m256i tail = gj256_mask(n - j);
-        if (j < n) vm = _mm256_max_ps(vm, _mm256_blendv_ps(neg_inf, _mm256_maskload_ps(p + j, tail),
-                                                           _mm256_castsi256_ps(tail)));
+        if (j < n) vm = _mm256_max_ps(_mm256_blendv_ps(neg_inf, _mm256_maskload_ps(p + j, tail),
+                                                       _mm256_castsi256_ps(tail)), vm);
         __m256 m = _mm256_set1_ps(hmax256(vm));
         __m256 vs = _mm256_setzero_ps();
         for (j = 0; j + 8 <= n; j += 8) {
@@ -68,7 +82,12 @@ GJ_TARGET_AVX2 void gj_softmax_rows_avx2(float *x, long rows, int n)
             _mm256_maskstore_ps(p + j, tail, e);
             vs = _mm256_add_ps(vs, _mm256_and_ps(e, _mm256_castsi256_ps(tail)));
         }
-        __m256 inv = _mm256_set1_ps(1.0f / hsum256(vs));
+        const float s = hsum256(vs);
+        if (s != s) { /* a NaN or +inf entry, or a row of -inf */
+            softmax_special_row(p, n);
+            continue;
+        }
+        __m256 inv = _mm256_set1_ps(1.0f / s);
         for (j = 0; j + 8 <= n; j += 8) _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), inv));
         if (j < n) _mm256_maskstore_ps(p + j, tail, _mm256_mul_ps(_mm256_maskload_ps(p + j, tail), inv));
     }

@@ -42,18 +42,29 @@ void gj_activate_portable(float *x, long n, int act)
     for (long i = 0; i < n; i++) x[i] = gj_act_scalar(x[i], act);
 }
 
-/* Max-subtracted softmax. A row containing NaN gives NaN; +inf entries give NaN (inf - inf), as
- * TensorFlow's formula does; -inf entries give 0 unless the whole row is -inf (NaN). */
+/* Max-subtracted softmax with TensorFlow's (oneDNN's) non-finite rules, as measured with TF 2.21:
+ *   - the max skips NaN entries;
+ *   - -inf entries give 0 (a whole row of -inf gives NaN: -inf - -inf);
+ *   - a row with a +inf or a NaN entry gives NaN at those entries and 0 everywhere else (x - max is
+ *     NaN there and -inf or finite elsewhere; TensorFlow does not normalize by the NaN sum).
+ * Here: when the sum of exp(x - max) is NaN, the row becomes "NaN where exp(x - max) is NaN, 0
+ * elsewhere". Every path gives exactly this result (tests/test_nonfinite.c). (oneDNN also writes NaN
+ * to a few other entries of a row that holds a NaN, depending on its vector lanes; GraphJIT writes 0
+ * there.) */
 void gj_softmax_rows_portable(float *x, long rows, int n)
 {
     for (long r = 0; r < rows; r++) {
         float *p = x + r * (long)n;
         float m = -INFINITY;
-        for (int j = 0; j < n; j++) m = p[j] > m ? p[j] : m;
+        for (int j = 0; j < n; j++) m = p[j] > m ? p[j] : m; /* NaN skipped */
         float s = 0.0f;
         for (int j = 0; j < n; j++) {
             p[j] = expf(p[j] - m);
             s += p[j];
+        }
+        if (s != s) { /* a NaN or +inf entry, or a row of -inf */
+            for (int j = 0; j < n; j++) p[j] = p[j] != p[j] ? p[j] : 0.0f;
+            continue;
         }
         float inv = 1.0f / s;
         for (int j = 0; j < n; j++) p[j] *= inv;

@@ -425,10 +425,13 @@ private struct KernelWriter {
                     writer.line("/* \(stage.layer): softmax over a middle axis (strided) */")
                     writer.block("for (long o = 0; o < \(outer); ++o) for (long i = 0; i < \(inner); ++i)") { loop in
                         loop.line("float *const p = \(buffer) + o * \(extent * inner) + i;")
-                        loop.line("float maximum = p[0], sum = 0.0f;")
-                        loop.line("for (int e = 1; e < \(extent); ++e) if (p[e * \(inner)] > maximum) maximum = p[e * \(inner)];")
+                        // The runtime's softmax rules: the max skips NaN; a NaN sum (a NaN or +inf
+                        // entry) leaves NaN where exp(x - max) is NaN and 0 elsewhere.
+                        loop.line("float maximum = -3.402823466e+38f, sum = 0.0f;  /* -FLT_MAX: a row of -inf still gives 0/0 = NaN */")
+                        loop.line("for (int e = 0; e < \(extent); ++e) if (p[e * \(inner)] > maximum) maximum = p[e * \(inner)];")
                         loop.line("for (int e = 0; e < \(extent); ++e) { p[e * \(inner)] = rt->expf(p[e * \(inner)] - maximum); sum += p[e * \(inner)]; }")
-                        loop.line("for (int e = 0; e < \(extent); ++e) p[e * \(inner)] /= sum;")
+                        loop.line("if (sum != sum) { for (int e = 0; e < \(extent); ++e) if (p[e * \(inner)] == p[e * \(inner)]) p[e * \(inner)] = 0.0f; }")
+                        loop.line("else { for (int e = 0; e < \(extent); ++e) p[e * \(inner)] /= sum; }")
                     }
                 }
             case .weightedSum, .maxPool:

@@ -8,10 +8,14 @@ import CGraphJITRuntime
 /// reference formula the interpreter evaluates (in `Double`, rounded once). The C runtime
 /// computes the same function in `gj_act_scalar` and, where a path has one, a vector routine;
 /// `RuntimeABITests` checks that the two tables name the same activations with the same values.
+///
+/// Non-finite inputs: each formula is plain IEEE arithmetic, which is what Keras computes (measured
+/// with TensorFlow 2.21): relu keeps NaN, sigmoid and tanh saturate at `±inf`, and gelu, gelu_tanh
+/// and silu of `-inf` are NaN (`-inf · 0`), of `+inf` are `+inf`, of a huge negative input `-0`.
 public enum ElementwiseActivation: String, CaseIterable, Hashable, Sendable, CustomStringConvertible {
     /// The identity (Keras `linear`, the default for layers).
     case linear
-    /// `max(x, 0)`.
+    /// `max(x, 0)`; NaN stays NaN.
     case relu
     /// `1 / (1 + exp(-x))`.
     case sigmoid
@@ -38,7 +42,7 @@ public enum ElementwiseActivation: String, CaseIterable, Hashable, Sendable, Cus
     public var definition: Definition {
         switch self {
         case .linear: Definition(runtimeValue: Int32(GJ_ACT_LINEAR), kerasAliases: [], evaluate: { $0 })
-        case .relu: Definition(runtimeValue: Int32(GJ_ACT_RELU), kerasAliases: [], evaluate: { max($0, 0) })
+        case .relu: Definition(runtimeValue: Int32(GJ_ACT_RELU), kerasAliases: [], evaluate: { $0 < 0 ? 0 : $0 })
         case .sigmoid: Definition(runtimeValue: Int32(GJ_ACT_SIGMOID), kerasAliases: [], evaluate: { 1 / (1 + exp(-$0)) })
         case .tanh: Definition(runtimeValue: Int32(GJ_ACT_TANH), kerasAliases: [], evaluate: { Foundation.tanh($0) })
         case .gelu:

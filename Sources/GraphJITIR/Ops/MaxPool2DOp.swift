@@ -1,4 +1,9 @@
 /// NHWC max pooling `x[B, H, W, C] -> [B, OH, OW, C]`; padded taps are ignored (Keras `same`).
+///
+/// Non-finite taps follow TensorFlow's `MaxPool` (measured with TF 2.21): the maximum starts at
+/// `-Float.greatestFiniteMagnitude` (Eigen's `lowest()`), not `-inf`, and NaN taps are skipped. So
+/// a NaN among finite taps is dropped, a window of nothing but NaN and `-inf` gives
+/// `-greatestFiniteMagnitude`, and `+inf` wins.
 public struct MaxPool2DOp: OperationDefinition {
     public let window: Window2D
 
@@ -30,14 +35,15 @@ public struct MaxPool2DOp: OperationDefinition {
             for oy in 0..<oh {
                 for ox in 0..<ow {
                     for c in 0..<channels {
-                        var maximum = -Float.infinity
+                        var maximum = -Float.greatestFiniteMagnitude
                         for py in 0..<window.size[0] {
                             let iy = oy * window.strides[0] - window.padBefore[0] + py
                             guard iy >= 0 && iy < height else { continue }
                             for px in 0..<window.size[1] {
                                 let ix = ox * window.strides[1] - window.padBefore[1] + px
                                 guard ix >= 0 && ix < width else { continue }
-                                maximum = max(maximum, x.scalars[((b * height + iy) * width + ix) * channels + c])
+                                let tap = x.scalars[((b * height + iy) * width + ix) * channels + c]
+                                if tap > maximum { maximum = tap }  // NaN skipped
                             }
                         }
                         out[((b * oh + oy) * ow + ox) * channels + c] = maximum

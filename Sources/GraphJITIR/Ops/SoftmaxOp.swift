@@ -1,6 +1,13 @@
 import Foundation
 
 /// Softmax over one axis (a non-negative index), max-subtracted.
+///
+/// Non-finite entries follow TensorFlow 2.21 (measured, CPU): the maximum skips NaN entries; `-inf`
+/// entries give 0; a row with a `+inf` or NaN entry gives NaN at those entries and 0 everywhere else
+/// (there `x - max` is NaN, elsewhere `-inf` or finite, and the row is not normalized by the NaN
+/// sum); a row of nothing but `-inf` (and NaN) is all NaN. TensorFlow's oneDNN kernel also writes
+/// NaN to a few other entries of a row that holds a NaN, depending on its vector lanes; GraphJIT
+/// writes 0 there.
 public struct SoftmaxOp: OperationDefinition {
     public let axis: Int
 
@@ -36,14 +43,19 @@ public struct SoftmaxOp: OperationDefinition {
             for i in 0..<inner {
                 let base = o * extent * inner + i
                 var maximum = -Float.infinity
-                for e in 0..<extent { maximum = max(maximum, x.scalars[base + e * inner]) }
+                for e in 0..<extent where x.scalars[base + e * inner] > maximum {  // NaN skipped
+                    maximum = x.scalars[base + e * inner]
+                }
                 var sum = 0.0
                 var exps = [Double](repeating: 0, count: extent)
                 for e in 0..<extent {
                     exps[e] = exp(Double(x.scalars[base + e * inner] - maximum))
                     sum += exps[e]
                 }
-                for e in 0..<extent { out.scalars[base + e * inner] = Float(exps[e] / sum) }
+                // A NaN sum: a NaN or +inf entry (x - max is NaN there), or a row of -inf.
+                for e in 0..<extent {
+                    out.scalars[base + e * inner] = sum.isNaN ? (exps[e].isNaN ? .nan : 0) : Float(exps[e] / sum)
+                }
             }
         }
         return [out]

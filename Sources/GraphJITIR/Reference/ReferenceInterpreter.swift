@@ -6,6 +6,30 @@ import Foundation
 /// straightforward loops, no fusion, no reuse of buffers. Products and sums accumulate in `Double`
 /// by default (``Accumulation/double``) so that the reference is at least as accurate as any
 /// engine it judges; ``Accumulation/float`` accumulates in `Float` as a float32 engine would.
+///
+/// ## Non-finite values and float32 overflow
+///
+/// The reference is a float32 model whose every operation is *exactly rounded*: each output element
+/// is the exact value of the operation on its `Float` operands, rounded once to `Float`. Outputs
+/// are `Float` tensors, so nothing escapes the float range between operations: a sum, product or
+/// activation whose exact value lies beyond `±Float.greatestFiniteMagnitude` becomes `±inf`, as
+/// in any float32 engine (TensorFlow, the JIT), and the next operation sees that infinity. NaN and
+/// `±inf` operands follow IEEE arithmetic (`0 · inf = NaN`, `inf - inf = NaN`), then the rules
+/// Keras 3.15.1 / TensorFlow 2.21 defines for each operation, which the JIT's C runtime follows on
+/// every path (measured; the table is in `Tests/KerasFixtures/README.md`):
+/// - relu keeps NaN; sigmoid, tanh saturate; gelu (both forms) and silu of `-inf` are NaN;
+/// - max pooling skips NaN taps and starts at `-greatestFiniteMagnitude` (TensorFlow's `lowest()`),
+///   so a window of NaN and `-inf` taps gives `-greatestFiniteMagnitude`, never NaN or `-inf`;
+/// - softmax skips NaN in its maximum; a row with a `+inf` or NaN entry is NaN there and 0
+///   elsewhere; a row of `-inf` is NaN.
+///
+/// What the reference deliberately does not model: a float32 *partial* sum that overflows although
+/// the exact sum is in range (say `3e38 + 3e38 - 3e38`). Whether that happens depends on the
+/// summation order, which differs between TensorFlow's oneDNN kernels (its result for the tutorial
+/// CNN on an image of `3e38` changes with the batch size), the JIT's register blocking and
+/// ``Accumulation/float``'s sequential loop: there is no float32 answer to agree on, so the `Double`
+/// reference gives the exactly rounded one, and tests use inputs whose non-finite pattern does not
+/// depend on the order (the fixture script checks that).
 public struct ReferenceInterpreter: Sendable {
     /// The type sums and products accumulate in.
     public enum Accumulation: Sendable {

@@ -17,6 +17,14 @@ struct KerasFixture: Sendable {
         "mlp_gelu", "mlp_gelu_tanh", "lstm_dropout",
     ]
 
+    /// The hostile-input cases (NaN, ±inf, ±3e38 inputs; NaN and ±inf outputs), after ``caseNames``
+    /// in the manifest. Most reuse another case's model and weights file.
+    static let nonFiniteCaseNames = [
+        "activations_nonfinite", "pool_nonfinite", "dense_nonfinite", "cnn_nonfinite", "lstm_nonfinite",
+        "lstm_sequences_nonfinite", "lstm_relu_nonfinite", "attention_nonfinite", "concat_nonfinite",
+        "concat_time_nonfinite",
+    ]
+
     let name: String
     /// The weights, named `<layer>.<weight>` as GraphJIT names them.
     let weights: SafetensorsFile
@@ -171,6 +179,35 @@ struct KerasFixture: Sendable {
                 Dropout(rate: 0.3)
                 Dense(units: 3, activation: .softmax)
             }
+        case "activations_nonfinite":
+            let a = Input(shape: [24])
+            let b = Input(shape: [10])
+            let functions: [ElementwiseActivation] = [.relu, .sigmoid, .tanh, .gelu, .geluTanh, .silu]
+            let outputs = functions.map { Activation(.elementwise($0))(a) } + [Softmax()(a), Softmax()(b)]
+            return Model(inputs: [a, b], outputs: outputs)
+        case "pool_nonfinite":
+            let pools: [(shape: [Int], pool: [Int], strides: [Int]?, padding: Padding)] = [
+                ([6, 6, 32], [2, 2], nil, .valid), ([7, 7, 17], [3, 3], [2, 2], .valid),
+                ([5, 5, 8], [2, 2], nil, .same), ([4, 5, 3], [2, 2], nil, .same),
+            ]
+            let inputs = pools.map { Input(shape: $0.shape) }
+            let outputs = zip(inputs, pools).map { input, p in
+                MaxPooling2D(poolSize: p.pool, strides: p.strides, padding: p.padding)(input)
+            }
+            return Model(inputs: inputs, outputs: outputs)
+        case "dense_nonfinite":
+            let x = Input(shape: [6])
+            let functions: [ActivationFunction] = [.linear, .relu, .sigmoid, .tanh, .gelu, .silu, .softmax]
+            let heads = functions.map { Dense(units: 5, activation: $0)(x) }
+            return Model(inputs: [x], outputs: heads + [Activation(.geluTanh)(Dense(units: 5)(x))])
+        // The tutorial models through the zoo's own builders, at the fixtures' sizes.
+        case "cnn_nonfinite": return TutorialModel.cnn(inputShape: [12, 12, 3])
+        case "lstm_nonfinite": return TutorialModel.lstm(timesteps: 12, features: 8)
+        case "attention_nonfinite": return TutorialModel.attention(timesteps: 16, features: 8, units: 8)
+        case "lstm_sequences_nonfinite": return makeModel("lstm_sequences")
+        case "lstm_relu_nonfinite": return makeModel("lstm_relu")
+        case "concat_nonfinite": return makeModel("two_input_concat")
+        case "concat_time_nonfinite": return makeModel("concat_time")
         default:
             preconditionFailure("no GraphJIT model for fixture case '\(name)'")
         }
@@ -194,6 +231,9 @@ struct KerasManifest: Decodable, Sendable {
         let outputShapes: [[Int]]
         /// Sorted by name.
         let weights: [Weight]
+        /// Hostile-input cases: per output, how many entries Keras's oneDNN softmax set to NaN where
+        /// the rule, which GraphJIT follows, gives 0, in a row that holds a NaN.
+        let softmaxLaneNaNs: [Int]?
     }
 
     let tensorflow: String
