@@ -174,9 +174,10 @@ extension CompiledModel {
         defer { outputs.forEach { $0.deallocate() } }
         // The whole profile runs while the input buffers are pinned (the tables point at them) and
         // the weights are held (updates, if the plan has any, are applied once per kernel call).
-        return withBuffers(inputs) { buffers in weights.withWriteAccess(updating: plan.updatedWeights) {
+        var timings: [KernelTiming] = []
+        withBuffers(inputs) { buffers in weights.withWriteAccess(updating: plan.updatedWeights) {
             context.run(plan: plan, kernels: kernels.functions, inputs: buffers, outputs: outputs)
-            return zip(module.kernels, kernels.functions).enumerated().map { index, pair in
+            timings = zip(module.kernels, kernels.functions).enumerated().map { index, pair in
                 let (kernel, function) = pair
                 var samples: [Double] = []
                 for _ in 0..<max(repetitions, 1) {
@@ -190,6 +191,7 @@ extension CompiledModel {
                                     medianSeconds: samples[samples.count / 2], multiplyAdds: kernel.multiplyAdds)
             }
         } }
+        return timings
     }
 }
 

@@ -12,6 +12,9 @@ import Synchronization
 /// share it, calls that update persistent values, writes and refreshes hold it alone.
 package final class PersistentStore: Sendable {
     package let access = ReadWriteLock()
+    /// Counts changes of any persistent value's contents: a plan whose derived formats were
+    /// current at this count needs no per-buffer check (one atomic load on the hot path).
+    package let changes = Atomic<Int>(0)
     private let values = Mutex<[String: PersistentBuffer]>([:])
     private let derived = Mutex<[DerivedKey: DerivedBuffer]>([:])
 
@@ -64,6 +67,7 @@ package final class PersistentStore: Sendable {
                 guard let buffer = values.withLock({ $0[name] }) else { continue }
                 precondition(buffer.shape == tensor.shape, "\(name): shape \(tensor.shape), bound as \(buffer.shape)")
                 buffer.replaceContents(with: tensor.scalars)
+                changes.add(1, ordering: .releasing)
             }
         }
     }
@@ -125,7 +129,10 @@ package final class DerivedBuffer: @unchecked Sendable {  // Remade only under t
     }
 
     /// Whether a source changed since the buffer was made (caller holds the lock, shared or not).
-    package var isStale: Bool { zip(sources, madeFrom).contains { $0.version != $1 } }
+    package var isStale: Bool {
+        for index in sources.indices where sources[index].version != madeFrom[index] { return true }
+        return false
+    }
 
     /// Remakes the buffer if it is stale (caller holds the write lock).
     package func refreshIfStale() {

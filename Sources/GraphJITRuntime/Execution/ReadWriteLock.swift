@@ -24,6 +24,15 @@ package final class ReadWriteLock: @unchecked Sendable {  // pthread_rwlock_t is
         lock.deallocate()
     }
 
+    /// Takes the lock shared; pair with ``unlock()``.
+    package func lockRead() { pthread_rwlock_rdlock(lock) }
+
+    /// Takes the lock exclusively; pair with ``unlock()``.
+    package func lockWrite() { pthread_rwlock_wrlock(lock) }
+
+    /// Releases the lock taken by ``lockRead()`` or ``lockWrite()``.
+    package func unlock() { pthread_rwlock_unlock(lock) }
+
     /// Runs `body` while holding the lock shared.
     package func withReadLock<R>(_ body: () throws -> R) rethrows -> R {
         pthread_rwlock_rdlock(lock)

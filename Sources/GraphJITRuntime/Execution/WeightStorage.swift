@@ -1,5 +1,6 @@
 import GraphJITIR
 import CGraphJITRuntime
+import Synchronization
 
 /// The persistent values one compiled plan reads and writes, bound once: each parameter or state
 /// as stored (its ``PersistentBuffer``, shared through the model's ``PersistentStore``), and the
@@ -13,6 +14,9 @@ package final class WeightStorage: Sendable {
     /// Per ``ExecutionPlan/weights`` entry, the persistent value it is, if it is one (raw formats).
     private let persistent: [PersistentBuffer?]
     private let derived: [DerivedBuffer]
+    /// ``PersistentStore/changes`` when every derived buffer of this plan was last seen current
+    /// (-1: never checked).
+    private let currentAt = Atomic<Int>(-1)
 
     /// Binds the weights a plan needs, reusing the buffers already in `store`: parameters start from
     /// `parameters`, states from zeros, the first time any plan of the model binds them.
@@ -101,26 +105,42 @@ package final class WeightStorage: Sendable {
     }
 
     /// Runs `body` (a call that only reads persistent values) with every derived format current,
-    /// sharing the store with other such calls.
-    package func withReadAccess<R>(_ body: () throws -> R) rethrows -> R {
+    /// sharing the store with other such calls. (Not generic: it runs on every call, across a
+    /// module boundary, where a generic body would not be specialized.)
+    package func withReadAccess(_ body: () throws -> Void) rethrows {
         while true {
-            let result: R? = try store.access.withReadLock {
-                derived.contains(where: \.isStale) ? nil : try body()
+            store.access.lockRead()
+            let changes = store.changes.load(ordering: .acquiring)
+            if currentAt.load(ordering: .relaxed) == changes || !hasStaleDerived() {
+                currentAt.store(changes, ordering: .relaxed)
+                defer { store.access.unlock() }
+                try body()
+                return
             }
-            if let result { return result }
-            store.access.withWriteLock { derived.forEach { $0.refreshIfStale() } }
+            store.access.unlock()
+            store.access.lockWrite()
+            for buffer in derived { buffer.refreshIfStale() }
+            store.access.unlock()
         }
     }
 
     /// Runs `body` (a call that updates the persistent values at `updated`, indices into
     /// ``buffers``) alone, with every derived format current; the updated values' versions change
     /// afterwards, so the formats derived from them are remade before their next use.
-    package func withWriteAccess<R>(updating updated: [Int], _ body: () throws -> R) rethrows -> R {
-        try store.access.withWriteLock {
-            derived.forEach { $0.refreshIfStale() }
-            defer { updated.forEach { persistent[$0]?.markChanged() } }
-            return try body()
+    package func withWriteAccess(updating updated: [Int], _ body: () throws -> Void) rethrows {
+        store.access.lockWrite()
+        defer {
+            for index in updated { persistent[index]?.markChanged() }
+            if !updated.isEmpty { store.changes.add(1, ordering: .releasing) }
+            store.access.unlock()
         }
+        for buffer in derived { buffer.refreshIfStale() }
+        try body()
+    }
+
+    private func hasStaleDerived() -> Bool {
+        for buffer in derived where buffer.isStale { return true }
+        return false
     }
 
     /// Bytes held.
