@@ -89,6 +89,62 @@ double gj_measure_peak_gflops(void);
 /* Read bandwidth in GB/s streaming `bytes` bytes with `threads` threads (1 or 2). */
 double gj_measure_read_bandwidth(size_t bytes, int threads);
 
+/* --- Routing to an optimized copy (debug builds) -----------------------------------------------------
+ * A debug build compiles this library at -O0, where GEMM and vector math run 40-100x slower. The
+ * host (GraphJIT's Swift side, OptimizedRuntime) can then compile the same sources optimized into a
+ * shared object, load it, and install that copy here: from then on every host entry point above
+ * (so also the table gj_runtime_get returns) is served by the installed copy. gj_runtime_prelude
+ * stays local (it is text). Inside the installed copy nothing is installed, so it serves itself.
+ *
+ * The host entry points, in struct order: X(return type, name, (parameters), doc). Each is the
+ * routed public function gj_<name>; this copy's implementation of it is gj_own_<name>. */
+#define GJ_HOST_FUNCTIONS(X)                                                                       \
+    X(const gj_runtime *, runtime_get, (void), "the kernel-facing function table")                 \
+    X(void, runtime_set_threads, (int threads), "worker threads for large GEMMs")                  \
+    X(int, runtime_threads, (void), "the current thread setting")                                  \
+    X(const char *, runtime_cpu_path, (void), "the current GEMM path's name")                      \
+    X(int, runtime_force_path, (const char *name), "forces a GEMM path; 0 if unsupported")         \
+    X(int, runtime_is_optimized, (void), "whether the copy was compiled optimized")                \
+    X(double, measure_peak_gflops, (void), "one core's FMA peak")                                  \
+    X(double, measure_read_bandwidth, (size_t bytes, int threads), "streaming read bandwidth")
+
+/* One copy's host entry points: its own implementations, never routed. `abi_version` and `size`
+ * let the installer reject a copy built from other sources. */
+typedef struct gj_runtime_entry_points {
+    int abi_version; /* GJ_RUNTIME_ABI_VERSION of the copy */
+    int size;        /* sizeof(gj_runtime_entry_points) in the copy */
+#define GJ_HOST_STRUCT_ENTRY(result, name, parameters, doc) result(*name) parameters;
+    GJ_HOST_FUNCTIONS(GJ_HOST_STRUCT_ENTRY)
+#undef GJ_HOST_STRUCT_ENTRY
+} gj_runtime_entry_points;
+
+/* Whether the copy serving calls (the installed one, else this one) was compiled with optimization
+ * (__OPTIMIZE__: -O1 and above). */
+int gj_runtime_is_optimized(void);
+
+/* This copy's own entry points (static storage; not routed, so `runtime_get` is always this copy's
+ * table and `runtime_is_optimized` this copy's answer). The one symbol the optimized shared object
+ * (built with -fvisibility=hidden) exports: the host resolves it with dlsym, checks it, and passes
+ * it to gj_runtime_install. */
+__attribute__((visibility("default"))) const gj_runtime_entry_points *gj_runtime_own_entry_points(void);
+
+/* Results of gj_runtime_install. */
+enum {
+    GJ_INSTALL_DONE = 0,     /* installed: calls are routed to `copy` from now on */
+    GJ_INSTALL_INVALID = 1,  /* NULL, or another ABI version or struct layout */
+    GJ_INSTALL_SELF = 2,     /* `copy` is this copy's own entry points (would recurse) */
+    GJ_INSTALL_ALREADY = 3,  /* another copy is installed already; it stays */
+};
+
+/* Routes every entry point above to `copy` (which must stay loaded for the rest of the process).
+ * Happens at most once per process (an atomic compare-and-swap); the thread and path settings of
+ * this copy are handed to `copy` first. Install before any kernel runs: a table obtained earlier
+ * keeps working, but on this copy's code and worker pool. */
+int gj_runtime_install(const gj_runtime_entry_points *copy);
+
+/* The installed copy's entry points, or NULL while calls run on this copy. */
+const gj_runtime_entry_points *gj_runtime_installed(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -61,7 +61,7 @@ static float mul_add_loop_portable(long iters) /* SSE2: separate multiply and ad
 
 volatile float gj_calibration_sink;
 
-double gj_measure_peak_gflops(void)
+double gj_own_measure_peak_gflops(void)
 {
     int path = GJ_PATH_PORTABLE;
     if (gj_path_supported(GJ_PATH_AVX512)) path = GJ_PATH_AVX512;
@@ -133,7 +133,7 @@ static void *bw_thread(void *argp)
     return NULL;
 }
 
-double gj_measure_read_bandwidth(size_t bytes, int threads)
+double gj_own_measure_read_bandwidth(size_t bytes, int threads)
 {
     if (threads < 1) threads = 1;
     if (threads > 2) threads = 2;
@@ -163,7 +163,7 @@ double gj_measure_read_bandwidth(size_t bytes, int threads)
         if (!started) { /* could not start the second thread: measure one */
             pthread_barrier_destroy(&barrier);
             free(buf);
-            return gj_measure_read_bandwidth(bytes, 1);
+            return gj_own_measure_read_bandwidth(bytes, 1);
         }
         bw_thread(&args[0]);
         if (threads == 2) pthread_join(tid[1], NULL);

@@ -81,9 +81,9 @@ const gj_path_ops *gj_ops_for(int path)
 
 const gj_path_ops *gj_ops(void) { return gj_ops_for(gj_current_path()); }
 
-const char *gj_runtime_cpu_path(void) { return gj_ops()->name; }
+const char *gj_own_runtime_cpu_path(void) { return gj_ops()->name; }
 
-int gj_runtime_force_path(const char *name)
+int gj_own_runtime_force_path(const char *name)
 {
     int p = path_from_name(name);
     if (p < 0 || !gj_path_supported(p)) return 0;

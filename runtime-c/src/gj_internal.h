@@ -149,11 +149,20 @@ void gj_lstm_cell_portable(int rows, int units, const float *z, int ldz, float *
 typedef void (*gj_task_fn)(void *arg, int task);
 void gj_pool_run_threads(gj_task_fn fn, void *arg, int ntasks, int nthreads);
 void gj_pool_run(gj_task_fn fn, void *arg, int ntasks);
+/* The thread setting of this copy (gj_runtime_threads without routing). */
 int gj_pool_threads(void);
 
 /* Parallel loops for generated kernels (parallel_for.c). */
 void gj_parallel_for(long count, long grain, void (*body)(void *context, long begin, long end, int worker),
                      void *context);
 int gj_max_workers(void);
+
+/* ---- Host entry points (entry_points.c) --------------------------------------------------------
+ * The public gj_<name> functions of GJ_HOST_FUNCTIONS only route: to the installed copy's entry
+ * point if one is installed, else to this copy's implementation gj_own_<name>, defined next to the
+ * code it belongs to. gj_runtime_own_entry_points() lists the gj_own_ functions. */
+#define GJ_OWN_DECLARATION(result, name, parameters, doc) result gj_own_##name parameters;
+GJ_HOST_FUNCTIONS(GJ_OWN_DECLARATION)
+#undef GJ_OWN_DECLARATION
 
 #endif /* GJ_INTERNAL_H */

@@ -43,7 +43,7 @@ void gj_parallel_for(long count, long grain, gj_range_fn body, void *context)
     if (count <= 0) return;
     if (grain < 1) grain = 1;
     long chunks = (count + grain - 1) / grain;
-    int threads = gj_runtime_threads();
+    int threads = gj_pool_threads();
     if (threads > gj_max_workers()) threads = gj_max_workers();
     if (chunks > threads) chunks = threads;
     if (chunks <= 1) {

@@ -7,7 +7,9 @@
  *   - all pointers in the table use the platform C calling convention (SysV x86-64), which tcc
  *     and clang both follow, so generated code can call them directly;
  *   - the table is static, never freed, and does not change when the path is switched: every
- *     entry dispatches on the current path at call time.
+ *     entry dispatches on the current path at call time;
+ *   - once an optimized copy of the runtime is installed (entry_points.c), gj_runtime_get returns
+ *     that copy's table instead; this one stays valid (gj_own_runtime_get).
  */
 #include <math.h>
 
@@ -58,4 +60,4 @@ static const gj_runtime g_runtime = {
     .max_workers = gj_max_workers,
 };
 
-const gj_runtime *gj_runtime_get(void) { return &g_runtime; }
+const gj_runtime *gj_own_runtime_get(void) { return &g_runtime; }

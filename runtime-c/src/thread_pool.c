@@ -174,7 +174,7 @@ void gj_pool_run_threads(gj_task_fn fn, void *arg, int ntasks, int nthreads)
 
 void gj_pool_run(gj_task_fn fn, void *arg, int ntasks) { gj_pool_run_threads(fn, arg, ntasks, ntasks); }
 
-int gj_runtime_threads(void)
+int gj_own_runtime_threads(void)
 {
     int n = atomic_load_explicit(&g_threads, memory_order_relaxed);
     if (n <= 0) {
@@ -186,11 +186,11 @@ int gj_runtime_threads(void)
     return n;
 }
 
-void gj_runtime_set_threads(int threads)
+void gj_own_runtime_set_threads(int threads)
 {
     if (threads < 1) threads = 1;
     if (threads > GJ_MAX_THREADS) threads = GJ_MAX_THREADS;
     atomic_store(&g_threads, threads);
 }
 
-int gj_pool_threads(void) { return gj_runtime_threads(); }
+int gj_pool_threads(void) { return gj_own_runtime_threads(); }

@@ -740,6 +740,81 @@ static void test_misc(const gj_runtime *rt)
     gj_runtime_set_threads(2);
 }
 
+/* ---- routing to an installed copy (entry_points.c) -------------------------------------------- */
+
+/* A stand-in for an optimized copy: records what the host forwards to it. */
+static gj_runtime g_fake_table;
+static int g_fake_threads_set = -1;
+static char g_fake_forced[16];
+static const gj_runtime *fake_get(void) { return &g_fake_table; }
+static void fake_set_threads(int threads) { g_fake_threads_set = threads; }
+static int fake_threads(void) { return 7; }
+static const char *fake_cpu_path(void) { return "fake"; }
+static int fake_force_path(const char *name)
+{
+    snprintf(g_fake_forced, sizeof g_fake_forced, "%s", name);
+    return 1;
+}
+static int fake_is_optimized(void) { return 1; }
+static double fake_peak(void) { return 42.0; }
+static double fake_bandwidth(size_t bytes, int threads) { return (double)bytes + threads; }
+
+/* Must run last: an installation lasts for the rest of the process. */
+static void test_routing(const gj_runtime *rt)
+{
+#ifdef __OPTIMIZE__
+    CHECK(gj_runtime_is_optimized() == 1, "is_optimized in an optimized build");
+#else
+    CHECK(gj_runtime_is_optimized() == 0, "is_optimized in an -O0 build");
+#endif
+    CHECK(gj_runtime_installed() == NULL, "nothing installed at start");
+    const gj_runtime_entry_points *own = gj_runtime_own_entry_points();
+    CHECK(own->abi_version == GJ_RUNTIME_ABI_VERSION && own->size == (int)sizeof *own, "own entry points header");
+    CHECK(own->runtime_get() == rt && own->runtime_threads() == gj_runtime_threads(),
+          "own entry points are this copy's");
+    CHECK(gj_runtime_install(NULL) == GJ_INSTALL_INVALID, "install(NULL)");
+    CHECK(gj_runtime_install(own) == GJ_INSTALL_SELF, "installing this copy into itself");
+    gj_runtime_entry_points fake = {
+        .abi_version = GJ_RUNTIME_ABI_VERSION + 1, .size = (int)sizeof fake,
+        .runtime_get = fake_get, .runtime_set_threads = fake_set_threads, .runtime_threads = fake_threads,
+        .runtime_cpu_path = fake_cpu_path, .runtime_force_path = fake_force_path,
+        .runtime_is_optimized = fake_is_optimized, .measure_peak_gflops = fake_peak,
+        .measure_read_bandwidth = fake_bandwidth,
+    };
+    CHECK(gj_runtime_install(&fake) == GJ_INSTALL_INVALID, "install of another ABI version");
+    fake.abi_version = GJ_RUNTIME_ABI_VERSION;
+    fake.size = (int)sizeof fake - 8;
+    CHECK(gj_runtime_install(&fake) == GJ_INSTALL_INVALID, "install of another layout");
+    fake.size = (int)sizeof fake;
+    CHECK(gj_runtime_installed() == NULL, "rejected installs leave nothing installed");
+
+    g_fake_table = *rt;
+    gj_runtime_set_threads(2);
+    gj_runtime_force_path("portable");
+    CHECK(gj_runtime_install(&fake) == GJ_INSTALL_DONE, "install");
+    CHECK(g_fake_threads_set == 2 && strcmp(g_fake_forced, "portable") == 0,
+          "settings handed over: threads %d, path '%s'", g_fake_threads_set, g_fake_forced);
+    CHECK(gj_runtime_installed() == &fake, "installed()");
+    CHECK(gj_runtime_get() == &g_fake_table, "runtime_get routed");
+    CHECK(gj_runtime_threads() == 7, "runtime_threads routed");
+    gj_runtime_set_threads(5);
+    CHECK(g_fake_threads_set == 5, "set_threads routed");
+    CHECK(strcmp(gj_runtime_cpu_path(), "fake") == 0, "cpu_path routed");
+    CHECK(gj_runtime_force_path("avx2") == 1 && strcmp(g_fake_forced, "avx2") == 0, "force_path routed");
+    CHECK(gj_runtime_is_optimized() == 1, "is_optimized routed");
+    CHECK(gj_measure_peak_gflops() == 42.0 && gj_measure_read_bandwidth(100, 2) == 102.0, "measurements routed");
+    CHECK(own->runtime_get() == rt && own->runtime_threads() == 2, "own entry points are not routed");
+    CHECK(gj_runtime_install(own) == GJ_INSTALL_SELF, "install(own) after install");
+    gj_runtime_entry_points other = fake;
+    CHECK(gj_runtime_install(&other) == GJ_INSTALL_ALREADY && gj_runtime_installed() == &fake,
+          "a second install is refused");
+
+    /* A table obtained before the install keeps working, on this copy's code and pool. */
+    float A[4] = { 1, 2, 3, 4 }, B[4] = { 5, 6, 7, 8 }, C[4];
+    rt->sgemm(2, 2, 2, A, 2, B, 2, C, 2, NULL, GJ_ACT_LINEAR, 0);
+    CHECK(C[0] == 19 && C[1] == 22 && C[2] == 43 && C[3] == 50, "old table after install");
+}
+
 int main(void)
 {
     const gj_runtime *rt = gj_runtime_get();
@@ -764,6 +839,7 @@ int main(void)
     test_parallel_for(rt);
     test_misc(rt);
     gj_runtime_force_path(detected);
+    test_routing(rt);
     printf("%d checks, %d failures\n", g_checks, g_failures);
     return g_failures ? 1 : 0;
 }

@@ -18,6 +18,7 @@ extension ModelCompiler {
                       store: PersistentStore) throws
         -> (module: GeneratedModule, plan: ExecutionPlan, weights: WeightStorage, kernels: KernelTable,
             tierUp: (@Sendable () throws -> KernelTable)?) {
+        OptimizedRuntime.installIfNeeded()  // once per process: debug builds' -O0 runtime-c -> an -O2 copy
         let module = generate(graph)
         let plan = ExecutionPlan(graph: graph, kernelArguments: module.kernels.map(\.arguments),
                                  inPlaceUpdates: module.inPlaceUpdates)

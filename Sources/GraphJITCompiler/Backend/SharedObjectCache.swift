@@ -145,7 +145,11 @@ struct SharedObjectCache: Sendable {
         unlink(Self.recordURL(for: url).path)
     }
 
-    private static func record(key: String, digest: String) -> String { "graphjit-object-v1 \(key) \(digest)\n" }
+    /// The integrity record of an object with this key and SHA-256 (hex).
+    static func record(key: String, digest: String) -> String { "graphjit-object-v1 \(key) \(digest)\n" }
+
+    /// The SHA-256 (hex) of `data`, as records hold it.
+    static func sha256(of data: Data) -> String { Crypto.SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
 
     private static func sha256(ofDescriptor descriptor: Int32) -> String? {
         var hasher = Crypto.SHA256()
