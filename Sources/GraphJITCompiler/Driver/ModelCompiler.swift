@@ -23,6 +23,16 @@ public struct ModelCompiler: Sendable {
                 layer: value.name, reason: "\(value.name) has shape \(value.shape): \(value.shape.elementCount) elements, "
                     + "more than the JIT's 32-bit indices reach (\(Int32.max)); the reference engine can run it")
         }
+        for node in graph.nodes {
+            let window = node.operation.as(Conv2DOp.self)?.window ?? node.operation.as(MaxPool2DOp.self)?.window
+            guard let window else { continue }
+            let extents = window.size + window.strides + window.padBefore
+            if let large = extents.first(where: { $0 > Int(Int32.max) }) {
+                throw GraphError.invalidConfiguration(
+                    layer: node.layer, reason: "window \(window) has an extent of \(large), more than the JIT's "
+                        + "32-bit arguments reach (\(Int32.max)); the reference engine can run it")
+            }
+        }
     }
 
     /// The generated C for `graph`: deterministic for a given graph and target.

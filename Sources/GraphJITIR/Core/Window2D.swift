@@ -25,6 +25,9 @@ public struct Window2D: Equatable, Hashable, Sendable, CustomStringConvertible {
               (size + strides + inputSize).allSatisfy({ $0 >= 1 }) else { return nil }
         var output = [0, 0]
         var before = [0, 0]
+        // A stride beyond the input gives the same geometry as one equal to it (a single window):
+        // clamped, so that no absurd stride reaches the kernels' 32-bit arguments.
+        let strides = zip(strides, inputSize).map { min($0, $1) }
         for axis in 0..<2 {
             let (n, k, s) = (inputSize[axis], size[axis], strides[axis])
             switch padding {

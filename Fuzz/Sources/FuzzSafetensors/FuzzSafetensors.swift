@@ -1,0 +1,16 @@
+// libFuzzer target: bytes -> `Safetensors.decode` (Sources/GraphJIT/IO/Safetensors*.swift); what decodes must round-trip.
+// Build and run: .ci/fuzz.sh (see Fuzz/README.md).
+import FuzzSupport
+
+@_cdecl("LLVMFuzzerInitialize")
+public func fuzzerInitialize(_ argc: UnsafeMutablePointer<Int32>?,
+                             _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?) -> Int32 {
+    FuzzEntry.initialize(fuzzer: "FuzzSafetensors")
+    return 0
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzerTestOneInput(_ data: UnsafeRawPointer?, _ count: Int) -> Int32 {
+    ReaderFuzzers.safetensors(FuzzEntry.bytes(data, count))
+    return 0
+}
