@@ -36,6 +36,11 @@ mkdir -p "$OUT"
 export GRAPHJIT_CACHE_DIR="${GRAPHJIT_CACHE_DIR:-$OUT/kernel-cache}"
 # Swift's own crash backtracer would race libFuzzer's and ASan's handlers; they print the stack.
 export SWIFT_BACKTRACE=enable=no
+# Keep the instrumented runtime-c serving calls: a debug build would otherwise install an
+# uninstrumented -O2 copy of it (OptimizedRuntime), which no sanitizer sees.
+export GRAPHJIT_OPTIMIZED_RUNTIME=0
+# Foundation's Process leaks 32 bytes per run (a toolchain leak, not ours: see the suppressions file).
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/.ci/lsan-suppressions.txt:print_suppressions=0}"
 # (A Swift trap is a SIGILL, which libFuzzer reports as a deadly signal, with the stack.) The C
 # targets are also built with UBSan (swiftc has no -sanitize=undefined on Linux); its first report
 # stops the fuzzer like a crash.

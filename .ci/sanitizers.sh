@@ -25,6 +25,9 @@ OUT=${SANITIZERS_OUT:-$(mktemp -d -t graphjit-sanitizers.XXXXXX)}
 mkdir -p "$OUT"
 export GRAPHJIT_CACHE_DIR="${GRAPHJIT_CACHE_DIR:-$OUT/kernel-cache}"
 export SWIFT_BACKTRACE=enable=no  # the sanitizers print the stacks
+# Keep the instrumented runtime-c serving calls: a debug build would otherwise install an
+# uninstrumented -O2 copy of it (OptimizedRuntime), which no sanitizer sees.
+export GRAPHJIT_OPTIMIZED_RUNTIME=0
 DEADLINE=$(( $(date +%s) + BUDGET ))
 REPORTS='ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer'
 status=0

@@ -169,7 +169,7 @@ public enum ModelSpecFuzzer {
         var builder = GraphBuilder()
         var values: [Int: ValueID] = [:]
         for (index, shape) in spec.inputShapes.enumerated() {
-            values[index] = builder.addInput(named: "input_\(index)", shape: [batchSize] + shape)
+            values[index] = try builder.addInput(named: "input_\(index)", shape: [batchSize] + shape)
         }
         var scopes: [ObjectIdentifier: String] = [:]
         for (index, (node, layer)) in zip(spec.nodes, layers).enumerated() where reachable.contains(inputCount + index) {
