@@ -27,32 +27,9 @@
 #include "graphjit_runtime.h"
 #include "gj_internal.h"
 
-static int g_failures;
-static int g_checks;
-
-#define CHECK(cond, ...)                                                        \
-    do {                                                                        \
-        g_checks++;                                                             \
-        if (!(cond)) {                                                          \
-            if (g_failures < 40) {                                              \
-                printf("FAIL %s:%d: ", __FILE__, __LINE__);                     \
-                printf(__VA_ARGS__);                                            \
-                printf("\n");                                                   \
-            }                                                                   \
-            g_failures++;                                                       \
-        }                                                                       \
-    } while (0)
-
-static unsigned long long g_rng = 0xD1B54A32D192ED03ull;
-static unsigned rnd_u32(void)
-{
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (unsigned)(g_rng >> 11);
-}
-static int rnd_int(int lo, int hi) { return lo + (int)(rnd_u32() % (unsigned)(hi - lo + 1)); }
-static float rnd_float(float lo, float hi) { return lo + (hi - lo) * (float)(rnd_u32() & 0xFFFFFF) / 16777216.0f; }
+#define TEST_RNG_SEED 0xD1B54A32D192ED03ull
+#define TEST_MAX_REPORTS 40
+#include "test_support.h"
 
 static const float SPECIALS[] = { NAN, INFINITY, -INFINITY, 3e38f, -3e38f, FLT_MAX, -FLT_MAX };
 #define NSPECIALS ((int)(sizeof SPECIALS / sizeof *SPECIALS))

@@ -17,33 +17,8 @@
 #include "graphjit_runtime.h"
 #include "gj_internal.h" /* internal: per-path raw exp for the accuracy sweep */
 
-static int g_failures;
-static int g_checks;
-
-#define CHECK(cond, ...)                                                        \
-    do {                                                                        \
-        g_checks++;                                                             \
-        if (!(cond)) {                                                          \
-            if (g_failures < 30) {                                              \
-                printf("FAIL %s:%d: ", __FILE__, __LINE__);                     \
-                printf(__VA_ARGS__);                                            \
-                printf("\n");                                                   \
-            }                                                                   \
-            g_failures++;                                                       \
-        }                                                                       \
-    } while (0)
-
-/* ---- deterministic RNG ------------------------------------------------------------------------ */
-static unsigned long long g_rng = 0x9E3779B97F4A7C15ull;
-static unsigned rnd_u32(void)
-{
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (unsigned)(g_rng >> 11);
-}
-static int rnd_int(int lo, int hi) { return lo + (int)(rnd_u32() % (unsigned)(hi - lo + 1)); }
-static float rnd_float(float lo, float hi) { return lo + (hi - lo) * (float)(rnd_u32() & 0xFFFFFF) / 16777216.0f; }
+#define TEST_RNG_SEED 0x9E3779B97F4A7C15ull
+#include "test_support.h"
 static void fill(float *p, size_t n, float lo, float hi)
 {
     for (size_t i = 0; i < n; i++) p[i] = rnd_float(lo, hi);
