@@ -12,7 +12,7 @@
 #ifndef GJ_ABI_H
 #define GJ_ABI_H
 
-#define GJ_RUNTIME_ABI_VERSION 3
+#define GJ_RUNTIME_ABI_VERSION 4
 
 /* Elementwise activations: X(NAME, value). GEMM epilogues, `activate` and `lstm_cell` take these
  * values. Every path computes every activation: a path without a vector routine for one falls
@@ -25,6 +25,15 @@
     X(GELU, 4)                \
     X(GELU_TANH, 5)           \
     X(SILU, 6)
+
+/* Losses per row, as Keras 3's TensorFlow backend computes them: X(NAME, value). `loss_value` and
+ * `loss_grad` take these values; the Swift table is LossFunction (GraphJITIR). */
+#define GJ_ABI_LOSSES(X)                              \
+    X(CATEGORICAL_CROSSENTROPY_FROM_LOGITS, 0)        \
+    X(CATEGORICAL_CROSSENTROPY, 1)                    \
+    X(SPARSE_CATEGORICAL_CROSSENTROPY_FROM_LOGITS, 2) \
+    X(SPARSE_CATEGORICAL_CROSSENTROPY, 3)             \
+    X(MEAN_SQUARED_ERROR, 4)
 
 /* The table of runtime routines, in struct order: X(return type, name, (parameters), doc). */
 #define GJ_ABI_FUNCTIONS(X)                                                                        \
@@ -64,6 +73,63 @@
                            void *context),                                                         \
       "runs body over [0, count) in chunks of at least grain items on the worker pool")            \
     X(int, max_workers, (void),                                                                    \
-      "the bound on `worker` + 1 in parallel_for bodies")
+      "the bound on `worker` + 1 in parallel_for bodies")                                          \
+    X(void, sum_rows, (long rows, long n, const float *x, float *out),                             \
+      "out[n] = the sum of the rows of x[rows,n] (a bias gradient)")                               \
+    X(void, activation_grad, (float *dy, const float *operand, long n, int activation),            \
+      "dy *= f'(operand), operand being f's output (linear, relu, sigmoid, tanh) or input (others)") \
+    X(void, softmax_grad, (const float *y, const float *dy, float *dx, long outer, long extent,     \
+                           long inner),                                                            \
+      "dx = y * (dy - sum(y * dy)) over the middle axis of [outer, extent, inner]")                \
+    X(void, maxpool_grad_nhwc, (const float *dy, const float *x, long batch, int H, int W, int C,  \
+                                int PH, int PW, int stride_h, int stride_w, int pad_top,           \
+                                int pad_left, int OH, int OW, float *dx),                          \
+      "max pooling's backward pass: dy to each window's first maximal tap of x")                   \
+    X(void, conv2d_filter_grad_nhwc, (const float *x, const float *dy, long batch, int H, int W,   \
+                                      int C, int KH, int KW, int stride_h, int stride_w,           \
+                                      int pad_top, int pad_left, int OH, int OW, int F, float *dk, \
+                                      float *columns),                                             \
+      "dK[KH,KW,C,F] = sum over images of im2col(x)^T dy; columns: OH*OW*KH*KW*C floats")          \
+    X(void, conv2d_input_grad_nhwc, (const float *dy, const float *kernel, long batch, int H,      \
+                                     int W, int C, int KH, int KW, int stride_h, int stride_w,     \
+                                     int pad_top, int pad_left, int OH, int OW, int F, float *dx,  \
+                                     float *columns),                                              \
+      "dx = col2im(dy K^T); columns: OH*OW*KH*KW*C floats")                                        \
+    X(void, slice_rows, (long outer, const float *x, long row, long offset, long count,            \
+                         float *out),                                                              \
+      "out[o, 0..count) = x[o, offset..offset+count) for rows of `row` floats")                    \
+    X(void, weighted_sum_grad, (long outer, long steps, long middle, long depth, const float *w,   \
+                                const float *v, const float *dctx, float *dw, float *dv),          \
+      "the weighted sum's backward pass: dw = sum_d dctx v, dv = w dctx")                          \
+    X(void, lstm_backward, (long batch, long steps, long units, const float *z,                    \
+                            const float *recurrent, const float *dh, int return_sequences,         \
+                            int activation, int recurrent_activation, float *dz,                   \
+                            float *drecurrent, float *scratch),                                    \
+      "LSTM backpropagation through time (forward recomputed): dz[B,T,4u], dU[u,4u]")              \
+    X(void, loss_value, (int loss, long rows, long classes, const float *prediction,               \
+                         const float *target, float *loss_out),                                    \
+      "loss_out[0] = the mean over rows of a GJ_LOSS_* loss")                                      \
+    X(void, loss_grad, (int loss, long rows, long classes, const float *prediction,                \
+                        const float *target, const float *seed, float *grad),                      \
+      "grad = seed[0] * d(mean loss)/d(prediction)")                                               \
+    X(void, fill, (float *x, long n, float value),                                                 \
+      "x[0..n) = value")                                                                           \
+    X(int, all_finite, (long n, const float *x),                                                   \
+      "1 if no element of x is NaN or infinite, else 0")                                           \
+    X(void, adam_update, (long n, const float *iterations, const float *theta, const float *grad,  \
+                          const float *m, const float *v, float *theta_out, float *m_out,          \
+                          float *v_out, float lr, float beta1, float beta2, float epsilon),        \
+      "one Keras 3 Adam step (outputs may alias inputs)")                                          \
+    X(void, sgd_update, (long n, const float *theta, const float *grad, const float *velocity,     \
+                         float *theta_out, float *velocity_out, float lr, float momentum,          \
+                         int nesterov),                                                            \
+      "one Keras 3 SGD step; velocity NULL without momentum (outputs may alias inputs)")           \
+    X(void, rmsprop_update, (long n, const float *theta, const float *grad, const float *velocity, \
+                             const float *momentum, const float *average, float *theta_out,        \
+                             float *velocity_out, float *momentum_out, float *average_out,         \
+                             float lr, float rho, float momentum_rate, float epsilon),             \
+      "one Keras 3 RMSprop step; momentum/average NULL when unused (outputs may alias inputs)")     \
+    X(void, increment, (const float *x, float *out),                                               \
+      "out[0] = x[0] + 1 (the optimizer's iterations)")
 
 #endif /* GJ_ABI_H */

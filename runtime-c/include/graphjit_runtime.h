@@ -33,6 +33,14 @@ enum {
     GJ_ACT_COUNT
 };
 
+/* Losses that `loss_value` and `loss_grad` compute (gj_abi.h). */
+enum {
+#define GJ_ABI_LOSS_ENTRY(name, value) GJ_LOSS_##name = value,
+    GJ_ABI_LOSSES(GJ_ABI_LOSS_ENTRY)
+#undef GJ_ABI_LOSS_ENTRY
+    GJ_LOSS_COUNT
+};
+
 /*
  * The routines generated kernels call, in the order of GJ_ABI_FUNCTIONS (gj_abi.h), where each
  * entry carries a one-line contract. In more detail:

@@ -12,6 +12,7 @@
 #define GJ_STRINGIZE(...) GJ_STRINGIZE_(__VA_ARGS__)
 
 #define GJ_PRELUDE_ENUM(name, value) "    GJ_ACT_" #name " = " GJ_STRINGIZE(value) ",\n"
+#define GJ_PRELUDE_LOSS(name, value) "    GJ_LOSS_" #name " = " GJ_STRINGIZE(value) ",\n"
 #define GJ_PRELUDE_FIELD(result, name, parameters, doc) \
     "    /* " doc " */\n    " #result " (*" #name ")" #parameters ";\n"
 
@@ -24,6 +25,7 @@ static const char g_prelude[] =
     "void *memset(void *destination, int value, size_t bytes);\n"
     "\n"
     "enum {\n" GJ_ABI_ACTIVATIONS(GJ_PRELUDE_ENUM) "};\n"
+    "enum {\n" GJ_ABI_LOSSES(GJ_PRELUDE_LOSS) "};\n"
     "\n"
     "typedef struct gj_runtime {\n"
     "    int abi_version;\n" GJ_ABI_FUNCTIONS(GJ_PRELUDE_FIELD) "} gj_runtime;\n"

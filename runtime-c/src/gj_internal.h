@@ -116,18 +116,10 @@ const gj_path_ops *gj_ops(void);            /* ops of the current path */
 const gj_path_ops *gj_ops_for(int path);
 
 /* ---- Entry points (the table in runtime_table.c points at these) -------------------------------- */
-void gj_sgemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-              float *C, int ldc, const float *bias, int activation, int accumulate);
-void gj_sgemm_packed(int M, int N, int K, const float *A, int lda, const float *packed_b,
-                     float *C, int ldc, const float *bias, int activation, int accumulate);
-void gj_im2col_nhwc(const float *input, int H, int W, int C, int KH, int KW, int stride_h, int stride_w,
-                    int pad_top, int pad_left, int OH, int OW, float *columns);
-void gj_maxpool_nhwc(const float *input, int H, int W, int C, int PH, int PW, int stride_h, int stride_w,
-                     int pad_top, int pad_left, int OH, int OW, float *output);
-void gj_activate(float *x, long n, int activation);
-void gj_softmax_rows(float *x, long rows, int n);
-void gj_lstm_cell(int rows, int units, const float *z, int ldz, float *c, int ldc, float *h, int ldh,
-                  int activation, int recurrent_activation);
+/* Every routine of the ABI table is gj_<name>, declared from the table itself. */
+#define GJ_ENTRY_DECLARATION(result, name, parameters, doc) result gj_##name parameters;
+GJ_ABI_FUNCTIONS(GJ_ENTRY_DECLARATION)
+#undef GJ_ENTRY_DECLARATION
 
 /* ---- Scalar helpers (portable path, edge handling) ---------------------------------------------- */
 /* The definition of every GJ_ACT_* activation (vmath_portable.c); vector routines must agree. */
@@ -152,10 +144,8 @@ void gj_pool_run(gj_task_fn fn, void *arg, int ntasks);
 /* The thread setting of this copy (gj_runtime_threads without routing). */
 int gj_pool_threads(void);
 
-/* Parallel loops for generated kernels (parallel_for.c). */
-void gj_parallel_for(long count, long grain, void (*body)(void *context, long begin, long end, int worker),
-                     void *context);
-int gj_max_workers(void);
+/* Parallel loops for generated kernels: gj_parallel_for and gj_max_workers (parallel_for.c), declared
+ * with the ABI table above. */
 
 /* ---- Host entry points (entry_points.c) --------------------------------------------------------
  * The public gj_<name> functions of GJ_HOST_FUNCTIONS only route: to the installed copy's entry

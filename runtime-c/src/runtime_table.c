@@ -41,23 +41,14 @@ void gj_lstm_cell(int rows, int units, const float *z, int ldz, float *c, int ld
         gj_lstm_cell_portable(rows, units, z, ldz, c, ldc, h, ldh, activation, recurrent_activation);
 }
 
-static float scalar_expf(float x) { return expf(x); }
+float gj_expf(float x) { return expf(x); }
 
+/* Every entry of GJ_ABI_FUNCTIONS is the function gj_<name>, declared in gj_internal.h. */
 static const gj_runtime g_runtime = {
     .abi_version = GJ_RUNTIME_ABI_VERSION,
-    .sgemm = gj_sgemm,
-    .packed_b_floats = gj_packed_b_floats,
-    .pack_b = gj_pack_b,
-    .sgemm_packed = gj_sgemm_packed,
-    .sgemm_t = gj_sgemm_t,
-    .im2col_nhwc = gj_im2col_nhwc,
-    .maxpool_nhwc = gj_maxpool_nhwc,
-    .activate = gj_activate,
-    .softmax_rows = gj_softmax_rows,
-    .lstm_cell = gj_lstm_cell,
-    .expf = scalar_expf,
-    .parallel_for = gj_parallel_for,
-    .max_workers = gj_max_workers,
+#define GJ_TABLE_ENTRY(result, name, parameters, doc) .name = gj_##name,
+    GJ_ABI_FUNCTIONS(GJ_TABLE_ENTRY)
+#undef GJ_TABLE_ENTRY
 };
 
 const gj_runtime *gj_own_runtime_get(void) { return &g_runtime; }

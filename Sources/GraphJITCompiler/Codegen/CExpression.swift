@@ -12,6 +12,9 @@ indirect enum CExpression: Equatable, Sendable, ExpressibleByIntegerLiteral, Cus
     case name(String)
     /// `NULL`.
     case null
+    /// A finite `float` literal, written with the shortest digits that read back as exactly this
+    /// value (`0.001f`, `1e-07f`).
+    case float(Float)
     case sum([CExpression])
     case difference(CExpression, CExpression)
     case product([CExpression])
@@ -36,6 +39,11 @@ indirect enum CExpression: Equatable, Sendable, ExpressibleByIntegerLiteral, Cus
         case let .literal(value): return String(value)
         case let .name(name): return name
         case .null: return "0"
+        case let .float(value):
+            precondition(value.isFinite, "a float literal must be finite")
+            var digits = "\(value)"
+            if !digits.contains(where: { $0 == "." || $0 == "e" }) { digits += ".0" }
+            return value < 0 ? "(\(digits)f)" : digits + "f"
         case let .sum(terms):
             let text = terms.map { $0.render(parenthesized: false) }.joined(separator: " + ")
             return parenthesized ? "(\(text))" : text

@@ -132,7 +132,53 @@ private struct KernelWriter {
         case let .recurrence(kernel): renderRecurrence(kernel)
         case let .concatenation(kernel): renderConcatenation(kernel)
         case let .stages(source, _, output): renderChain(source: value(plan.updatesSourceInPlace ? output : source))
+        case let .routine(kernel): renderRoutine(kernel)
         }
+    }
+
+    /// The buffer a routine's operand `value` is bound to (its output may live in the product buffer).
+    private func routineBuffer(_ value: ValueID, _ kernel: RoutineKernel) -> CExpression {
+        if value == kernel.anchorOutput, kernel.stages.isEmpty == false {
+            if hasScratch("product") { return scratch("product") }
+            return self.value(kernel.output)
+        }
+        return self.value(value)
+    }
+
+    private mutating func renderRoutine(_ kernel: RoutineKernel) {
+        let routine = kernel.routine
+        var calls = CSourceWriter()
+        for (index, call) in routine.calls.enumerated() {
+            let arguments: [CExpression] = call.operands.enumerated().map { position, operand in
+                switch operand {
+                case let .input(id), let .output(id): routineBuffer(id, kernel)
+                case let .int(value): .literal(value)
+                case let .float(value): .float(value)
+                case let .activation(function): RuntimeCall.activation(function)
+                case let .loss(function): .name(function.runtimeName)
+                case let .scratch(floats): name(.scratch(floats: floats, label: "call\(index)_\(position)"))
+                case .null: .null
+                }
+            }
+            calls.line(RuntimeCall(function: call.function, arguments: arguments).description)
+        }
+        body.line("/* \(kernel.layer): \(CText.comment(kernel.operation)) */")
+        if routine.guardFinite.isEmpty {
+            body.append(calls)
+        } else {
+            let checks = routine.guardFinite.map { id in
+                "rt->all_finite(\(graph[id].shape.elementCount), \(value(id)))"
+            }
+            body.line("/* every gradient finite, or nothing moves (each new value is its old one) */")
+            body.line("const int finite = " + checks.joined(separator: "\n        && ") + ";")
+            let copies = routine.fallback.map { copy in
+                let (from, to) = (value(copy.from), value(copy.to))
+                return "if (\(to) != \(from)) memcpy(\(to), \(from), sizeof(float) * \(graph[copy.from].shape.elementCount));"
+            }
+            body.block("if (finite)") { writer in writer.append(calls) }
+            body.block("else") { writer in for line in copies { writer.line(line) } }
+        }
+        renderChain(source: routineBuffer(kernel.anchorOutput, kernel))
     }
 
     private mutating func renderGEMM(_ kernel: GEMMKernel) {
@@ -434,6 +480,13 @@ private struct KernelWriter {
                         loop.line("else { for (int e = 0; e < \(extent); ++e) p[e * \(inner)] /= sum; }")
                     }
                 }
+            case let .activationGradient(function, operand):
+                writer.line(RuntimeCall(function: "activation_grad", arguments: [
+                    buffer, self.value(operand), count, RuntimeCall.activation(function),
+                ]).description + "  /* \(stage.layer): times \(function)'s derivative */")
+            case let .add(addend):
+                writer.line("/* \(stage.layer): gradients that meet are summed */")
+                writer.line("for (long i = 0; i < \(count); ++i) \(buffer)[i] += \(self.value(addend))[i];")
             case .weightedSum, .maxPool:
                 preconditionFailure("\(stage.stage) is not an in-place stage")
             }

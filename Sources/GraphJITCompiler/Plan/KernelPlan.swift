@@ -128,6 +128,34 @@ struct KernelPlanner {
             for input in concat.inputs { builder.read(.value(input)) }
             builder.write(.value(concat.output))
             builder.chain(concat.stages, sourceIsWritable: true, finalTarget: .value(concat.output), graph)
+        case let .routine(kernel):
+            multiplyAdds = kernel.routine.multiplyAdds
+            // The stages start from the anchor's output: in the group's output buffer when they all
+            // work in place, else in scratch.
+            let product: KernelArgument
+            if kernel.stages.isEmpty {
+                product = .value(kernel.anchorOutput)
+            } else if kernel.stages.allSatisfy(\.stage.isInPlace) && builder.materialized.isEmpty {
+                product = .value(kernel.output)
+            } else {
+                product = .scratch(floats: graph[kernel.anchorOutput].shape.elementCount, label: "product")
+            }
+            for value in kernel.routine.guardFinite { builder.read(.value(value)) }
+            for (index, call) in kernel.routine.calls.enumerated() {
+                for (position, operand) in call.operands.enumerated() {
+                    switch operand {
+                    case let .input(value): builder.read(.value(value))
+                    case let .output(value): builder.write(value == kernel.anchorOutput ? product : .value(value))
+                    case let .scratch(floats): builder.write(.scratch(floats: floats, label: "call\(index)_\(position)"))
+                    case .int, .float, .activation, .loss, .null: break
+                    }
+                }
+            }
+            for copy in kernel.routine.fallback {
+                builder.read(.value(copy.from))
+                builder.write(.value(copy.to))
+            }
+            builder.chain(kernel.stages, sourceIsWritable: true, finalTarget: .value(kernel.output), graph)
         case let .stages(source, stages, output):
             if inPlaceUpdates.contains(StateUpdate(target: source, value: output)) {
                 // The output's storage is the source's: the chain runs in place on it.
@@ -193,6 +221,8 @@ struct KernelPlanner {
             switch stage {
             case let .bias(bias, _): read(bias: bias, graph)
             case let .weightedSum(values, _, _, _, _): read(.value(values))
+            case let .activationGradient(_, operand): read(.value(operand))
+            case let .add(addend): read(.value(addend))
             case .activation, .softmax, .maxPool: break
             }
         }

@@ -142,10 +142,10 @@ public struct FusionPass: Sendable {
         case .elementwise:
             return true
         case .reduction:
-            return !isConvolution && anchor.kind != .recurrence && anchor.kind != .copy
+            return !isConvolution && anchor.kind != .recurrence && anchor.kind != .copy && anchor.kind != .routine
         case .window:
             return isConvolution && !hasWindow
-        case .contraction, .view, .copy, .recurrence:
+        case .contraction, .view, .copy, .recurrence, .routine:
             return false
         }
     }

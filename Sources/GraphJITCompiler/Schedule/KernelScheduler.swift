@@ -87,6 +87,10 @@ struct KernelScheduler {
                 z: z, recurrentKernel: recurrentKernel, attributes: attributes, batch: batch, steps: steps,
                 cellStates: anchor.outputs.count > 1 ? anchor.outputs[1] : nil,
                 stages: stages(group.stages), layer: CText.comment(anchor.layer), output: output))
+        case let .anchor(.routine(routine)):
+            return .routine(RoutineKernel(routine: routine, operation: anchor.operation.description,
+                                          anchorOutput: anchor.output, stages: stages(group.stages),
+                                          layer: CText.comment(anchor.layer), output: output))
         case let .anchor(.concatenation(inputs, outer, chunks)):
             return .concatenation(ConcatenationKernel(inputs: inputs, outer: outer, chunks: chunks,
                                                       stages: stages(group.stages), output: output))

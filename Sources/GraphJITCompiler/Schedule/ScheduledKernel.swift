@@ -26,6 +26,8 @@ enum KernelBody: Equatable, Sendable {
     case concatenation(ConcatenationKernel)
     /// Stages alone, starting from a value computed elsewhere.
     case stages(source: ValueID, stages: [ScheduledStage], output: ValueID)
+    /// Calls of runtime routines (a backward operation, a loss, an optimizer step), then stages.
+    case routine(RoutineKernel)
 }
 
 /// A bias and an activation a GEMM applies as it stores its result.
@@ -103,5 +105,16 @@ struct ConcatenationKernel: Equatable, Sendable {
     let outer: Int
     let chunks: [Int]
     let stages: [ScheduledStage]
+    let output: ValueID
+}
+
+struct RoutineKernel: Equatable, Sendable {
+    let routine: RoutineLowering
+    /// The operation's name, for the comment above the calls.
+    let operation: String
+    /// The anchor's first output, which the stages start from.
+    let anchorOutput: ValueID
+    let stages: [ScheduledStage]
+    let layer: String
     let output: ValueID
 }

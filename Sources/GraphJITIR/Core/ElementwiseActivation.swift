@@ -36,22 +36,57 @@ public enum ElementwiseActivation: String, CaseIterable, Hashable, Sendable, Cus
         public let kerasAliases: [String]
         /// The reference formula.
         public let evaluate: @Sendable (Double) -> Double
+        /// The derivative, as the backward pass computes it.
+        public let derivative: Derivative
+    }
+
+    /// An activation's derivative, from its output where that suffices (as TensorFlow's
+    /// `ReluGrad`, `SigmoidGrad`, `TanhGrad` do: the forward input need not be kept) or from its input.
+    public enum Derivative: Sendable {
+        /// `f'(x)` as a function of `y = f(x)`.
+        case ofOutput(@Sendable (Double) -> Double)
+        /// `f'(x)` as a function of `x`.
+        case ofInput(@Sendable (Double) -> Double)
+
+        /// Whether the derivative reads the activation's output (else its input).
+        public var readsOutput: Bool { if case .ofOutput = self { true } else { false } }
+
+        /// The derivative given the value it reads (the output or the input).
+        public func callAsFunction(_ operand: Double) -> Double {
+            switch self {
+            case let .ofOutput(formula), let .ofInput(formula): formula(operand)
+            }
+        }
     }
 
     /// The activation's definition.
     public var definition: Definition {
         switch self {
-        case .linear: Definition(runtimeValue: Int32(GJ_ACT_LINEAR), kerasAliases: [], evaluate: { $0 })
-        case .relu: Definition(runtimeValue: Int32(GJ_ACT_RELU), kerasAliases: [], evaluate: { $0 < 0 ? 0 : $0 })
-        case .sigmoid: Definition(runtimeValue: Int32(GJ_ACT_SIGMOID), kerasAliases: [], evaluate: { 1 / (1 + exp(-$0)) })
-        case .tanh: Definition(runtimeValue: Int32(GJ_ACT_TANH), kerasAliases: [], evaluate: { Foundation.tanh($0) })
+        case .linear: Definition(runtimeValue: Int32(GJ_ACT_LINEAR), kerasAliases: [], evaluate: { $0 },
+                                derivative: .ofOutput { _ in 1 })
+        case .relu: Definition(runtimeValue: Int32(GJ_ACT_RELU), kerasAliases: [], evaluate: { $0 < 0 ? 0 : $0 },
+                              derivative: .ofOutput { $0 > 0 ? 1 : 0 })  // TensorFlow: dy * (y > 0)
+        case .sigmoid: Definition(runtimeValue: Int32(GJ_ACT_SIGMOID), kerasAliases: [], evaluate: { 1 / (1 + exp(-$0)) },
+                                 derivative: .ofOutput { $0 * (1 - $0) })
+        case .tanh: Definition(runtimeValue: Int32(GJ_ACT_TANH), kerasAliases: [], evaluate: { Foundation.tanh($0) },
+                              derivative: .ofOutput { 1 - $0 * $0 })
         case .gelu:
-            Definition(runtimeValue: Int32(GJ_ACT_GELU), kerasAliases: [], evaluate: { 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot())) })
+            Definition(runtimeValue: Int32(GJ_ACT_GELU), kerasAliases: [], evaluate: { 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot())) },
+                       derivative: .ofInput { x in 0.5 * (1 + erf(x / 2.0.squareRoot())) + x * exp(-0.5 * x * x) / (2 * Double.pi).squareRoot() })
         case .geluTanh:
             Definition(runtimeValue: Int32(GJ_ACT_GELU_TANH), kerasAliases: [], evaluate: { x in
                 0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))
+            }, derivative: .ofInput { x in
+                let c = (2 / Double.pi).squareRoot()
+                let t = Foundation.tanh(c * (x + 0.044715 * x * x * x))
+                return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
             })
-        case .silu: Definition(runtimeValue: Int32(GJ_ACT_SILU), kerasAliases: ["swish"], evaluate: { $0 / (1 + exp(-$0)) })
+        case .silu:
+            Definition(runtimeValue: Int32(GJ_ACT_SILU), kerasAliases: ["swish"], evaluate: { $0 / (1 + exp(-$0)) },
+                       derivative: .ofInput { x in
+                           let s = 1 / (1 + exp(-x))
+                           return s * (1 + x * (1 - s))
+                       })
         }
     }
 

@@ -10,6 +10,14 @@ public struct GraphBuilder: Sendable {
 
     public init() {}
 
+    /// A builder that goes on from a finished graph (to append a loss, a backward pass and an
+    /// optimizer step to a model's forward graph); the graph's outputs are cleared.
+    public init(continuing graph: Graph) {
+        self.graph = graph
+        self.graph.outputs = []
+        for (index, spec) in graph.parameters.enumerated() { parameterIndex[spec.name] = index }
+    }
+
     // MARK: Values
 
     /// Adds a model input of the given full shape (batch first); throws unless every extent is

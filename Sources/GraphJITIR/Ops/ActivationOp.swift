@@ -22,4 +22,13 @@ public struct ActivationOp: OperationDefinition {
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering { .stage(.activation(function)) }
+
+    /// `dx = dy · f'`, from the output or the input as the derivative reads (linear passes `dy` on).
+    public func gradients(of node: GraphNode, outputGradients: [ValueID?], needed: [Bool],
+                          into builder: inout GraphBuilder) throws -> [ValueID?] {
+        guard let dy = outputGradients[0], needed[0] else { return [nil] }
+        if function == .linear { return [dy] }
+        let operand = function.definition.derivative.readsOutput ? node.output : node.inputs[0]
+        return [try builder.apply(Operation(ActivationGradOp(function: function)), [dy, operand])]
+    }
 }

@@ -28,4 +28,11 @@ public struct BiasAddOp: OperationDefinition {
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {
         .stage(.bias(node.inputs[1], width: graph[node.inputs[1]].shape[0]))
     }
+
+    /// `dx = dy`, `db = Σ_rows dy`.
+    public func gradients(of node: GraphNode, outputGradients: [ValueID?], needed: [Bool],
+                          into builder: inout GraphBuilder) throws -> [ValueID?] {
+        guard let dy = outputGradients[0] else { return [nil, nil] }
+        return [needed[0] ? dy : nil, needed[1] ? try builder.apply(Operation(BiasGradOp()), [dy]) : nil]
+    }
 }

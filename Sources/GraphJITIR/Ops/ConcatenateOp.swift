@@ -46,4 +46,18 @@ public struct ConcatenateOp: OperationDefinition {
         .anchor(.concatenation(inputs: node.inputs, outer: graph[node.outputs[0]].shape[..<axis].elementCount,
                                chunks: node.inputs.map { graph[$0].shape[axis...].elementCount }))
     }
+
+    /// Each input's gradient is its slice of the output's.
+    public func gradients(of node: GraphNode, outputGradients: [ValueID?], needed: [Bool],
+                          into builder: inout GraphBuilder) throws -> [ValueID?] {
+        guard let dy = outputGradients[0] else { return node.inputs.map { _ in nil } }
+        var start = 0
+        var result: [ValueID?] = []
+        for (input, isNeeded) in zip(node.inputs, needed) {
+            let length = builder.shape(of: input)[axis]
+            result.append(isNeeded ? try builder.apply(Operation(SliceOp(axis: axis, start: start, length: length)), [dy]) : nil)
+            start += length
+        }
+        return result
+    }
 }

@@ -61,4 +61,13 @@ public struct Conv2DOp: OperationDefinition {
         return .anchor(.convolution(x: node.inputs[0], kernel: node.inputs[1], window: window, batch: x[0],
                                     channels: x[3], filters: graph[node.inputs[1]].shape[3]))
     }
+
+    /// `dx = col2im(dy · Kᵀ)`, `dK = im2col(x)ᵀ · dy`.
+    public func gradients(of node: GraphNode, outputGradients: [ValueID?], needed: [Bool],
+                          into builder: inout GraphBuilder) throws -> [ValueID?] {
+        guard let dy = outputGradients[0] else { return [nil, nil] }
+        let dx = needed[0] ? try builder.apply(Operation(Conv2DInputGradOp(window: window)), [dy, node.inputs[1]]) : nil
+        let dk = needed[1] ? try builder.apply(Operation(Conv2DFilterGradOp(window: window)), [node.inputs[0], dy]) : nil
+        return [dx, dk]
+    }
 }

@@ -21,6 +21,8 @@ public enum KernelAnchor: Hashable, Sendable {
     case recurrence(z: ValueID, recurrentKernel: ValueID, attributes: LSTMAttributes, batch: Int, steps: Int)
     /// Row-chunks of several inputs written side by side: `outer` rows, one chunk per input.
     case concatenation(inputs: [ValueID], outer: Int, chunks: [Int])
+    /// Calls of runtime routines (backward operations, losses, optimizer steps).
+    case routine(RoutineLowering)
 }
 
 /// One step inside a kernel, applied to the kernel's current buffer.
@@ -35,11 +37,15 @@ public enum KernelStage: Hashable, Sendable {
     case weightedSum(values: ValueID, outer: Int, steps: Int, middle: Int, depth: Int)
     /// NHWC max pooling of `batch` images of `channels` channels (shape-changing).
     case maxPool(Window2D, batch: Int, channels: Int)
+    /// `dy *= f'(operand)`: an activation's backward pass, reading its output or its input.
+    case activationGradient(ElementwiseActivation, operand: ValueID)
+    /// `x += addend`: gradients that meet (a value read by several nodes).
+    case add(ValueID)
 
     /// Whether the stage writes its result over its input (else it writes a new buffer).
     public var isInPlace: Bool {
         switch self {
-        case .bias, .activation, .softmax: true
+        case .bias, .activation, .softmax, .activationGradient, .add: true
         case .weightedSum, .maxPool: false
         }
     }
@@ -48,7 +54,7 @@ public enum KernelStage: Hashable, Sendable {
     /// GEMM's column slice (sibling heads).
     public var isRowwise: Bool {
         switch self {
-        case .bias, .activation: true
+        case .bias, .activation, .activationGradient, .add: true
         case let .softmax(_, _, inner): inner == 1
         case .weightedSum, .maxPool: false
         }

@@ -72,6 +72,20 @@ public struct LSTMOp: OperationDefinition {
         return .anchor(.recurrence(z: node.inputs[0], recurrentKernel: node.inputs[1], attributes: attributes,
                                    batch: z[0], steps: z[1]))
     }
+
+    /// Backpropagation through time (``LSTMGradOp``), giving `dz` and `dU`.
+    public func gradients(of node: GraphNode, outputGradients: [ValueID?], needed: [Bool],
+                          into builder: inout GraphBuilder) throws -> [ValueID?] {
+        guard outputGradients.count < 2 || outputGradients[1] == nil else {
+            throw GraphError.notDifferentiable(layer: node.layer, operation: "lstm with respect to its cell states")
+        }
+        guard let dh = outputGradients[0] else { return [nil, nil] }
+        var forward = attributes
+        forward.exposesCellStates = false
+        let grads = try builder.applyReturningAll(Operation(LSTMGradOp(attributes: forward)),
+                                                  [node.inputs[0], node.inputs[1], dh])
+        return [needed[0] ? grads[0] : nil, needed[1] ? grads[1] : nil]
+    }
 }
 
 /// Static attributes of an ``LSTMOp``.

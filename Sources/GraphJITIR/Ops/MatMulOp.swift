@@ -38,4 +38,13 @@ public struct MatMulOp: OperationDefinition {
         return .anchor(.matmul(x: node.inputs[0], weights: node.inputs[1],
                                m: graph[node.inputs[0]].shape.elementCount / k, n: n, k: k))
     }
+
+    /// `dx = dy · wᵀ`, `dw = xᵀ · dy` (leading axes of x summed).
+    public func gradients(of node: GraphNode, outputGradients: [ValueID?], needed: [Bool],
+                          into builder: inout GraphBuilder) throws -> [ValueID?] {
+        guard let dy = outputGradients[0] else { return [nil, nil] }
+        let dx = needed[0] ? try builder.apply(Operation(MatMulInputGradOp()), [dy, node.inputs[1]]) : nil
+        let dw = needed[1] ? try builder.apply(Operation(MatMulWeightGradOp()), [node.inputs[0], dy]) : nil
+        return [dx, dw]
+    }
 }

@@ -58,4 +58,11 @@ public struct MaxPool2DOp: OperationDefinition {
         let x = graph[node.inputs[0]].shape
         return .stage(.maxPool(window, batch: x[0], channels: x[3]))
     }
+
+    /// Each output's gradient goes to its window's maximal tap.
+    public func gradients(of node: GraphNode, outputGradients: [ValueID?], needed: [Bool],
+                          into builder: inout GraphBuilder) throws -> [ValueID?] {
+        guard let dy = outputGradients[0], needed[0] else { return [nil] }
+        return [try builder.apply(Operation(MaxPool2DGradOp(window: window)), [dy, node.inputs[0]])]
+    }
 }

@@ -8,7 +8,8 @@
 /// - ``kind``: what fusion decides by;
 /// - ``evaluate(_:outputShapes:accumulator:)``: the reference implementation, the oracle;
 /// - ``lowering(of:in:)``: its part of the typed kernel plan (a kernel anchor or a stage);
-/// - ``gradient(of:in:)``: its gradient rule (filled in by the training work).
+/// - ``gradients(of:outputGradients:needed:into:)``: its gradient rule, which appends the nodes of
+///   the backward pass to a builder (``Autodiff`` calls it, last node first).
 public protocol OperationDefinition: Hashable, Sendable {
     /// A short lower-case name used in dumps and generated C comments (`matmul`, `bias_add`).
     var mnemonic: String { get }
@@ -23,14 +24,19 @@ public protocol OperationDefinition: Hashable, Sendable {
                                                      accumulator: A.Type) -> [Tensor]
     /// How the node becomes part of a kernel.
     func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering
-    /// The gradient rule: emits the graph nodes of the backward pass.
-    func gradient(of node: GraphNode, in graph: Graph) throws -> GradientRule
+    /// The gradient rule: given the gradient of the loss with respect to each output of `node`
+    /// (`nil` where none flows back), appends the nodes computing the gradient with respect to
+    /// each input whose entry in `needed` is `true`, and returns them (`nil` for the others).
+    /// The builder's ``GraphBuilder/scope`` is the node's layer.
+    func gradients(of node: GraphNode, outputGradients: [ValueID?], needed: [Bool],
+                   into builder: inout GraphBuilder) throws -> [ValueID?]
 }
 
 extension OperationDefinition {
     public var attributeDescription: String { "" }
 
-    public func gradient(of node: GraphNode, in graph: Graph) throws -> GradientRule {
+    public func gradients(of node: GraphNode, outputGradients: [ValueID?], needed: [Bool],
+                          into builder: inout GraphBuilder) throws -> [ValueID?] {
         throw GraphError.notDifferentiable(layer: node.layer, operation: mnemonic)
     }
 }
@@ -51,6 +57,9 @@ public enum OperationKind: Sendable {
     case copy
     /// A loop with a carried state that stays one kernel (the LSTM time loop).
     case recurrence
+    /// One call of a runtime routine (most backward operations, losses, optimizer steps): it
+    /// anchors a kernel, and elementwise stages may follow it.
+    case routine
 }
 
 /// What shape inference expected and did not get; the graph builder adds the layer and shapes.
@@ -58,9 +67,6 @@ public struct ShapeExpectation: Error, Equatable, Sendable {
     public let expected: String
     public init(_ expected: String) { self.expected = expected }
 }
-
-/// A gradient rule's result (the training issue defines its contents).
-public struct GradientRule: Sendable {}
 
 extension OperationDefinition {
     /// Throws ``ShapeExpectation`` with `expected` unless `condition` holds.

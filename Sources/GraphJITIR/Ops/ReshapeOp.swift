@@ -25,4 +25,11 @@ public struct ReshapeOp: OperationDefinition {
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering { .view }
+
+    /// The gradient under the input's shape.
+    public func gradients(of node: GraphNode, outputGradients: [ValueID?], needed: [Bool],
+                          into builder: inout GraphBuilder) throws -> [ValueID?] {
+        guard let dy = outputGradients[0], needed[0] else { return [nil] }
+        return [try builder.apply(.reshape(builder.shape(of: node.inputs[0])), [dy])]
+    }
 }

@@ -65,4 +65,11 @@ public struct SoftmaxOp: OperationDefinition {
         let (outer, extent, inner) = geometry(of: graph[node.outputs[0]].shape)
         return .stage(.softmax(outer: outer, extent: extent, inner: inner))
     }
+
+    /// `dx = y ⊙ (dy − Σ y·dy)` over the axis.
+    public func gradients(of node: GraphNode, outputGradients: [ValueID?], needed: [Bool],
+                          into builder: inout GraphBuilder) throws -> [ValueID?] {
+        guard let dy = outputGradients[0], needed[0] else { return [nil] }
+        return [try builder.apply(Operation(SoftmaxGradOp(axis: axis)), [dy, node.output])]
+    }
 }

@@ -55,4 +55,13 @@ public struct WeightedSumOp: OperationDefinition {
         let (outer, steps, middle, depth) = geometry(of: graph[node.inputs[1]].shape)
         return .stage(.weightedSum(values: node.inputs[1], outer: outer, steps: steps, middle: middle, depth: depth))
     }
+
+    /// `dw = Σ_d dctx · v`, `dv = w · dctx`.
+    public func gradients(of node: GraphNode, outputGradients: [ValueID?], needed: [Bool],
+                          into builder: inout GraphBuilder) throws -> [ValueID?] {
+        guard let dctx = outputGradients[0] else { return [nil, nil] }
+        let grads = try builder.applyReturningAll(Operation(WeightedSumGradOp(axis: axis)),
+                                                  [dctx, node.inputs[0], node.inputs[1]])
+        return [needed[0] ? grads[0] : nil, needed[1] ? grads[1] : nil]
+    }
 }

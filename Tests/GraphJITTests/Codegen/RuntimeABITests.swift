@@ -28,6 +28,29 @@ struct RuntimeABITests {
         "float (*expf)(float x)",
         "void (*parallel_for)(long count, long grain, void (*body)(void *context, long begin, long end, int worker), void *context)",
         "int (*max_workers)(void)",
+        "void (*sum_rows)(long rows, long n, const float *x, float *out)",
+        "void (*activation_grad)(float *dy, const float *operand, long n, int activation)",
+        "void (*softmax_grad)(const float *y, const float *dy, float *dx, long outer, long extent, long inner)",
+        "void (*maxpool_grad_nhwc)(const float *dy, const float *x, long batch, int H, int W, int C, int PH, int PW, int stride_h, int stride_w, int pad_top, int pad_left, int OH, int OW, float *dx)",
+        "void (*conv2d_filter_grad_nhwc)(const float *x, const float *dy, long batch, int H, int W, int C, int KH, int KW, int stride_h, int stride_w, int pad_top, int pad_left, int OH, int OW, int F, float *dk, float *columns)",
+        "void (*conv2d_input_grad_nhwc)(const float *dy, const float *kernel, long batch, int H, int W, int C, int KH, int KW, int stride_h, int stride_w, int pad_top, int pad_left, int OH, int OW, int F, float *dx, float *columns)",
+        "void (*slice_rows)(long outer, const float *x, long row, long offset, long count, float *out)",
+        "void (*weighted_sum_grad)(long outer, long steps, long middle, long depth, const float *w, const float *v, const float *dctx, float *dw, float *dv)",
+        "void (*lstm_backward)(long batch, long steps, long units, const float *z, const float *recurrent, const float *dh, int return_sequences, int activation, int recurrent_activation, float *dz, float *drecurrent, float *scratch)",
+        "void (*loss_value)(int loss, long rows, long classes, const float *prediction, const float *target, float *loss_out)",
+        "void (*loss_grad)(int loss, long rows, long classes, const float *prediction, const float *target, const float *seed, float *grad)",
+        "void (*fill)(float *x, long n, float value)",
+        "int (*all_finite)(long n, const float *x)",
+        "void (*adam_update)(long n, const float *iterations, const float *theta, const float *grad, const float *m, const float *v, float *theta_out, float *m_out, float *v_out, float lr, float beta1, float beta2, float epsilon)",
+        "void (*sgd_update)(long n, const float *theta, const float *grad, const float *velocity, float *theta_out, float *velocity_out, float lr, float momentum, int nesterov)",
+        "void (*rmsprop_update)(long n, const float *theta, const float *grad, const float *velocity, const float *momentum, const float *average, float *theta_out, float *velocity_out, float *momentum_out, float *average_out, float lr, float rho, float momentum_rate, float epsilon)",
+        "void (*increment)(const float *x, float *out)",
+    ]
+
+    static let pinnedLosses: [(String, Int32)] = [
+        ("GJ_LOSS_CATEGORICAL_CROSSENTROPY_FROM_LOGITS", 0), ("GJ_LOSS_CATEGORICAL_CROSSENTROPY", 1),
+        ("GJ_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY_FROM_LOGITS", 2), ("GJ_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY", 3),
+        ("GJ_LOSS_MEAN_SQUARED_ERROR", 4),
     ]
 
     static let pinnedActivations: [(String, Int32)] = [
@@ -47,7 +70,7 @@ struct RuntimeABITests {
     @Test("the prelude declares exactly the pinned signatures, in order")
     func signaturesArePinned() {
         #expect(Self.preludeFields() == Self.pinnedSignatures)
-        #expect(RuntimePrelude.abiVersion == 3)
+        #expect(RuntimePrelude.abiVersion == 4)
         #expect(Int(gj_runtime_get()!.pointee.abi_version) == RuntimePrelude.abiVersion)
     }
 
@@ -60,6 +83,17 @@ struct RuntimeABITests {
             #expect(RuntimePrelude.source.contains("    \(name) = \(value),\n"), "\(name) in the prelude")
         }
         #expect(Int(GJ_ACT_COUNT) == Self.pinnedActivations.count)
+    }
+
+    @Test("loss values: the Swift table, the prelude and the header agree with the pins")
+    func lossesArePinned() {
+        let swift = LossFunction.allCases.map { ($0.runtimeName, $0.runtimeValue) }
+        #expect(swift.map(\.0) == Self.pinnedLosses.map(\.0))
+        #expect(swift.map(\.1) == Self.pinnedLosses.map(\.1))
+        for (name, value) in Self.pinnedLosses {
+            #expect(RuntimePrelude.source.contains("    \(name) = \(value),\n"), "\(name) in the prelude")
+        }
+        #expect(Int(GJ_LOSS_COUNT) == Self.pinnedLosses.count)
     }
 
     @Test("every typed runtime call names a table entry and passes its arity")
@@ -77,6 +111,34 @@ struct RuntimeABITests {
         }
         for call in RuntimeCall.samples {
             #expect(arity[call.function] == call.arguments.count, "rt->\(call.function)")
+        }
+        // Every routine an operation lowers to (the backward passes, losses, optimizer steps).
+        var routines: [RuntimeInvocation] = []
+        for testCase in GradientCheckTests.cases {
+            guard let backward = try? GradientCheckTests.graphs(testCase).backward else { continue }
+            for node in backward.nodes {
+                if case let .anchor(.routine(routine)) = node.operation.definition.lowering(of: node, in: backward) {
+                    routines += routine.calls
+                }
+            }
+        }
+        for rule in [OptimizerRule.adam(learningRate: 0.1, beta1: 0.9, beta2: 0.99, epsilon: 1e-7),
+                     .sgd(learningRate: 0.1, momentum: 0.9, nesterov: true), .sgd(learningRate: 0.1, momentum: 0, nesterov: false),
+                     .rmsprop(learningRate: 0.1, rho: 0.9, momentum: 0.5, epsilon: 1e-7, centered: true)] {
+            var builder = GraphBuilder()
+            let iterations = try! builder.state("iterations", shape: [1])
+            let theta = try! builder.parameter("w", shape: [2], initializer: .zeros)
+            let slots = rule.slotNames.map { try! builder.state($0, shape: [2]) }
+            let results = try! builder.applyReturningAll(GraphJITIR.Operation(OptimizerStepOp(rule: rule, parameterCount: 1)),
+                                                         [iterations, theta, theta] + slots)
+            let graph = try! builder.finish(outputs: [results[0]])
+            if case let .anchor(.routine(routine)) = graph.nodes[0].operation.definition.lowering(of: graph.nodes[0], in: graph) {
+                routines += routine.calls
+            }
+        }
+        #expect(Set(routines.map(\.function)).count >= 15)
+        for call in routines {
+            #expect(arity[call.function] == call.operands.count, "rt->\(call.function) from an operation's lowering")
         }
     }
 
@@ -105,7 +167,14 @@ struct RuntimeABITests {
             layout.offset(of: \.pack_b), layout.offset(of: \.sgemm_packed), layout.offset(of: \.sgemm_t),
             layout.offset(of: \.im2col_nhwc), layout.offset(of: \.maxpool_nhwc), layout.offset(of: \.activate),
             layout.offset(of: \.softmax_rows), layout.offset(of: \.lstm_cell), layout.offset(of: \.expf),
-            layout.offset(of: \.parallel_for), layout.offset(of: \.max_workers), layout.size,
+            layout.offset(of: \.parallel_for), layout.offset(of: \.max_workers),
+            layout.offset(of: \.sum_rows), layout.offset(of: \.activation_grad), layout.offset(of: \.softmax_grad),
+            layout.offset(of: \.maxpool_grad_nhwc), layout.offset(of: \.conv2d_filter_grad_nhwc),
+            layout.offset(of: \.conv2d_input_grad_nhwc), layout.offset(of: \.slice_rows),
+            layout.offset(of: \.weighted_sum_grad), layout.offset(of: \.lstm_backward), layout.offset(of: \.loss_value),
+            layout.offset(of: \.loss_grad), layout.offset(of: \.fill), layout.offset(of: \.all_finite),
+            layout.offset(of: \.adam_update), layout.offset(of: \.sgd_update), layout.offset(of: \.rmsprop_update),
+            layout.offset(of: \.increment), layout.size,
         ]
         #expect(buffers[0].map { Int($0) } == header.map { $0 ?? -2 })
     }

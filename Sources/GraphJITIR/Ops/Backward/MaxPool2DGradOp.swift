@@ -1,0 +1,65 @@
+/// Max pooling's backward pass: each output gradient goes to the first maximal tap of its window
+/// (the first in row-major window order, NaN taps skipped, as the forward pass chooses it); a
+/// window with no tap above `-greatestFiniteMagnitude` passes nothing. Inputs: `dy`, the pool's input `x`.
+public struct MaxPool2DGradOp: OperationDefinition {
+    public let window: Window2D
+
+    public init(window: Window2D) { self.window = window }
+
+    public var mnemonic: String { "max_pool2d_grad" }
+    public var attributeDescription: String { window.description }
+    public var kind: OperationKind { .routine }
+
+    public func outputShapes(for shapes: [[Int]]) throws(ShapeExpectation) -> [[Int]] {
+        try require(inputs: shapes, count: 2)
+        let (dy, x) = (shapes[0], shapes[1])
+        try require(x.count == 4 && Array(x[1...2]) == window.inputSize
+                    && dy == [x[0]] + window.outputSize + [x[3]], "dy \([x.first ?? 0] + window.outputSize) and x of spatial size \(window.inputSize)")
+        return [x]
+    }
+
+    @_specialize(exported: false, where A == Double)
+    @_specialize(exported: false, where A == Float)
+    public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
+                                                            accumulator: A.Type) -> [Tensor] {
+        let (dy, x) = (inputs[0], inputs[1])
+        let (batch, height, width, channels) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (oh, ow) = (window.outputSize[0], window.outputSize[1])
+        var out = [A](repeating: 0, count: x.elementCount)
+        for b in 0..<batch {
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    for c in 0..<channels {
+                        var maximum = -Float.greatestFiniteMagnitude
+                        var best = -1
+                        for py in 0..<window.size[0] {
+                            let iy = oy * window.strides[0] - window.padBefore[0] + py
+                            guard iy >= 0 && iy < height else { continue }
+                            for px in 0..<window.size[1] {
+                                let ix = ox * window.strides[1] - window.padBefore[1] + px
+                                guard ix >= 0 && ix < width else { continue }
+                                let at = ((b * height + iy) * width + ix) * channels + c
+                                if x.scalars[at] > maximum {
+                                    maximum = x.scalars[at]
+                                    best = at
+                                }
+                            }
+                        }
+                        if best >= 0 { out[best] += A(dy.scalars[((b * oh + oy) * ow + ox) * channels + c]) }
+                    }
+                }
+            }
+        }
+        return [Tensor(shape: x.shape, scalars: out.map { Float($0) })]
+    }
+
+    public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {
+        let x = graph[node.inputs[1]].shape
+        return .anchor(.routine(RoutineLowering("maxpool_grad_nhwc", [
+            .input(node.inputs[0]), .input(node.inputs[1]), .int(x[0]), .int(x[1]), .int(x[2]), .int(x[3]),
+            .int(window.size[0]), .int(window.size[1]), .int(window.strides[0]), .int(window.strides[1]),
+            .int(window.padBefore[0]), .int(window.padBefore[1]), .int(window.outputSize[0]), .int(window.outputSize[1]),
+            .output(node.output),
+        ])))
+    }
+}

@@ -1,0 +1,71 @@
+/// How a node becomes calls of runtime routines: the lowering of operations whose work is one
+/// routine of the C runtime each (most backward operations, losses and optimizer steps).
+///
+/// The routine names and parameter lists are those of `GJ_ABI_FUNCTIONS` in
+/// `runtime-c/include/gj_abi.h`; `RuntimeABITests` checks each operation's calls against it. The
+/// compiler binds the operands to buffers and renders the calls in order, inside one kernel.
+public struct RoutineLowering: Hashable, Sendable {
+    /// The calls, in order.
+    public let calls: [RuntimeInvocation]
+    /// When not empty, the calls run only if every element of these values is finite; otherwise
+    /// each `(from, to)` of ``fallback`` is copied instead (an optimizer step that must leave the
+    /// weights as they were when a gradient is not finite).
+    public let guardFinite: [ValueID]
+    /// The copies made instead of the calls when ``guardFinite`` fails.
+    public let fallback: [Copy]
+    /// Multiply-adds per call, for GFLOP/s reports.
+    public let multiplyAdds: Int
+
+    /// `count` floats of `from` copied into `to`.
+    public struct Copy: Hashable, Sendable {
+        public let from: ValueID
+        public let to: ValueID
+        public init(from: ValueID, to: ValueID) {
+            self.from = from
+            self.to = to
+        }
+    }
+
+    public init(calls: [RuntimeInvocation], guardFinite: [ValueID] = [], fallback: [Copy] = [], multiplyAdds: Int = 0) {
+        self.calls = calls
+        self.guardFinite = guardFinite
+        self.fallback = fallback
+        self.multiplyAdds = multiplyAdds
+    }
+
+    /// One call.
+    public init(_ function: String, _ operands: [RuntimeOperand], multiplyAdds: Int = 0) {
+        self.init(calls: [RuntimeInvocation(function, operands)], multiplyAdds: multiplyAdds)
+    }
+}
+
+/// `rt->function(operands...)`.
+public struct RuntimeInvocation: Hashable, Sendable {
+    public let function: String
+    public let operands: [RuntimeOperand]
+
+    public init(_ function: String, _ operands: [RuntimeOperand]) {
+        self.function = function
+        self.operands = operands
+    }
+}
+
+/// One argument of a runtime routine.
+public enum RuntimeOperand: Hashable, Sendable {
+    /// A value the routine reads (`const float *`).
+    case input(ValueID)
+    /// A value the routine writes (`float *`).
+    case output(ValueID)
+    /// An integer extent or attribute (`int` or `long`; the compiler checks it fits 32 bits).
+    case int(Int)
+    /// A float attribute (`float`), rendered exactly.
+    case float(Float)
+    /// An activation constant (`GJ_ACT_*`).
+    case activation(ElementwiseActivation)
+    /// A loss constant (`GJ_LOSS_*`).
+    case loss(LossFunction)
+    /// Scratch memory of this many floats, private to the call (`float *`).
+    case scratch(floats: Int)
+    /// No buffer (`NULL`): an optional operand left out.
+    case null
+}

@@ -1,0 +1,414 @@
+/*
+ * training.c - the backward passes, losses and optimizer steps that generated train-step kernels
+ * call (the training routines of GJ_ABI_FUNCTIONS in gj_abi.h).
+ *
+ * Each routine mirrors the reference implementation of one GraphJIT operation (Sources/GraphJITIR/
+ * Ops/Backward and Ops/Training), which is the oracle the tests compare against. Products go
+ * through the runtime's GEMMs (gj_sgemm, gj_sgemm_t), which split large work over the worker
+ * pool; the rest are plain loops, summing in double where a sum is long. Optimizer steps follow
+ * Keras 3's float32 order of operations exactly, and may write in place (outputs aliasing inputs).
+ */
+#include "gj_internal.h" /* first: its fp-contract pragma */
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm_transposed.h"
+
+/* ---- Activations' derivatives -------------------------------------------------------------------- */
+
+/* f'(x) given f's output (linear, relu, sigmoid, tanh) or its input (gelu, gelu_tanh, silu): the
+ * same split as ElementwiseActivation.Derivative in Swift. */
+static double act_derivative(int act, double operand)
+{
+    switch (act) {
+    case GJ_ACT_LINEAR: return 1.0;
+    case GJ_ACT_RELU: return operand > 0 ? 1.0 : 0.0;
+    case GJ_ACT_SIGMOID: return operand * (1.0 - operand);
+    case GJ_ACT_TANH: return 1.0 - operand * operand;
+    case GJ_ACT_GELU:
+        return 0.5 * (1.0 + erf(operand / sqrt(2.0))) + operand * exp(-0.5 * operand * operand) / sqrt(2.0 * M_PI);
+    case GJ_ACT_GELU_TANH: {
+        const double c = sqrt(2.0 / M_PI);
+        const double t = tanh(c * (operand + 0.044715 * operand * operand * operand));
+        return 0.5 * (1.0 + t) + 0.5 * operand * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * operand * operand);
+    }
+    case GJ_ACT_SILU: {
+        const double s = 1.0 / (1.0 + exp(-operand));
+        return s * (1.0 + operand * (1.0 - s));
+    }
+    default: return NAN;
+    }
+}
+
+static int act_reads_output(int act)
+{
+    return act == GJ_ACT_LINEAR || act == GJ_ACT_RELU || act == GJ_ACT_SIGMOID || act == GJ_ACT_TANH;
+}
+
+void gj_activation_grad(float *dy, const float *operand, long n, int activation)
+{
+    for (long i = 0; i < n; i++) dy[i] = (float)((double)dy[i] * act_derivative(activation, operand[i]));
+}
+
+/* ---- Reductions, copies, fills ------------------------------------------------------------------- */
+
+void gj_sum_rows(long rows, long n, const float *x, float *out)
+{
+    for (long j = 0; j < n; j++) {
+        double sum = 0;
+        for (long r = 0; r < rows; r++) sum += x[r * n + j];
+        out[j] = (float)sum;
+    }
+}
+
+void gj_softmax_grad(const float *y, const float *dy, float *dx, long outer, long extent, long inner)
+{
+    for (long o = 0; o < outer; o++) {
+        for (long i = 0; i < inner; i++) {
+            const long base = o * extent * inner + i;
+            double dot = 0;
+            for (long e = 0; e < extent; e++) dot += (double)y[base + e * inner] * dy[base + e * inner];
+            for (long e = 0; e < extent; e++) {
+                const long at = base + e * inner;
+                dx[at] = (float)((double)y[at] * ((double)dy[at] - dot));
+            }
+        }
+    }
+}
+
+void gj_slice_rows(long outer, const float *x, long row, long offset, long count, float *out)
+{
+    for (long o = 0; o < outer; o++) memcpy(out + o * count, x + o * row + offset, sizeof(float) * (size_t)count);
+}
+
+void gj_fill(float *x, long n, float value)
+{
+    for (long i = 0; i < n; i++) x[i] = value;
+}
+
+int gj_all_finite(long n, const float *x)
+{
+    for (long i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+void gj_increment(const float *x, float *out) { out[0] = x[0] + 1.0f; }
+
+/* ---- Pooling and convolution --------------------------------------------------------------------- */
+
+void gj_maxpool_grad_nhwc(const float *dy, const float *x, long batch, int H, int W, int C, int PH, int PW,
+                          int stride_h, int stride_w, int pad_top, int pad_left, int OH, int OW, float *dx)
+{
+    memset(dx, 0, sizeof(float) * (size_t)(batch * H * W * C));
+    for (long b = 0; b < batch; b++) {
+        const float *image = x + b * H * W * C;
+        float *grad = dx + b * H * W * C;
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++)
+                for (int c = 0; c < C; c++) {
+                    float maximum = -3.402823466e+38f; /* -FLT_MAX, as the forward pass starts */
+                    long best = -1;
+                    for (int py = 0; py < PH; py++) {
+                        const int iy = oy * stride_h - pad_top + py;
+                        if (iy < 0 || iy >= H) continue;
+                        for (int px = 0; px < PW; px++) {
+                            const int ix = ox * stride_w - pad_left + px;
+                            if (ix < 0 || ix >= W) continue;
+                            const long at = ((long)iy * W + ix) * C + c;
+                            if (image[at] > maximum) { maximum = image[at]; best = at; }
+                        }
+                    }
+                    if (best >= 0) grad[best] += dy[((b * OH + oy) * OW + ox) * C + c];
+                }
+    }
+}
+
+void gj_conv2d_filter_grad_nhwc(const float *x, const float *dy, long batch, int H, int W, int C, int KH, int KW,
+                                int stride_h, int stride_w, int pad_top, int pad_left, int OH, int OW, int F,
+                                float *dk, float *columns)
+{
+    const int patch = KH * KW * C;
+    for (long b = 0; b < batch; b++) {
+        gj_im2col_nhwc(x + b * H * W * C, H, W, C, KH, KW, stride_h, stride_w, pad_top, pad_left, OH, OW, columns);
+        /* dK[PATCH, F] (+)= columnsᵀ[PATCH, OH*OW] · dy_b[OH*OW, F] */
+        gj_sgemm_t(1, 0, patch, F, OH * OW, columns, patch, dy + b * OH * OW * F, F, dk, F, NULL, GJ_ACT_LINEAR,
+                   b > 0);
+    }
+    if (batch == 0) memset(dk, 0, sizeof(float) * (size_t)(patch * F));
+}
+
+void gj_conv2d_input_grad_nhwc(const float *dy, const float *kernel, long batch, int H, int W, int C, int KH, int KW,
+                               int stride_h, int stride_w, int pad_top, int pad_left, int OH, int OW, int F,
+                               float *dx, float *columns)
+{
+    const int patch = KH * KW * C;
+    memset(dx, 0, sizeof(float) * (size_t)(batch * H * W * C));
+    for (long b = 0; b < batch; b++) {
+        /* columns[OH*OW, PATCH] = dy_b[OH*OW, F] · Kᵀ, K stored [PATCH, F] */
+        gj_sgemm_t(0, 1, OH * OW, patch, F, dy + b * OH * OW * F, F, kernel, F, columns, patch, NULL, GJ_ACT_LINEAR, 0);
+        float *image = dx + b * H * W * C;
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                const float *column = columns + ((long)oy * OW + ox) * patch;
+                for (int ky = 0; ky < KH; ky++) {
+                    const int iy = oy * stride_h - pad_top + ky;
+                    if (iy < 0 || iy >= H) continue;
+                    for (int kx = 0; kx < KW; kx++) {
+                        const int ix = ox * stride_w - pad_left + kx;
+                        if (ix < 0 || ix >= W) continue;
+                        float *pixel = image + ((long)iy * W + ix) * C;
+                        const float *taps = column + (ky * KW + kx) * C;
+                        for (int c = 0; c < C; c++) pixel[c] += taps[c];
+                    }
+                }
+            }
+    }
+}
+
+/* ---- Attention ----------------------------------------------------------------------------------- */
+
+void gj_weighted_sum_grad(long outer, long steps, long middle, long depth, const float *w, const float *v,
+                          const float *dctx, float *dw, float *dv)
+{
+    for (long o = 0; o < outer; o++)
+        for (long t = 0; t < steps; t++)
+            for (long m = 0; m < middle; m++) {
+                const long row = (o * steps + t) * middle + m;
+                const float *context = dctx + (o * middle + m) * depth;
+                double sum = 0;
+                for (long d = 0; d < depth; d++) {
+                    sum += (double)context[d] * v[row * depth + d];
+                    dv[row * depth + d] = w[row] * context[d];
+                }
+                dw[row] = (float)sum;
+            }
+}
+
+/* ---- LSTM ---------------------------------------------------------------------------------------- */
+
+void gj_lstm_backward(long batch, long steps, long units, const float *z, const float *recurrent, const float *dh,
+                      int return_sequences, int activation, int recurrent_activation, float *dz, float *drecurrent,
+                      float *scratch)
+{
+    const long u = units, g = 4 * units, bt = batch * steps;
+    /* scratch: pre-activations and activated gates [B,T,4u], cells, hidden states and the hidden
+     * states shifted by one step [B,T,u], then dh_next, dc_next [B,u] (and room to spare). */
+    float *pre = scratch, *gates = pre + bt * g, *cells = gates + bt * g, *hidden = cells + bt * u;
+    float *previous = hidden + bt * u, *dh_next = previous + bt * u, *dc_next = dh_next + batch * u;
+    const int units_i = (int)u, gates_i = (int)g, lda_h = (int)(steps * u), ldz = (int)(steps * g);
+
+    /* Forward, every step kept. */
+    for (long b = 0; b < batch; b++) memcpy(pre + b * steps * g, z + b * steps * g, sizeof(float) * (size_t)(steps * g));
+    for (long t = 0; t < steps; t++) {
+        if (t > 0)
+            gj_sgemm((int)batch, gates_i, units_i, hidden + (t - 1) * u, lda_h, recurrent, gates_i, pre + t * g, ldz,
+                     NULL, GJ_ACT_LINEAR, 1);
+        for (long b = 0; b < batch; b++) {
+            const float *p = pre + (b * steps + t) * g;
+            float *a = gates + (b * steps + t) * g;
+            float *c = cells + (b * steps + t) * u, *h = hidden + (b * steps + t) * u;
+            const float *c_before = t > 0 ? c - u : NULL;
+            for (long j = 0; j < u; j++) {
+                a[j] = gj_act_scalar(p[j], recurrent_activation);
+                a[u + j] = gj_act_scalar(p[u + j], recurrent_activation);
+                a[2 * u + j] = gj_act_scalar(p[2 * u + j], activation);
+                a[3 * u + j] = gj_act_scalar(p[3 * u + j], recurrent_activation);
+                c[j] = (float)((double)a[u + j] * (c_before ? c_before[j] : 0.0f) + (double)a[j] * a[2 * u + j]);
+                h[j] = a[3 * u + j] * gj_act_scalar(c[j], activation);
+            }
+        }
+    }
+    /* Backward over time. */
+    memset(dh_next, 0, sizeof(float) * (size_t)(batch * u));
+    memset(dc_next, 0, sizeof(float) * (size_t)(batch * u));
+    const int act_out = act_reads_output(activation), rec_out = act_reads_output(recurrent_activation);
+    for (long t = steps - 1; t >= 0; t--) {
+        for (long b = 0; b < batch; b++) {
+            const long row = b * steps + t;
+            const float *p = pre + row * g, *a = gates + row * g, *c = cells + row * u;
+            float *d = dz + row * g;
+            for (long j = 0; j < u; j++) {
+                double dht = dh_next[b * u + j];
+                if (return_sequences) dht += dh[row * u + j];
+                else if (t == steps - 1) dht += dh[b * u + j];
+                const double i = a[j], f = a[u + j], gg = a[2 * u + j], o = a[3 * u + j];
+                const float act_c = gj_act_scalar(c[j], activation);
+                const double c_before = t > 0 ? c[j - u] : 0.0;
+                const double dc = dc_next[b * u + j] + dht * o * act_derivative(activation, act_out ? act_c : c[j]);
+                d[3 * u + j] = (float)(dht * act_c * act_derivative(recurrent_activation, rec_out ? a[3 * u + j] : p[3 * u + j]));
+                d[j] = (float)(dc * gg * act_derivative(recurrent_activation, rec_out ? a[j] : p[j]));
+                d[u + j] = (float)(dc * c_before * act_derivative(recurrent_activation, rec_out ? a[u + j] : p[u + j]));
+                d[2 * u + j] = (float)(dc * i * act_derivative(activation, act_out ? a[2 * u + j] : p[2 * u + j]));
+                dc_next[b * u + j] = (float)(dc * f);
+            }
+        }
+        /* dh_next[B, u] = dz_t[B, 4u] · Uᵀ, U stored [u, 4u] */
+        gj_sgemm_t(0, 1, (int)batch, units_i, gates_i, dz + t * g, ldz, recurrent, gates_i, dh_next, units_i, NULL,
+                   GJ_ACT_LINEAR, 0);
+    }
+    /* dU[u, 4u] = Σ_t h_{t-1}ᵀ · dz_t, as one GEMM over every (b, t) with h_{-1} = 0. */
+    for (long b = 0; b < batch; b++) {
+        memset(previous + b * steps * u, 0, sizeof(float) * (size_t)u);
+        if (steps > 1)
+            memcpy(previous + b * steps * u + u, hidden + b * steps * u, sizeof(float) * (size_t)((steps - 1) * u));
+    }
+    gj_sgemm_t(1, 0, units_i, gates_i, (int)bt, previous, units_i, dz, gates_i, drecurrent, gates_i, NULL,
+               GJ_ACT_LINEAR, 0);
+}
+
+/* ---- Losses -------------------------------------------------------------------------------------- */
+
+/* One row's loss and, if grad != NULL, its gradient (unscaled), in double: LossFunction.evaluate. */
+static double loss_row(int loss, long classes, const float *p, const float *target, double *grad)
+{
+    const int sparse = loss == GJ_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ||
+                       loss == GJ_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY_FROM_LOGITS;
+    long label = -1;
+    if (sparse) {
+        const float value = target[0];
+        if (!(value >= 0 && value < (float)classes && value == floorf(value))) {
+            if (grad) for (long c = 0; c < classes; c++) grad[c] = NAN;
+            return NAN;
+        }
+        label = (long)value;
+    }
+#define TARGET(c) (sparse ? ((c) == label ? 1.0 : 0.0) : (double)target[c])
+    switch (loss) {
+    case GJ_LOSS_CATEGORICAL_CROSSENTROPY_FROM_LOGITS:
+    case GJ_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY_FROM_LOGITS: {
+        double maximum = p[0];
+        for (long c = 1; c < classes; c++) if (p[c] > maximum) maximum = p[c];
+        double sum = 0, target_sum = 0, value = 0;
+        for (long c = 0; c < classes; c++) sum += exp(p[c] - maximum);
+        const double lse = maximum + log(sum);
+        for (long c = 0; c < classes; c++) {
+            target_sum += TARGET(c);
+            value += TARGET(c) * (lse - p[c]);
+        }
+        if (grad) for (long c = 0; c < classes; c++) grad[c] = exp(p[c] - lse) * target_sum - TARGET(c);
+        return value;
+    }
+    case GJ_LOSS_CATEGORICAL_CROSSENTROPY:
+    case GJ_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY: {
+        const double epsilon = 1e-7f, upper = 1.0f - 1e-7f;
+        double sum = 0, value = 0, passing = 0;
+        for (long c = 0; c < classes; c++) sum += p[c];
+        for (long c = 0; c < classes; c++) {
+            const double q = p[c] / sum;
+            const double clipped = q < epsilon ? epsilon : (q > upper ? upper : q);
+            value -= TARGET(c) * log(clipped);
+            if (q >= epsilon && q <= upper) passing += TARGET(c);
+        }
+        if (grad)
+            for (long c = 0; c < classes; c++) {
+                const double q = p[c] / sum;
+                grad[c] = (((q >= epsilon && q <= upper) ? -TARGET(c) / q : 0.0) + passing) / sum;
+            }
+        return value;
+    }
+    case GJ_LOSS_MEAN_SQUARED_ERROR: {
+        double value = 0;
+        for (long c = 0; c < classes; c++) {
+            const double d = (double)p[c] - TARGET(c);
+            value += d * d;
+            if (grad) grad[c] = 2 * d / (double)classes;
+        }
+        return value / (double)classes;
+    }
+    default: return NAN;
+    }
+#undef TARGET
+}
+
+static long target_width(int loss, long classes)
+{
+    return loss == GJ_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY || loss == GJ_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY_FROM_LOGITS
+               ? 1 : classes;
+}
+
+void gj_loss_value(int loss, long rows, long classes, const float *prediction, const float *target, float *loss_out)
+{
+    const long width = target_width(loss, classes);
+    double sum = 0;
+    for (long r = 0; r < rows; r++) sum += loss_row(loss, classes, prediction + r * classes, target + r * width, NULL);
+    loss_out[0] = (float)(sum / (double)rows);
+}
+
+void gj_loss_grad(int loss, long rows, long classes, const float *prediction, const float *target, const float *seed,
+                  float *grad)
+{
+    const long width = target_width(loss, classes);
+    const double scale = (double)seed[0] / (double)rows;
+    double *row_grad = malloc(sizeof(double) * (size_t)(classes > 0 ? classes : 1));
+    if (!row_grad) { /* out of memory: no gradient is better than a wrong one */
+        for (long i = 0; i < rows * classes; i++) grad[i] = NAN;
+        return;
+    }
+    for (long r = 0; r < rows; r++) {
+        loss_row(loss, classes, prediction + r * classes, target + r * width, row_grad);
+        for (long c = 0; c < classes; c++) grad[r * classes + c] = (float)(row_grad[c] * scale);
+    }
+    free(row_grad);
+}
+
+/* ---- Optimizers (float32, Keras 3's order of operations) ---------------------------------------- */
+
+void gj_adam_update(long n, const float *iterations, const float *theta, const float *grad, const float *m,
+                    const float *v, float *theta_out, float *m_out, float *v_out, float lr, float beta1, float beta2,
+                    float epsilon)
+{
+    const float t = iterations[0] + 1.0f;
+    const float alpha = lr * sqrtf(1.0f - powf(beta2, t)) / (1.0f - powf(beta1, t));
+    const float one_minus_b1 = 1.0f - beta1, one_minus_b2 = 1.0f - beta2;
+    for (long i = 0; i < n; i++) {
+        const float g = grad[i];
+        const float mi = m[i] + (g - m[i]) * one_minus_b1;
+        const float vi = v[i] + (g * g - v[i]) * one_minus_b2;
+        m_out[i] = mi;
+        v_out[i] = vi;
+        theta_out[i] = theta[i] - (mi * alpha) / (sqrtf(vi) + epsilon);
+    }
+}
+
+void gj_sgd_update(long n, const float *theta, const float *grad, const float *velocity, float *theta_out,
+                   float *velocity_out, float lr, float momentum, int nesterov)
+{
+    for (long i = 0; i < n; i++) {
+        const float g = grad[i];
+        if (velocity) {
+            const float m = velocity[i] * momentum - g * lr;
+            velocity_out[i] = m;
+            theta_out[i] = theta[i] + (nesterov ? m * momentum - g * lr : m);
+        } else {
+            theta_out[i] = theta[i] - g * lr;
+        }
+    }
+}
+
+void gj_rmsprop_update(long n, const float *theta, const float *grad, const float *velocity, const float *momentum,
+                       const float *average, float *theta_out, float *velocity_out, float *momentum_out,
+                       float *average_out, float lr, float rho, float momentum_rate, float epsilon)
+{
+    for (long i = 0; i < n; i++) {
+        const float g = grad[i];
+        const float vi = rho * velocity[i] + (1.0f - rho) * (g * g);
+        velocity_out[i] = vi;
+        float denominator = vi + epsilon;
+        if (average) {
+            const float ai = rho * average[i] + (1.0f - rho) * g;
+            average_out[i] = ai;
+            denominator = vi - ai * ai + epsilon;
+        }
+        const float increment = (lr * g) / sqrtf(denominator);
+        if (momentum) {
+            const float mi = momentum_rate * momentum[i] + increment;
+            momentum_out[i] = mi;
+            theta_out[i] = theta[i] - mi;
+        } else {
+            theta_out[i] = theta[i] - increment;
+        }
+    }
+}
