@@ -16,6 +16,8 @@
 
 #include "gemm_transposed.h"
 
+static const double kPi = 3.14159265358979323846; /* M_PI is not C11 */
+
 /* ---- Activations' derivatives -------------------------------------------------------------------- */
 
 /* f'(x) given f's output (linear, relu, sigmoid, tanh) or its input (gelu, gelu_tanh, silu): the
@@ -28,9 +30,9 @@ static double act_derivative(int act, double operand)
     case GJ_ACT_SIGMOID: return operand * (1.0 - operand);
     case GJ_ACT_TANH: return 1.0 - operand * operand;
     case GJ_ACT_GELU:
-        return 0.5 * (1.0 + erf(operand / sqrt(2.0))) + operand * exp(-0.5 * operand * operand) / sqrt(2.0 * M_PI);
+        return 0.5 * (1.0 + erf(operand / sqrt(2.0))) + operand * exp(-0.5 * operand * operand) / sqrt(2.0 * kPi);
     case GJ_ACT_GELU_TANH: {
-        const double c = sqrt(2.0 / M_PI);
+        const double c = sqrt(2.0 / kPi);
         const double t = tanh(c * (operand + 0.044715 * operand * operand * operand));
         return 0.5 * (1.0 + t) + 0.5 * operand * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * operand * operand);
     }
