@@ -13,8 +13,25 @@ public class Model {
     /// The model's name (`functional`, `sequential`, or the user's).
     public let name: String
     let topology: Result<ModelTopology, GraphError>
-    /// The model's weights, initialized as Keras does by default from ``seed``.
-    public internal(set) var parameters: ParameterStore
+    /// The model's weights, initialized as Keras does by default from ``seed``; after training,
+    /// the trained ones.
+    public internal(set) var parameters: ParameterStore {
+        get {
+            if parametersNeedSync { syncParametersFromCompiledPlans() }
+            return storedParameters
+        }
+        set {
+            storedParameters = newValue
+            parametersNeedSync = false
+        }
+    }
+    var storedParameters: ParameterStore
+    /// Whether JIT training changed the weights in the compiled plans since ``storedParameters`` was read.
+    var parametersNeedSync = false
+    /// Set by a callback to end `fit` after the current epoch (Keras's `model.stop_training`).
+    public var stopTraining = false
+    /// The optimizer's states for the reference engine and what the train steps were built from.
+    let trainingState = TrainingState()
     /// The seed the default weights were drawn from.
     public let seed: UInt64
     /// What ``compile(optimizer:loss:metrics:)`` recorded, if it was called.
@@ -29,7 +46,7 @@ public class Model {
         let topology: Result<ModelTopology, GraphError> = Result {
             try ModelTopology(inputs: inputs, outputs: outputs)
         }.mapError { $0 as? GraphError ?? .invalidModel(reason: "\($0)") }
-        self.parameters = ParameterStore(order: [], tensors: [:])
+        self.storedParameters = ParameterStore(order: [], tensors: [:])
         // The weights are drawn only when they fit in the memory budget; otherwise every later
         // call reports the budget error (construction itself never throws).
         var checked = topology
@@ -38,7 +55,7 @@ public class Model {
             do {
                 try MemoryBudget.check(MemoryBudget.bytes(ofFloats: floats),
                                        for: "the weights of model '\(self.name)' (\(floats) parameters)")
-                self.parameters = Self.initialParameters(for: graph, seed: seed)
+                self.storedParameters = Self.initialParameters(for: graph, seed: seed)
             } catch let error as GraphError {
                 checked = .failure(error)
             } catch {
@@ -50,10 +67,21 @@ public class Model {
 
     // MARK: Configuration
 
-    /// Records the training configuration, as Keras's `compile` does. Training is not available yet;
-    /// nothing here trains.
-    public func compile(optimizer: Optimizer, loss: Loss, metrics: [Metric] = []) {
-        trainingConfiguration = TrainingConfiguration(optimizer: optimizer, loss: loss, metrics: metrics)
+    /// Configures training, as Keras's `compile`: the optimizer, one loss for every output, the
+    /// metrics (for several outputs, one per output), and optional per-output loss weights.
+    /// Compiling again starts a fresh optimizer (its moments and step count at zero).
+    public func compile(optimizer: Optimizer, loss: Loss, metrics: [Metric] = [], lossWeights: [Double]? = nil) {
+        compile(TrainingConfiguration(optimizer: optimizer, losses: [loss], lossWeights: lossWeights, metrics: metrics))
+    }
+
+    /// Configures training with one loss per output, in output order.
+    public func compile(optimizer: Optimizer, losses: [Loss], metrics: [Metric] = [], lossWeights: [Double]? = nil) {
+        compile(TrainingConfiguration(optimizer: optimizer, losses: losses, lossWeights: lossWeights, metrics: metrics))
+    }
+
+    private func compile(_ configuration: TrainingConfiguration) {
+        trainingConfiguration = configuration
+        resetOptimizer()
     }
 
     // MARK: Graph

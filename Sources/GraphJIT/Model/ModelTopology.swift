@@ -29,6 +29,15 @@ struct ModelTopology {
     /// Distinct layers in application order with their names.
     let layers: [(name: String, layer: any Layer)]
 
+    /// The name of the layer producing each output (an input's name for an output that is an
+    /// input): Keras's `model.output_names`, the prefixes of per-output log keys.
+    var outputNames: [String] {
+        outputTensors.map { tensor in
+            calls.last(where: { $0.output == tensor })?.name
+                ?? zip(inputTensors, inputs).first(where: { $0.0 == tensor })?.1.name ?? "output"
+        }
+    }
+
     init(inputs: [SymbolicTensor], outputs: [SymbolicTensor]) throws {
         guard !inputs.isEmpty else { throw GraphError.invalidModel(reason: "a model needs at least one input") }
         guard !outputs.isEmpty else { throw GraphError.invalidModel(reason: "a model needs at least one output") }

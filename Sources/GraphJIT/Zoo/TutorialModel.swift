@@ -22,7 +22,9 @@ public enum TutorialModel: String, CaseIterable, Sendable {
         case .attention: Self.attention(timesteps: 128, features: 64, seed: seed)
         case .multitask: Self.multitask(seed: seed)
         }
-        model.compile(optimizer: .adam(), loss: .categoricalCrossentropy, metrics: [.accuracy])
+        // Keras needs one metric per output for a multi-output model given metrics as a list.
+        let metrics = Array(repeating: Metric.accuracy, count: self == .multitask ? 2 : 1)
+        model.compile(optimizer: .adam(), loss: .categoricalCrossentropy, metrics: metrics)
         return model
     }
 
@@ -56,9 +58,9 @@ public enum TutorialModel: String, CaseIterable, Sendable {
     }
 
     /// The tutorial multi-task network: one shared trunk, two softmax heads.
-    public static func multitask(inputSize: Int = 64, seed: UInt64 = 0) -> Model {
+    public static func multitask(inputSize: Int = 64, hidden: Int = 128, seed: UInt64 = 0) -> Model {
         let input = Input(shape: [inputSize])
-        let shared = Dense(units: 128, activation: .relu)(input)
+        let shared = Dense(units: hidden, activation: .relu)(input)
         let first = Dense(units: 10, activation: .softmax)(shared)
         let second = Dense(units: 5, activation: .softmax)(shared)
         return Model(inputs: [input], outputs: [first, second], seed: seed)

@@ -57,7 +57,7 @@ public struct TrainingGraph: Sendable {
         if let optimizer {
             let parameters = forward.parameters
             let gradients = try Autodiff.gradients(of: seeds, withRespectTo: parameters.map(\.value), in: &builder)
-            builder.scope = "optimizer"
+            builder.scope = ""  // states are named in full
             let iterations = try builder.state(Self.iterationsName, shape: [1])
             var inputs = [iterations]
             var targets = [iterations]
@@ -70,6 +70,7 @@ public struct TrainingGraph: Sendable {
                 inputs += [spec.value, gradient] + slots
                 targets += [spec.value] + slots
             }
+            builder.scope = "optimizer"
             let results = try builder.applyReturningAll(
                 Operation(OptimizerStepOp(rule: optimizer, parameterCount: parameters.count)), inputs)
             for (target, result) in zip(targets, results) { try builder.update(target, with: result) }

@@ -153,7 +153,8 @@ struct ModelAPITests {
         #expect(model.parameters.names == expected)
         #expect(try model.makeGraph().parameters.map(\.name) == expected)
         #expect(model.trainingConfiguration == TrainingConfiguration(
-            optimizer: .adam(), loss: .categoricalCrossentropy, metrics: [.accuracy]))
+            optimizer: .adam(), losses: [.categoricalCrossentropy],
+            metrics: Array(repeating: .accuracy, count: tutorial == .multitask ? 2 : 1)))
     }
 
     @Test("tutorial parameter shapes", arguments: TutorialModel.allCases)

@@ -1,0 +1,93 @@
+import GraphJITIR
+
+/// An optimizer, as `compile` takes it: Keras 3's optimizers with their defaults. Every step runs
+/// in float32, in Keras's order of operations (see ``GraphJITIR/OptimizerRule``).
+public enum Optimizer: Equatable, Sendable {
+    /// `keras.optimizers.Adam`.
+    case adam(learningRate: Double = 0.001, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-7)
+    /// `keras.optimizers.SGD`, optionally with (Nesterov) momentum.
+    case sgd(learningRate: Double = 0.01, momentum: Double = 0, nesterov: Bool = false)
+    /// `keras.optimizers.RMSprop`.
+    case rmsprop(learningRate: Double = 0.001, rho: Double = 0.9, momentum: Double = 0, epsilon: Double = 1e-7,
+                 centered: Bool = false)
+
+    /// The update rule the train step compiles, with hyperparameters rounded to float32 as Keras
+    /// holds them; throws for values Keras would reject or that make no step.
+    func rule() throws -> OptimizerRule {
+        func check(_ value: Double, _ name: String, _ valid: Bool) throws -> Float {
+            guard value.isFinite, valid else {
+                throw TrainingError.invalidConfiguration("optimizer \(name) must be \(name == "learning_rate" ? "positive" : "in range"), got \(value)")
+            }
+            return Float(value)
+        }
+        switch self {
+        case let .adam(lr, b1, b2, eps):
+            return .adam(learningRate: try check(lr, "learning_rate", lr > 0), beta1: try check(b1, "beta_1", b1 >= 0 && b1 < 1),
+                         beta2: try check(b2, "beta_2", b2 >= 0 && b2 < 1), epsilon: try check(eps, "epsilon", eps >= 0))
+        case let .sgd(lr, momentum, nesterov):
+            return .sgd(learningRate: try check(lr, "learning_rate", lr > 0),
+                        momentum: try check(momentum, "momentum", momentum >= 0 && momentum <= 1), nesterov: nesterov)
+        case let .rmsprop(lr, rho, momentum, eps, centered):
+            return .rmsprop(learningRate: try check(lr, "learning_rate", lr > 0), rho: try check(rho, "rho", rho >= 0 && rho < 1),
+                            momentum: try check(momentum, "momentum", momentum >= 0 && momentum <= 1),
+                            epsilon: try check(eps, "epsilon", eps >= 0), centered: centered)
+        }
+    }
+
+    /// The optimizer with another learning rate.
+    public func withLearningRate(_ learningRate: Double) -> Optimizer {
+        switch self {
+        case let .adam(_, b1, b2, eps): .adam(learningRate: learningRate, beta1: b1, beta2: b2, epsilon: eps)
+        case let .sgd(_, momentum, nesterov): .sgd(learningRate: learningRate, momentum: momentum, nesterov: nesterov)
+        case let .rmsprop(_, rho, momentum, eps, centered):
+            .rmsprop(learningRate: learningRate, rho: rho, momentum: momentum, epsilon: eps, centered: centered)
+        }
+    }
+}
+
+/// A loss function, by its Keras name.
+public enum Loss: String, Equatable, Sendable, CaseIterable {
+    /// Cross-entropy between one-hot targets and the predicted distribution. For an output made by
+    /// a softmax (or sigmoid) activation it is computed from the logits, as Keras's TensorFlow
+    /// backend does; otherwise from probabilities, normalized and clipped to `[1e-7, 1 − 1e-7]`.
+    case categoricalCrossentropy = "categorical_crossentropy"
+    /// The same with integer class labels as targets.
+    case sparseCategoricalCrossentropy = "sparse_categorical_crossentropy"
+    /// Mean squared error over the last axis.
+    case meanSquaredError = "mean_squared_error"
+
+    /// The loss Keras calls `name` (`mse` for mean squared error).
+    public init?(kerasName name: String) {
+        if name == "mse" { self = .meanSquaredError; return }
+        self.init(rawValue: name)
+    }
+}
+
+/// A metric reported during training and evaluation.
+public enum Metric: String, Equatable, Sendable {
+    /// Resolved as Keras does: categorical accuracy for one-hot targets, sparse categorical for
+    /// integer labels, binary (threshold 0.5) for a one-unit output.
+    case accuracy
+}
+
+/// What `compile` recorded.
+public struct TrainingConfiguration: Equatable, Sendable {
+    public let optimizer: Optimizer
+    /// One loss per output, or a single loss applied to every output.
+    public let losses: [Loss]
+    /// Weights of the per-output losses in the total (`nil`: every weight 1).
+    public let lossWeights: [Double]?
+    /// For a single-output model, its metrics; for several outputs, one metric per output (as
+    /// Keras requires when metrics are given as a list).
+    public let metrics: [Metric]
+
+    public init(optimizer: Optimizer, losses: [Loss], lossWeights: [Double]? = nil, metrics: [Metric]) {
+        self.optimizer = optimizer
+        self.losses = losses
+        self.lossWeights = lossWeights
+        self.metrics = metrics
+    }
+
+    /// The single loss, when one loss applies to every output.
+    public var loss: Loss { losses[0] }
+}
