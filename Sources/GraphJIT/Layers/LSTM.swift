@@ -4,8 +4,8 @@ import GraphJITIR
 /// A long short-term memory layer over `(batch, timesteps, features)`, as `keras.layers.LSTM`.
 ///
 /// Weights, in Keras's layout and gate order (i, f, c, o): `kernel` `(features, 4·units)`,
-/// glorot-uniform; `recurrent_kernel` `(units, 4·units)`, orthogonal; `bias` `(4·units)`, zeros
-/// (Keras's `unit_forget_bias` is not modelled: its bias starts at zero here). State starts at zero.
+/// glorot-uniform; `recurrent_kernel` `(units, 4·units)`, orthogonal; `bias` `(4·units)`, zeros but
+/// ones on the forget gate (Keras's `unit_forget_bias=True`). State starts at zero.
 public final class LSTM: Layer {
     public let units: Int
     public let activation: ActivationFunction
@@ -45,7 +45,7 @@ public final class LSTM: Layer {
                                                     initializer: .orthogonal)
         var projected = try builder.apply(.matmul, [x, kernel])
         if useBias {
-            let bias = try builder.parameter("bias", shape: [4 * units], initializer: .zeros)
+            let bias = try builder.parameter("bias", shape: [4 * units], initializer: .unitForgetBias(units: units))
             projected = try builder.apply(.biasAdd, [projected, bias])
         }
         let attributes = LSTMAttributes(units: units, activation: elementwise,

@@ -9,6 +9,8 @@ extension ParameterInitializer {
         switch self {
         case .zeros:
             return .zeros(shape)
+        case let .unitForgetBias(units):
+            return Tensor(shape: shape, scalars: (0..<shape.elementCount).map { $0 >= units && $0 < 2 * units ? 1 : 0 })
         case let .glorotUniform(fanIn, fanOut):
             let limit = Float((6.0 / Double(fanIn + fanOut)).squareRoot())
             return Tensor(shape: shape,

@@ -63,6 +63,9 @@ public enum ParameterInitializer: Equatable, Hashable, Sendable {
     case orthogonal
     /// All zeros, for biases.
     case zeros
+    /// An LSTM bias with Keras's `unit_forget_bias`: zeros, except ones on the forget gate's
+    /// block (`[0_u, 1_u, 0_2u]` in gate order i, f, c, o).
+    case unitForgetBias(units: Int)
 }
 
 /// A parameter the graph needs: its full name, shape and default initializer.

@@ -214,8 +214,8 @@ struct ModelAPITests {
                 checked += 1
             case .zeros:
                 #expect(tensor.scalars.allSatisfy { $0 == 0 }, "\(spec.name) should be zero")
-            case .orthogonal:
-                Issue.record("unexpected orthogonal initializer for \(spec.name)")
+            case .orthogonal, .unitForgetBias:
+                Issue.record("unexpected initializer \(spec.initializer) for \(spec.name)")
             }
         }
         #expect(checked == 2)
@@ -242,7 +242,9 @@ struct ModelAPITests {
             }
         }
         #expect(worst <= 1e-5, "max |U·Uᵀ - I| = \(worst)")
-        #expect(model.parameters["lstm.bias"]?.scalars.allSatisfy { $0 == 0 } == true)
+        // Keras's unit_forget_bias: [0_u, 1_u, 0_2u] in gate order i, f, c, o.
+        let bias = try #require(model.parameters["lstm.bias"]).scalars
+        #expect(bias == (0..<(4 * u)).map { $0 >= u && $0 < 2 * u ? 1 : 0 })
     }
 
     // MARK: Configuration
