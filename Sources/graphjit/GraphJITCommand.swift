@@ -7,7 +7,7 @@ struct GraphJITCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "graphjit",
         abstract: "Run Keras-style models through GraphJIT's fused C kernels.",
-        subcommands: [Summary.self, Dump.self, Run.self, Check.self]
+        subcommands: [Summary.self, Dump.self, Run.self, Check.self, Fit.self, Evaluate.self]
     )
 }
 
