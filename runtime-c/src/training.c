@@ -49,20 +49,63 @@ static int act_reads_output(int act)
     return act == GJ_ACT_LINEAR || act == GJ_ACT_RELU || act == GJ_ACT_SIGMOID || act == GJ_ACT_TANH;
 }
 
+typedef struct {
+    float *dy;
+    const float *operand;
+    int activation;
+} activation_grad_task;
+
+static void activation_grad_range(void *context, long begin, long end, int worker)
+{
+    (void)worker;
+    const activation_grad_task *t = context;
+    float *dy = t->dy;
+    const float *y = t->operand;
+    /* One loop per activation (the derivative's switch outside it), each rounding once. */
+    switch (t->activation) {
+    case GJ_ACT_LINEAR: break;
+    case GJ_ACT_RELU:
+        for (long i = begin; i < end; i++) dy[i] = y[i] > 0 ? dy[i] : 0.0f;
+        break;
+    case GJ_ACT_SIGMOID:
+        for (long i = begin; i < end; i++) dy[i] = (float)((double)dy[i] * ((double)y[i] * (1.0 - (double)y[i])));
+        break;
+    case GJ_ACT_TANH:
+        for (long i = begin; i < end; i++) dy[i] = (float)((double)dy[i] * (1.0 - (double)y[i] * y[i]));
+        break;
+    default:
+        for (long i = begin; i < end; i++) dy[i] = (float)((double)dy[i] * act_derivative(t->activation, y[i]));
+    }
+}
+
 void gj_activation_grad(float *dy, const float *operand, long n, int activation)
 {
-    for (long i = 0; i < n; i++) dy[i] = (float)((double)dy[i] * act_derivative(activation, operand[i]));
+    activation_grad_task task = { dy, operand, activation };
+    gj_parallel_for(n, 1 << 16, activation_grad_range, &task);
 }
 
 /* ---- Reductions, copies, fills ------------------------------------------------------------------- */
 
 void gj_sum_rows(long rows, long n, const float *x, float *out)
 {
-    for (long j = 0; j < n; j++) {
-        double sum = 0;
-        for (long r = 0; r < rows; r++) sum += x[r * n + j];
-        out[j] = (float)sum;
+    /* Row by row (the rows are contiguous), summing in double; small n fits on the stack. */
+    double stack_sums[256];
+    double *sums = n <= 256 ? stack_sums : malloc(sizeof(double) * (size_t)n);
+    if (!sums) { /* out of memory: sum column by column instead */
+        for (long j = 0; j < n; j++) {
+            double sum = 0;
+            for (long r = 0; r < rows; r++) sum += x[r * n + j];
+            out[j] = (float)sum;
+        }
+        return;
     }
+    for (long j = 0; j < n; j++) sums[j] = 0;
+    for (long r = 0; r < rows; r++) {
+        const float *row = x + r * n;
+        for (long j = 0; j < n; j++) sums[j] += row[j];
+    }
+    for (long j = 0; j < n; j++) out[j] = (float)sums[j];
+    if (sums != stack_sums) free(sums);
 }
 
 void gj_softmax_grad(const float *y, const float *dy, float *dx, long outer, long extent, long inner)
@@ -92,39 +135,98 @@ void gj_fill(float *x, long n, float value)
 
 int gj_all_finite(long n, const float *x)
 {
-    for (long i = 0; i < n; i++)
-        if (!isfinite(x[i])) return 0;
-    return 1;
+    /* x * 0 is 0 for every finite x and NaN otherwise: one branch-free (vectorizable) pass. */
+    float sum = 0.0f;
+    for (long i = 0; i < n; i++) sum += x[i] * 0.0f;
+    return sum == 0.0f;
 }
 
 void gj_increment(const float *x, float *out) { out[0] = x[0] + 1.0f; }
 
 /* ---- Pooling and convolution --------------------------------------------------------------------- */
 
+typedef struct {
+    const float *dy, *x;
+    float *dx;
+    int H, W, C, PH, PW, stride_h, stride_w, pad_top, pad_left, OH, OW;
+} maxpool_grad_task;
+
+static void maxpool_grad_images(void *context, long begin, long end, int worker)
+{
+    (void)worker;
+    const maxpool_grad_task *t = context;
+    const long image_size = (long)t->H * t->W * t->C;
+    const int C = t->C;
+    /* Per window, the running maximum and its position for every channel at once (contiguous in
+     * NHWC), so the channel loop vectorizes; windows are scanned in row-major tap order and a tap
+     * wins only if strictly greater, so the first maximum wins, as in the forward pass. */
+    float maximum_stack[256];
+    long best_stack[256];
+    float *maximum = C <= 256 ? maximum_stack : malloc(sizeof(float) * (size_t)C);
+    long *best = C <= 256 ? best_stack : malloc(sizeof(long) * (size_t)C);
+    if (!maximum || !best) { /* out of memory: no gradient rather than a wrong one */
+        if (maximum != maximum_stack) free(maximum);
+        if (best != best_stack) free(best);
+        for (long i = begin * image_size; i < end * image_size; i++) t->dx[i] = NAN;
+        return;
+    }
+    for (long b = begin; b < end; b++) {
+        const float *image = t->x + b * image_size;
+        const float *grad_out = t->dy + b * (long)t->OH * t->OW * C;
+        float *grad = t->dx + b * image_size;
+        memset(grad, 0, sizeof(float) * (size_t)image_size);
+        for (int oy = 0; oy < t->OH; oy++)
+            for (int ox = 0; ox < t->OW; ox++) {
+                for (int c = 0; c < C; c++) { maximum[c] = -3.402823466e+38f; best[c] = -1; } /* -FLT_MAX */
+                for (int py = 0; py < t->PH; py++) {
+                    const int iy = oy * t->stride_h - t->pad_top + py;
+                    if (iy < 0 || iy >= t->H) continue;
+                    for (int px = 0; px < t->PW; px++) {
+                        const int ix = ox * t->stride_w - t->pad_left + px;
+                        if (ix < 0 || ix >= t->W) continue;
+                        const long at = ((long)iy * t->W + ix) * C;
+                        const float *tap = image + at;
+                        for (int c = 0; c < C; c++)
+                            if (tap[c] > maximum[c]) { maximum[c] = tap[c]; best[c] = at + c; }
+                    }
+                }
+                const float *g = grad_out + ((long)oy * t->OW + ox) * C;
+                for (int c = 0; c < C; c++)
+                    if (best[c] >= 0) grad[best[c]] += g[c];
+            }
+    }
+    if (maximum != maximum_stack) free(maximum);
+    if (best != best_stack) free(best);
+}
+
 void gj_maxpool_grad_nhwc(const float *dy, const float *x, long batch, int H, int W, int C, int PH, int PW,
                           int stride_h, int stride_w, int pad_top, int pad_left, int OH, int OW, float *dx)
 {
-    memset(dx, 0, sizeof(float) * (size_t)(batch * H * W * C));
-    for (long b = 0; b < batch; b++) {
-        const float *image = x + b * H * W * C;
-        float *grad = dx + b * H * W * C;
-        for (int oy = 0; oy < OH; oy++)
-            for (int ox = 0; ox < OW; ox++)
-                for (int c = 0; c < C; c++) {
-                    float maximum = -3.402823466e+38f; /* -FLT_MAX, as the forward pass starts */
-                    long best = -1;
-                    for (int py = 0; py < PH; py++) {
-                        const int iy = oy * stride_h - pad_top + py;
-                        if (iy < 0 || iy >= H) continue;
-                        for (int px = 0; px < PW; px++) {
-                            const int ix = ox * stride_w - pad_left + px;
-                            if (ix < 0 || ix >= W) continue;
-                            const long at = ((long)iy * W + ix) * C + c;
-                            if (image[at] > maximum) { maximum = image[at]; best = at; }
-                        }
-                    }
-                    if (best >= 0) grad[best] += dy[((b * OH + oy) * OW + ox) * C + c];
-                }
+    maxpool_grad_task task = { dy, x, dx, H, W, C, PH, PW, stride_h, stride_w, pad_top, pad_left, OH, OW };
+    gj_parallel_for(batch, 1, maxpool_grad_images, &task);
+}
+
+typedef struct {
+    const float *x, *dy;
+    int H, W, C, KH, KW, stride_h, stride_w, pad_top, pad_left, OH, OW, F;
+    float *partials; /* per worker: columns, then its dK */
+    long slot;
+    int *used;
+} filter_grad_task;
+
+static void filter_grad_images(void *context, long begin, long end, int worker)
+{
+    const filter_grad_task *t = context;
+    const int patch = t->KH * t->KW * t->C;
+    float *columns = t->partials + (long)worker * t->slot;
+    float *dk = columns + (long)t->OH * t->OW * patch;
+    for (long b = begin; b < end; b++) {
+        gj_im2col_nhwc(t->x + b * t->H * t->W * t->C, t->H, t->W, t->C, t->KH, t->KW, t->stride_h, t->stride_w,
+                       t->pad_top, t->pad_left, t->OH, t->OW, columns);
+        /* dK_worker[PATCH, F] (+)= columnsᵀ[PATCH, OH*OW] · dy_b[OH*OW, F] */
+        gj_sgemm_t(1, 0, patch, t->F, t->OH * t->OW, columns, patch, t->dy + b * t->OH * t->OW * t->F, t->F, dk, t->F,
+                   NULL, GJ_ACT_LINEAR, t->used[worker]);
+        t->used[worker] = 1;
     }
 }
 
@@ -133,13 +235,34 @@ void gj_conv2d_filter_grad_nhwc(const float *x, const float *dy, long batch, int
                                 float *dk, float *columns)
 {
     const int patch = KH * KW * C;
-    for (long b = 0; b < batch; b++) {
-        gj_im2col_nhwc(x + b * H * W * C, H, W, C, KH, KW, stride_h, stride_w, pad_top, pad_left, OH, OW, columns);
-        /* dK[PATCH, F] (+)= columnsᵀ[PATCH, OH*OW] · dy_b[OH*OW, F] */
-        gj_sgemm_t(1, 0, patch, F, OH * OW, columns, patch, dy + b * OH * OW * F, F, dk, F, NULL, GJ_ACT_LINEAR,
-                   b > 0);
+    const long dk_floats = (long)patch * F;
+    memset(dk, 0, sizeof(float) * (size_t)dk_floats);
+    /* The reduction over images is long (the tutorial CNN: 32 images x 3844 pixels): split it over
+     * the workers, each into its own partial dK, then add the partials. */
+    const int workers = gj_max_workers();
+    const long slot = (long)OH * OW * patch + dk_floats;
+    float *partials = workers > 1 && batch > 1 ? malloc(sizeof(float) * (size_t)(slot * workers)) : NULL;
+    int used_stack[64];
+    int *used = workers <= 64 ? used_stack : calloc((size_t)workers, sizeof(int));
+    if (!partials || !used) { /* one worker (or out of memory): the given scratch, in order */
+        free(partials);
+        if (used && used != used_stack) free(used);
+        for (long b = 0; b < batch; b++) {
+            gj_im2col_nhwc(x + b * H * W * C, H, W, C, KH, KW, stride_h, stride_w, pad_top, pad_left, OH, OW, columns);
+            gj_sgemm_t(1, 0, patch, F, OH * OW, columns, patch, dy + b * OH * OW * F, F, dk, F, NULL, GJ_ACT_LINEAR, 1);
+        }
+        return;
     }
-    if (batch == 0) memset(dk, 0, sizeof(float) * (size_t)(patch * F));
+    for (int w = 0; w < workers; w++) used[w] = 0;
+    filter_grad_task task = { x, dy, H, W, C, KH, KW, stride_h, stride_w, pad_top, pad_left, OH, OW, F, partials, slot, used };
+    gj_parallel_for(batch, 1, filter_grad_images, &task);
+    for (int w = 0; w < workers; w++) {
+        if (!used[w]) continue;
+        const float *partial = partials + (long)w * slot + (long)OH * OW * patch;
+        for (long i = 0; i < dk_floats; i++) dk[i] += partial[i];
+    }
+    free(partials);
+    if (used != used_stack) free(used);
 }
 
 void gj_conv2d_input_grad_nhwc(const float *dy, const float *kernel, long batch, int H, int W, int C, int KH, int KW,
@@ -196,9 +319,10 @@ void gj_lstm_backward(long batch, long steps, long units, const float *z, const 
                       float *scratch)
 {
     const long u = units, g = 4 * units, bt = batch * steps;
-    /* scratch: pre-activations and activated gates [B,T,4u], cells, hidden states and the hidden
-     * states shifted by one step [B,T,u], then dh_next, dc_next [B,u] (and room to spare). */
-    float *pre = scratch, *gates = pre + bt * g, *cells = gates + bt * g, *hidden = cells + bt * u;
+    /* scratch: pre-activations and activated gates [B,T,4u]; cells, act(cells), hidden states and
+     * the hidden states shifted by one step [B,T,u]; then dh_next, dc_next [B,u]. */
+    float *pre = scratch, *gates = pre + bt * g, *cells = gates + bt * g, *active_cells = cells + bt * u;
+    float *hidden = active_cells + bt * u;
     float *previous = hidden + bt * u, *dh_next = previous + bt * u, *dc_next = dh_next + batch * u;
     const int units_i = (int)u, gates_i = (int)g, lda_h = (int)(steps * u), ldz = (int)(steps * g);
 
@@ -209,18 +333,20 @@ void gj_lstm_backward(long batch, long steps, long units, const float *z, const 
             gj_sgemm((int)batch, gates_i, units_i, hidden + (t - 1) * u, lda_h, recurrent, gates_i, pre + t * g, ldz,
                      NULL, GJ_ACT_LINEAR, 1);
         for (long b = 0; b < batch; b++) {
-            const float *p = pre + (b * steps + t) * g;
-            float *a = gates + (b * steps + t) * g;
-            float *c = cells + (b * steps + t) * u, *h = hidden + (b * steps + t) * u;
+            const long row = b * steps + t;
+            float *a = gates + row * g;
+            float *c = cells + row * u, *active_c = active_cells + row * u, *h = hidden + row * u;
             const float *c_before = t > 0 ? c - u : NULL;
-            for (long j = 0; j < u; j++) {
-                a[j] = gj_act_scalar(p[j], recurrent_activation);
-                a[u + j] = gj_act_scalar(p[u + j], recurrent_activation);
-                a[2 * u + j] = gj_act_scalar(p[2 * u + j], activation);
-                a[3 * u + j] = gj_act_scalar(p[3 * u + j], recurrent_activation);
+            /* the gates with the path's vector activations: i, f and o recurrent, c the cell's */
+            memcpy(a, pre + row * g, sizeof(float) * (size_t)g);
+            gj_activate(a, 2 * u, recurrent_activation);
+            gj_activate(a + 2 * u, u, activation);
+            gj_activate(a + 3 * u, u, recurrent_activation);
+            for (long j = 0; j < u; j++)
                 c[j] = (float)((double)a[u + j] * (c_before ? c_before[j] : 0.0f) + (double)a[j] * a[2 * u + j]);
-                h[j] = a[3 * u + j] * gj_act_scalar(c[j], activation);
-            }
+            memcpy(active_c, c, sizeof(float) * (size_t)u);
+            gj_activate(active_c, u, activation);
+            for (long j = 0; j < u; j++) h[j] = a[3 * u + j] * active_c[j];
         }
     }
     /* Backward over time. */
@@ -230,14 +356,14 @@ void gj_lstm_backward(long batch, long steps, long units, const float *z, const 
     for (long t = steps - 1; t >= 0; t--) {
         for (long b = 0; b < batch; b++) {
             const long row = b * steps + t;
-            const float *p = pre + row * g, *a = gates + row * g, *c = cells + row * u;
+            const float *p = pre + row * g, *a = gates + row * g, *c = cells + row * u, *active_c = active_cells + row * u;
             float *d = dz + row * g;
             for (long j = 0; j < u; j++) {
                 double dht = dh_next[b * u + j];
                 if (return_sequences) dht += dh[row * u + j];
                 else if (t == steps - 1) dht += dh[b * u + j];
                 const double i = a[j], f = a[u + j], gg = a[2 * u + j], o = a[3 * u + j];
-                const float act_c = gj_act_scalar(c[j], activation);
+                const float act_c = active_c[j];
                 const double c_before = t > 0 ? c[j - u] : 0.0;
                 const double dc = dc_next[b * u + j] + dht * o * act_derivative(activation, act_out ? act_c : c[j]);
                 d[3 * u + j] = (float)(dht * act_c * act_derivative(recurrent_activation, rec_out ? a[3 * u + j] : p[3 * u + j]));
@@ -358,34 +484,89 @@ void gj_loss_grad(int loss, long rows, long classes, const float *prediction, co
 
 /* ---- Optimizers (float32, Keras 3's order of operations) ---------------------------------------- */
 
+/* The optimizers are memory-bound elementwise passes: large parameters are split over the workers. */
+enum { OPTIMIZER_GRAIN = 1 << 16 };
+
+typedef struct {
+    const float *theta, *grad, *s0, *s1, *s2;
+    float *theta_out, *s0_out, *s1_out, *s2_out;
+    float a, b, c, d, e; /* the rule's scalars */
+    int flag;
+} optimizer_task;
+
+static void adam_range(void *context, long begin, long end, int worker)
+{
+    (void)worker;
+    const optimizer_task *t = context;
+    const float alpha = t->a, one_minus_b1 = t->b, one_minus_b2 = t->c, epsilon = t->d;
+    for (long i = begin; i < end; i++) {
+        const float g = t->grad[i];
+        const float mi = t->s0[i] + (g - t->s0[i]) * one_minus_b1;
+        const float vi = t->s1[i] + (g * g - t->s1[i]) * one_minus_b2;
+        t->s0_out[i] = mi;
+        t->s1_out[i] = vi;
+        t->theta_out[i] = t->theta[i] - (mi * alpha) / (sqrtf(vi) + epsilon);
+    }
+}
+
 void gj_adam_update(long n, const float *iterations, const float *theta, const float *grad, const float *m,
                     const float *v, float *theta_out, float *m_out, float *v_out, float lr, float beta1, float beta2,
                     float epsilon)
 {
     const float t = iterations[0] + 1.0f;
     const float alpha = lr * sqrtf(1.0f - powf(beta2, t)) / (1.0f - powf(beta1, t));
-    const float one_minus_b1 = 1.0f - beta1, one_minus_b2 = 1.0f - beta2;
-    for (long i = 0; i < n; i++) {
-        const float g = grad[i];
-        const float mi = m[i] + (g - m[i]) * one_minus_b1;
-        const float vi = v[i] + (g * g - v[i]) * one_minus_b2;
-        m_out[i] = mi;
-        v_out[i] = vi;
-        theta_out[i] = theta[i] - (mi * alpha) / (sqrtf(vi) + epsilon);
+    optimizer_task task = { theta, grad, m, v, NULL, theta_out, m_out, v_out, NULL,
+                            alpha, 1.0f - beta1, 1.0f - beta2, epsilon, 0.0f, 0 };
+    gj_parallel_for(n, OPTIMIZER_GRAIN, adam_range, &task);
+}
+
+static void sgd_range(void *context, long begin, long end, int worker)
+{
+    (void)worker;
+    const optimizer_task *t = context;
+    const float lr = t->a, momentum = t->b;
+    for (long i = begin; i < end; i++) {
+        const float g = t->grad[i];
+        if (t->s0) {
+            const float m = t->s0[i] * momentum - g * lr;
+            t->s0_out[i] = m;
+            t->theta_out[i] = t->theta[i] + (t->flag ? m * momentum - g * lr : m);
+        } else {
+            t->theta_out[i] = t->theta[i] - g * lr;
+        }
     }
 }
 
 void gj_sgd_update(long n, const float *theta, const float *grad, const float *velocity, float *theta_out,
                    float *velocity_out, float lr, float momentum, int nesterov)
 {
-    for (long i = 0; i < n; i++) {
-        const float g = grad[i];
-        if (velocity) {
-            const float m = velocity[i] * momentum - g * lr;
-            velocity_out[i] = m;
-            theta_out[i] = theta[i] + (nesterov ? m * momentum - g * lr : m);
+    optimizer_task task = { theta, grad, velocity, NULL, NULL, theta_out, velocity_out, NULL, NULL,
+                            lr, momentum, 0.0f, 0.0f, 0.0f, nesterov };
+    gj_parallel_for(n, OPTIMIZER_GRAIN, sgd_range, &task);
+}
+
+static void rmsprop_range(void *context, long begin, long end, int worker)
+{
+    (void)worker;
+    const optimizer_task *t = context;
+    const float lr = t->a, rho = t->b, momentum_rate = t->c, epsilon = t->d;
+    for (long i = begin; i < end; i++) {
+        const float g = t->grad[i];
+        const float vi = rho * t->s0[i] + (1.0f - rho) * (g * g);
+        t->s0_out[i] = vi;
+        float denominator = vi + epsilon;
+        if (t->s2) {
+            const float ai = rho * t->s2[i] + (1.0f - rho) * g;
+            t->s2_out[i] = ai;
+            denominator = vi - ai * ai + epsilon;
+        }
+        const float increment = (lr * g) / sqrtf(denominator);
+        if (t->s1) {
+            const float mi = momentum_rate * t->s1[i] + increment;
+            t->s1_out[i] = mi;
+            t->theta_out[i] = t->theta[i] - mi;
         } else {
-            theta_out[i] = theta[i] - g * lr;
+            t->theta_out[i] = t->theta[i] - increment;
         }
     }
 }
@@ -394,23 +575,7 @@ void gj_rmsprop_update(long n, const float *theta, const float *grad, const floa
                        const float *average, float *theta_out, float *velocity_out, float *momentum_out,
                        float *average_out, float lr, float rho, float momentum_rate, float epsilon)
 {
-    for (long i = 0; i < n; i++) {
-        const float g = grad[i];
-        const float vi = rho * velocity[i] + (1.0f - rho) * (g * g);
-        velocity_out[i] = vi;
-        float denominator = vi + epsilon;
-        if (average) {
-            const float ai = rho * average[i] + (1.0f - rho) * g;
-            average_out[i] = ai;
-            denominator = vi - ai * ai + epsilon;
-        }
-        const float increment = (lr * g) / sqrtf(denominator);
-        if (momentum) {
-            const float mi = momentum_rate * momentum[i] + increment;
-            momentum_out[i] = mi;
-            theta_out[i] = theta[i] - mi;
-        } else {
-            theta_out[i] = theta[i] - increment;
-        }
-    }
+    optimizer_task task = { theta, grad, velocity, momentum, average, theta_out, velocity_out, momentum_out, average_out,
+                            lr, rho, momentum_rate, epsilon, 0.0f, 0 };
+    gj_parallel_for(n, OPTIMIZER_GRAIN, rmsprop_range, &task);
 }

@@ -26,7 +26,7 @@ public struct LSTMGradOp: OperationDefinition {
 
     /// Floats of scratch the C routine needs.
     static func scratchFloats(batch: Int, steps: Int, units: Int) -> Int {
-        Int.saturatingSum(Int.saturatingProduct(batch, steps, 11 * units), Int.saturatingProduct(batch, 2 * units))
+        Int.saturatingSum(Int.saturatingProduct(batch, steps, 12 * units), Int.saturatingProduct(batch, 2 * units))
     }
 
     @_specialize(exported: false, where A == Double)
