@@ -20,6 +20,15 @@ Usage (from the package root):
 
   python Tests/KerasFixtures/make_training_fixtures.py               # regenerate, then check
   python Tests/KerasFixtures/make_training_fixtures.py --check-only  # check the files on disk (numpy only)
+  python Tests/KerasFixtures/make_training_fixtures.py --full /tmp/full-training   # tutorial sizes, fit
+  python Tests/KerasFixtures/make_training_fixtures.py --full /tmp/full-training --check-only
+
+--full DIR fits the tutorial-size cnn, lstm, attention and multitask (make_keras_fixtures' FULL_CASES)
+on 160 seeded samples with fit(batch_size=32, epochs=2, shuffle=False) from Adam() defaults, and writes
+into DIR (refused inside Tests/): <model>.initial.safetensors, <model>.x.npy, <model>.y.npy (multitask:
+<model>.y1.npy, <model>.y2.npy), <model>.history.json, <model>.trained.safetensors and
+full_training_manifest.json. The initial weights are drawn as below (Keras's default kernel
+initializers, seeded; biases uniform(-0.1, 0.1)), with the case seed of "full-training-<model>".
 
 The check reads every file back, compares names, shapes and hashes with the manifest, and recomputes
 in float64 numpy (from the saved weights) the loss and accuracy of every train_on_batch step (the
@@ -359,9 +368,9 @@ def compile_model(keras, case: Case, model):
                   metrics=list(case.metrics))
 
 
-def run_case(keras, case: Case, seed: int):
-    cseed = case_seed(seed, case.name)
-    model, variables = build_model(keras, case, cseed)
+def seeded_start(case: Case, model, variables, cseed: int, samples: int):
+    """Randomizes the biases and draws the inputs and targets, all from np.random.default_rng(cseed)
+    in that order; returns (initial weights, inputs, targets)."""
     rng = np.random.default_rng(cseed)
     for name in sorted(variables):               # biases: non-zero uniform(-0.1, 0.1)
         if name.endswith(".bias"):
@@ -369,15 +378,22 @@ def run_case(keras, case: Case, seed: int):
             values[values == 0] = BIAS_RANGE / 2
             variables[name].assign(values)
     initial = snapshot(variables)
-    inputs = [rng.standard_normal((N,) + tuple(t.shape[1:])).astype(np.float32) for t in model.inputs]
+    inputs = [rng.standard_normal((samples,) + tuple(t.shape[1:])).astype(np.float32) for t in model.inputs]
     targets = []
     for kind, width in case.targets:
         if kind == "onehot":
-            targets.append(np.eye(width, dtype=np.float32)[rng.integers(0, width, N)])
+            targets.append(np.eye(width, dtype=np.float32)[rng.integers(0, width, samples)])
         elif kind == "labels":
-            targets.append(rng.integers(0, width, N).astype(np.float32))
+            targets.append(rng.integers(0, width, samples).astype(np.float32))
         else:
-            targets.append(rng.standard_normal((N, width)).astype(np.float32))
+            targets.append(rng.standard_normal((samples, width)).astype(np.float32))
+    return initial, inputs, targets
+
+
+def run_case(keras, case: Case, seed: int):
+    cseed = case_seed(seed, case.name)
+    model, variables = build_model(keras, case, cseed)
+    initial, inputs, targets = seeded_start(case, model, variables, cseed, N)
     ktargets = keras_targets(case, targets)
     order = {id(v): name for name, v in variables.items()}
     weight_order = [order[id(v)] for v in model.trainable_variables]
@@ -473,6 +489,138 @@ def generate(out: Path, seed: int) -> None:
         new = [e["name"] for e in entries if e["name"] not in old]
         print(f"against the previous manifest: {len(same)} of {len(entries)} files byte-identical, "
               f"changed: {', '.join(changed) or 'none'}, new: {', '.join(new) or 'none'}")
+
+
+# MARK: - Full size (--full DIR): the tutorial's models trained by fit, files for GraphJIT's CLI
+
+FULL_SAMPLES = 160                       # 5 batches of 32
+FULL_BATCH_SIZE = 32
+FULL_EPOCHS = 2
+FULL_MANIFEST = "full_training_manifest.json"
+
+
+def _full_build(name):
+    """make_keras_fixtures' tutorial-size builder (its FULL_CASES: the same sizes as GraphJIT's zoo)."""
+    full = next(c for c in mkf.FULL_CASES if c.name == name)
+    return lambda keras: full.build(keras, **full.build_kwargs)
+
+
+FULL_CASES = [
+    Case("cnn", "Conv2D 32 3x3 relu -> MaxPooling2D 2x2 -> Flatten -> Dense 128 relu -> Dense 10 softmax on "
+         "64x64x3; Adam, categorical crossentropy, accuracy", _full_build("cnn"), fwd_cnn, (("onehot", 10),)),
+    Case("lstm", "LSTM 50 -> Dense 10 softmax on 100 steps x 32 features; Adam, categorical crossentropy, "
+         "accuracy", _full_build("lstm"), fwd_lstm, (("onehot", 10),)),
+    Case("attention", "AttentionLayer(64) -> Dense 10 softmax on 128 steps x 64 features; Adam, categorical "
+         "crossentropy, accuracy", _full_build("attention"), fwd_attention, (("onehot", 10),)),
+    Case("multitask", "Input 64 -> Dense 128 relu -> heads Dense 10 softmax (dense_1) and Dense 5 softmax "
+         "(dense_2); Adam, one categorical crossentropy string for both, accuracy per output",
+         _full_build("multitask"), fwd_multitask, (("onehot", 10), ("onehot", 5)), metrics=("accuracy", "accuracy")),
+]
+
+
+def full_target_files(case: Case) -> list[str]:
+    return ([f"{case.name}.y.npy"] if len(case.targets) == 1 else
+            [f"{case.name}.y{k}.npy" for k in range(1, len(case.targets) + 1)])
+
+
+def generate_full(out: Path, seed: int) -> None:
+    """Per tutorial model: seeded initial weights, 160 standard normal samples and one-hot targets, then
+    fit(batch_size=32, epochs=2, shuffle=False) from a fresh Adam(); writes the history and the weights."""
+    import time
+    tests = HERE.parent.resolve()
+    if out.resolve() == tests or tests in out.resolve().parents:
+        sys.exit(f"--full writes large scratch files; give a directory outside {tests}")
+    tf, keras = load_keras()
+    out.mkdir(parents=True, exist_ok=True)
+    vers = versions(tf, keras)
+    print(f"Full-size Keras training -> {out}  (tensorflow {vers['tensorflow']}, keras {vers['keras']}, "
+          f"seed {seed}; {FULL_SAMPLES} samples, fit batch_size={FULL_BATCH_SIZE}, epochs={FULL_EPOCHS}, "
+          "shuffle=False)")
+    entries = []
+    for case in FULL_CASES:
+        cseed = case_seed(seed, "full-training-" + case.name)
+        model, variables = build_model(keras, case, cseed)
+        initial, inputs, targets = seeded_start(case, model, variables, cseed, FULL_SAMPLES)
+        compile_model(keras, case, model)
+        start = time.perf_counter()
+        history = model.fit(feed(inputs), feed(targets), batch_size=FULL_BATCH_SIZE, epochs=FULL_EPOCHS,
+                            shuffle=False, verbose=0)
+        seconds = time.perf_counter() - start
+        if int(model.optimizer.iterations.numpy()) != FULL_EPOCHS * FULL_SAMPLES // FULL_BATCH_SIZE:
+            raise RuntimeError(f"{case.name}: {int(model.optimizer.iterations.numpy())} optimizer iterations")
+        trained = snapshot(variables)
+        hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+        meta = {"case": case.name, "seed": str(cseed), **vers}
+        write_safetensors(out / f"{case.name}.initial.safetensors", initial, meta | {"state": "initial"})
+        write_safetensors(out / f"{case.name}.trained.safetensors", trained, meta | {"state": "trained"})
+        np.save(out / f"{case.name}.x.npy", np.ascontiguousarray(inputs[0]))
+        for path, y in zip(full_target_files(case), targets):
+            np.save(out / path, np.ascontiguousarray(y))
+        (out / f"{case.name}.history.json").write_text(format_json(hist))
+        order = {id(v): name for name, v in variables.items()}
+        entries.append({
+            "name": case.name, "description": case.description, "seed": cseed,
+            "samples": FULL_SAMPLES, "batchSize": FULL_BATCH_SIZE, "epochs": FULL_EPOCHS, "shuffle": False,
+            "optimizer": optimizer_record(keras, case, model.optimizer), "loss": case.loss,
+            "metrics": list(case.metrics), "outputNames": list(model.output_names),
+            "inputFile": f"{case.name}.x.npy", "targetFiles": full_target_files(case),
+            "weights": [{"name": order[id(v)], "shape": list(initial[order[id(v)]].shape)}
+                        for v in model.trainable_variables],
+        })
+        params = sum(w.size for w in initial.values())
+        print(f"  {case.name:<10} {params:>8} params  fit {seconds:6.1f} s  "
+              + "  ".join(f"{k} " + " ".join(f"{v:.5f}" for v in vs) for k, vs in hist.items()))
+    (out / FULL_MANIFEST).write_text(format_json(
+        {"generator": "Tests/KerasFixtures/make_training_fixtures.py --full", **vers, "seed": seed,
+         "biasInit": f"uniform(-{BIAS_RANGE}, {BIAS_RANGE})", "inputInit": "standard normal",
+         "cases": entries}))
+    print("\nTrain the same with GraphJIT, e.g.:")
+    print(f"  .build/release/graphjit fit --model cnn --weights {out}/cnn.initial.safetensors --input {out}/cnn.x.npy "
+          f"--target {out}/cnn.y.npy --epochs {FULL_EPOCHS} --batch-size {FULL_BATCH_SIZE} --no-shuffle "
+          f"--save-weights {out}/cnn.graphjit.safetensors --history {out}/cnn.graphjit.history.json")
+
+
+def check_full(out: Path) -> bool:
+    """Reads the --full files back (numpy only): names, shapes, finite values, one-hot targets, the
+    history's keys and lengths, and which weights fit moved."""
+    mpath = out / FULL_MANIFEST
+    if not mpath.exists():
+        print(f"{mpath} does not exist")
+        return False
+    manifest = json.loads(mpath.read_text())
+    print(f"\nCheck {out} (tensorflow {manifest['tensorflow']}, keras {manifest['keras']})")
+    ok = True
+    for entry in manifest["cases"]:
+        name, problems = entry["name"], []
+        initial, _ = read_safetensors(out / f"{name}.initial.safetensors")
+        trained, _ = read_safetensors(out / f"{name}.trained.safetensors")
+        shapes = {w["name"]: w["shape"] for w in entry["weights"]}
+        for label, weights in (("initial", initial), ("trained", trained)):
+            if {n: list(w.shape) for n, w in weights.items()} != shapes:
+                problems.append(f"{label} weights {sorted(weights)} do not match the manifest")
+            elif not all(np.isfinite(w).all() for w in weights.values()):
+                problems.append(f"non-finite {label} weights")
+        x = np.load(out / entry["inputFile"])
+        ys = [np.load(out / f) for f in entry["targetFiles"]]
+        if x.dtype != np.float32 or len(x) != entry["samples"]:
+            problems.append(f"input {x.dtype} {list(x.shape)}")
+        if any(y.dtype != np.float32 or len(y) != entry["samples"] or not np.array_equal(y.sum(axis=-1), np.ones(len(y)))
+               or not np.isin(y, (0, 1)).all() for y in ys):
+            problems.append("targets are not one-hot float32")
+        history = json.loads((out / f"{name}.history.json").read_text())
+        multi = len(ys) > 1
+        keys = ["loss"] + ([f"{o}_{m}" for o in entry["outputNames"] for m in ("loss", "accuracy")] if multi
+                           else ["accuracy"])
+        if sorted(history) != sorted(keys) or any(len(v) != entry["epochs"] for v in history.values()):
+            problems.append(f"history {({k: len(v) for k, v in history.items()})}, expected keys {keys}")
+        still = [n for n in shapes if n in initial and n in trained and np.array_equal(initial[n], trained[n])]
+        if still:
+            problems.append(f"weights fit did not move: {still}")
+        ok &= not problems
+        params = sum(int(np.prod(s)) for s in shapes.values())
+        print(f"  {name:<10} {params:>8} params  x {list(x.shape)}  "
+              f"{'ok' if not problems else 'FAIL: ' + '; '.join(problems)}")
+    return ok
 
 
 # MARK: - Check (numpy only)
@@ -643,7 +791,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED, help=f"base seed (default {SEED})")
     parser.add_argument("--check-only", action="store_true",
                         help="only check the files already on disk (needs numpy alone)")
+    parser.add_argument("--full", type=Path, metavar="DIR",
+                        help="instead: fit the tutorial-size cnn, lstm, attention, multitask (160 samples, batch 32, "
+                             "2 epochs) and write .safetensors, .npy and .json files to DIR (outside Tests/)")
     args = parser.parse_args()
+    if args.full is not None:
+        if not args.check_only:
+            generate_full(args.full, args.seed)
+        ok = check_full(args.full)
+        print("\ncheck:", "all checks passed" if ok else "FAILED")
+        sys.exit(0 if ok else 1)
     if not args.check_only:
         generate(args.out, args.seed)
     ok = check(args.out)

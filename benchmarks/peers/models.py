@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The four tutorial models, built from GraphJIT's weights for the peer engines.
 
-* ``build_keras(name, weights)``      a Keras 3 (TensorFlow backend) model, layers named as GraphJIT
+* ``build_keras(name, weights)``      a Keras 3 model (TensorFlow backend; JAX where the process
+                                      chose it, see ``keras_modules``), layers named as GraphJIT
                                       names them, every weight assigned by name;
 * ``build_onnx(name, weights, batch)`` the same model as an ONNX graph written by hand with
                                       ``onnx.helper`` (opset 17), validated with ``onnx.checker``.
@@ -196,21 +197,35 @@ def quiet_stderr():
         os.close(devnull)
 
 
-def keras_modules():
-    """Imports TensorFlow and Keras 3 quietly (CPU only) and defines the tutorial's attention layer."""
+def keras_modules(backend: str = "tensorflow"):
+    """Imports Keras 3 quietly (CPU only) on ``backend`` and defines the tutorial's attention layer.
+
+    Returns ``(tf, keras, AttentionLayer)``; ``tf`` is None unless the backend is TensorFlow. The
+    backend is fixed when Keras is first imported, so a process gets one: ``KERAS_BACKEND`` (set
+    here when unset) must name ``backend``, else this raises. ``backend="jax"`` runs on JAX's CPU
+    platform.
+    """
     global _KERAS
     if _KERAS is not None:
+        if _KERAS[1].backend.backend() != backend:
+            raise RuntimeError(f"Keras already runs on {_KERAS[1].backend.backend()}, not {backend}")
         return _KERAS
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("KERAS_BACKEND", backend)
     os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+    if backend == "jax":
+        os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    tf = None
     with quiet_stderr():  # an import error still raises, and prints once fd 2 is back
-        import tensorflow as tf
+        if backend == "tensorflow":
+            import tensorflow as tf
         import keras
 
-    if keras.backend.backend() != "tensorflow":
-        raise RuntimeError(f"expected Keras's TensorFlow backend, got {keras.backend.backend()}")
-    tf.get_logger().setLevel("ERROR")
+    if keras.backend.backend() != backend:
+        raise RuntimeError(f"expected Keras's {backend} backend, got {keras.backend.backend()} "
+                           f"(KERAS_BACKEND={os.environ.get('KERAS_BACKEND')})")
+    if tf is not None:
+        tf.get_logger().setLevel("ERROR")
 
     class AttentionLayer(keras.layers.Layer):
         """Additive attention pooling over time, as the tutorial defines it."""
@@ -230,7 +245,7 @@ def keras_modules():
 
 
 def _keras_model(name: str):
-    tf, keras, AttentionLayer = keras_modules()
+    tf, keras, AttentionLayer = _KERAS or keras_modules()
     L = keras.layers
     spec = SPECS[name]
     x = keras.Input(spec.input_shape, name="input_layer")
@@ -257,7 +272,7 @@ def _keras_model(name: str):
 
 def _named_variables(model) -> dict[str, object]:
     """GraphJIT's ``<layer>.<weight>`` names -> the model's Keras variables."""
-    _, keras, AttentionLayer = keras_modules()
+    _, keras, AttentionLayer = _KERAS or keras_modules()
     names: dict[str, object] = {}
 
     def add(prefix, layer):

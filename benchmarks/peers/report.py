@@ -5,13 +5,19 @@ Usage::
 
     python benchmarks/peers/report.py DIR
 
-Reads DIR/graphjit.json (from ``graphjit-bench --peers-dir DIR``) and DIR/peers.json (from
-``run_peers.py``); either may be missing. Prints one table -- model x batch x engine (variant) ->
+Reads DIR/graphjit.json (from ``graphjit-bench --peers-dir DIR``), DIR/peers.json (from
+``run_peers.py``) and DIR/training.json (from ``train_peers.py``); any may be missing. Prints one table -- model x batch x engine (variant) ->
 median ms, p10-p90, samples/s, GFLOP/s and the ratio to ONNX Runtime -- then the headline: GraphJIT's
 best variant against ONNX Runtime, with the goals (batch 1: <= 0.5x ORT for lstm, attention and
 multitask, <= 1.0x for cnn, beside its weight-streaming floor; bigger batches: <= 0.8x) marked met or
-missed. Then the compile and memory sections when present. Writes DIR/report.json (everything merged,
-plus the ratios) and DIR/report.png (median latency per model/batch, one bar per engine, log scale).
+missed. Then the compile and memory sections when present. Then, with training.json, the training
+table: per model and engine the median train step at batch 32 and 64 (and samples/s), one fit epoch,
+and GraphJIT's ratio to the best of Keras/TF tf.function, Keras/TF XLA and Keras/JAX, with the goal
+(a GraphJIT train step at most half the best peer's: <= 0.5x) marked met or missed; and how close
+each Keras loss curve is to GraphJIT's. Writes DIR/report.json (everything merged, plus the ratios;
+training under "training"), DIR/report.png (median latency per model/batch, one bar per engine, log
+scale; a second panel with the train steps) and DIR/training_losses.png (loss per step over the
+epoch, GraphJIT against each Keras backend, one panel per model, and below it |Keras - GraphJIT|).
 """
 
 from __future__ import annotations
@@ -28,6 +34,13 @@ ENGINE_ORDER = ("graphjit", "onnxruntime", "tensorflow")
 GRAPHJIT_VARIANT_ORDER = ("optimized", "instant", "reference")
 ENGINE_LABEL = {"graphjit": "GraphJIT", "onnxruntime": "ONNX Runtime", "tensorflow": "TensorFlow"}
 ENGINE_COLOR = {"graphjit": "#d62728", "onnxruntime": "#1f77b4", "tensorflow": "#ff7f0e"}
+TRAIN_ENGINES = ("graphjit", "keras-tf", "keras-xla", "keras-jax")
+TRAIN_PEERS = TRAIN_ENGINES[1:]
+TRAIN_LABEL = {"graphjit": "GraphJIT", "keras-tf": "Keras/TF tf.function", "keras-xla": "Keras/TF XLA",
+               "keras-jax": "Keras/JAX"}
+TRAIN_COLOR = {"graphjit": "#d62728", "keras-tf": "#ff7f0e", "keras-xla": "#2ca02c", "keras-jax": "#9467bd"}
+TRAIN_STYLE = {"graphjit": ("-", 2.6), "keras-tf": ("--", 1.5), "keras-xla": (":", 1.8), "keras-jax": ("-.", 1.4)}
+TRAIN_GOAL = 0.5
 
 
 def goal_for(model: str, batch: int) -> float:

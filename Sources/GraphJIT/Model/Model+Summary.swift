@@ -63,8 +63,10 @@ extension Model {
         lines.append(" Trainable params: \(Self.grouped(total)) (\(Self.byteText(total * 4)))")
         lines.append(" Non-trainable params: 0 (0.00 B)")
         if let configuration = trainingConfiguration {
-            lines.append(" Compiled with: \(configuration.optimizer), loss \(configuration.loss.rawValue), "
-                         + "metrics \(configuration.metrics.map(\.rawValue))")
+            let losses = configuration.losses.map(\.rawValue).joined(separator: ", ")
+            lines.append(" Compiled with: \(configuration.optimizer), loss\(configuration.losses.count > 1 ? "es" : "") \(losses), "
+                         + "metrics \(configuration.metrics.map(\.rawValue))"
+                         + (configuration.lossWeights.map { ", loss weights \($0)" } ?? ""))
         }
         return lines.joined(separator: "\n")
     }

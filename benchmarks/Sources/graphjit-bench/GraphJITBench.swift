@@ -26,7 +26,44 @@ struct GraphJITBench: ParsableCommand {
     @Flag(help: "Measure compile time against model size (long Activation and Dense chains) instead.")
     var compileScaling = false
 
+    // Training (benchmarks/peers/train_peers.py drives these; see TrainingBenchmark.swift).
+
+    @Option(help: ArgumentHelp(
+        "Training: write each model's initial weights, seeded samples and one-hot targets here, then exit.",
+        discussion: "Per model: DIR/<model>/weights.safetensors, x.npy, y.0.npy (multitask also y.1.npy), meta.json.",
+        valueName: "dir"))
+    var trainExport: String?
+
+    @Option(help: "Training: samples --train-export writes; with --train-time, the first samples the loss curve and the fit epoch use (default: all).")
+    var trainSamples: Int?
+
+    @Option(help: ArgumentHelp(
+        "Training: time one model on the data in --train-dir and print one JSON line, then exit.",
+        discussion: """
+        From the exported weights, on the optimized (clang) tier: (1) the loss curve, trainOnBatch over \
+        the batches of 32 in order (the steps of fit with shuffle off), one loss per step; (2) one warm \
+        fit epoch at batch 32, shuffle off; (3) per --batch-size, the median wall time of trainOnBatch \
+        on consecutive batches after a warm-up, and samples/s. --quick: fewer timed steps.
+        """, valueName: "model"))
+    var trainTime: TutorialModel?
+
+    @Option(help: ArgumentHelp("Training: the directory --train-export wrote.", valueName: "dir"))
+    var trainDir: String?
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Training: batch sizes --train-time times train steps at.")
+    var batchSize: [Int] = [32, 64]
+
     func run() throws {
+        if let trainExport {
+            try TrainingExport(directory: URL(fileURLWithPath: trainExport), samples: trainSamples ?? 2048).run(models: models)
+            return
+        }
+        if let trainTime {
+            guard let trainDir else { throw ValidationError("--train-time needs --train-dir (written by --train-export)") }
+            try TrainingTimer(tutorial: trainTime, directory: URL(fileURLWithPath: trainDir), batchSizes: batchSize,
+                              quick: quick, curveSamples: trainSamples).run()
+            return
+        }
         if compileScaling {
             try CompileScaling().run()
             return
