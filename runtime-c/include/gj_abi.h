@@ -118,8 +118,9 @@
       "1 if no element of x is NaN or infinite, else 0")                                           \
     X(void, adam_update, (long n, const float *iterations, const float *theta, const float *grad,  \
                           const float *m, const float *v, float *theta_out, float *m_out,          \
-                          float *v_out, float lr, float beta1, float beta2, float epsilon),        \
-      "one Keras 3 Adam step (outputs may alias inputs)")                                          \
+                          float *v_out, float lr, float beta1, float beta2, float epsilon,         \
+                          float one_minus_beta1, float one_minus_beta2),                           \
+      "one Keras 3 Adam step; 1-beta as Keras rounds it (outputs may alias inputs)")               \
     X(void, sgd_update, (long n, const float *theta, const float *grad, const float *velocity,     \
                          float *theta_out, float *velocity_out, float lr, float momentum,          \
                          int nesterov),                                                            \
@@ -127,7 +128,8 @@
     X(void, rmsprop_update, (long n, const float *theta, const float *grad, const float *velocity, \
                              const float *momentum, const float *average, float *theta_out,        \
                              float *velocity_out, float *momentum_out, float *average_out,         \
-                             float lr, float rho, float momentum_rate, float epsilon),             \
+                             float lr, float rho, float momentum_rate, float epsilon,              \
+                             float one_minus_rho),                                                 \
       "one Keras 3 RMSprop step; momentum/average NULL when unused (outputs may alias inputs)")     \
     X(void, increment, (const float *x, float *out),                                               \
       "out[0] = x[0] + 1 (the optimizer's iterations)")

@@ -511,12 +511,14 @@ static void adam_range(void *context, long begin, long end, int worker)
 
 void gj_adam_update(long n, const float *iterations, const float *theta, const float *grad, const float *m,
                     const float *v, float *theta_out, float *m_out, float *v_out, float lr, float beta1, float beta2,
-                    float epsilon)
+                    float epsilon, float one_minus_beta1, float one_minus_beta2)
 {
+    /* The powers are float32 (Keras casts beta to the variable's dtype); 1 - beta comes rounded
+     * from double, as Keras's Python float does. */
     const float t = iterations[0] + 1.0f;
     const float alpha = lr * sqrtf(1.0f - powf(beta2, t)) / (1.0f - powf(beta1, t));
     optimizer_task task = { theta, grad, m, v, NULL, theta_out, m_out, v_out, NULL,
-                            alpha, 1.0f - beta1, 1.0f - beta2, epsilon, 0.0f, 0 };
+                            alpha, one_minus_beta1, one_minus_beta2, epsilon, 0.0f, 0 };
     gj_parallel_for(n, OPTIMIZER_GRAIN, adam_range, &task);
 }
 
@@ -549,14 +551,14 @@ static void rmsprop_range(void *context, long begin, long end, int worker)
 {
     (void)worker;
     const optimizer_task *t = context;
-    const float lr = t->a, rho = t->b, momentum_rate = t->c, epsilon = t->d;
+    const float lr = t->a, rho = t->b, momentum_rate = t->c, epsilon = t->d, one_minus_rho = t->e;
     for (long i = begin; i < end; i++) {
         const float g = t->grad[i];
-        const float vi = rho * t->s0[i] + (1.0f - rho) * (g * g);
+        const float vi = rho * t->s0[i] + one_minus_rho * (g * g);
         t->s0_out[i] = vi;
         float denominator = vi + epsilon;
         if (t->s2) {
-            const float ai = rho * t->s2[i] + (1.0f - rho) * g;
+            const float ai = rho * t->s2[i] + one_minus_rho * g;
             t->s2_out[i] = ai;
             denominator = vi - ai * ai + epsilon;
         }
@@ -573,9 +575,10 @@ static void rmsprop_range(void *context, long begin, long end, int worker)
 
 void gj_rmsprop_update(long n, const float *theta, const float *grad, const float *velocity, const float *momentum,
                        const float *average, float *theta_out, float *velocity_out, float *momentum_out,
-                       float *average_out, float lr, float rho, float momentum_rate, float epsilon)
+                       float *average_out, float lr, float rho, float momentum_rate, float epsilon,
+                       float one_minus_rho)
 {
     optimizer_task task = { theta, grad, velocity, momentum, average, theta_out, velocity_out, momentum_out, average_out,
-                            lr, rho, momentum_rate, epsilon, 0.0f, 0 };
+                            lr, rho, momentum_rate, epsilon, one_minus_rho, 0 };
     gj_parallel_for(n, OPTIMIZER_GRAIN, rmsprop_range, &task);
 }

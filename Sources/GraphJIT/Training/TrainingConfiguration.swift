@@ -11,14 +11,14 @@ public enum Optimizer: Equatable, Sendable {
     case rmsprop(learningRate: Double = 0.001, rho: Double = 0.9, momentum: Double = 0, epsilon: Double = 1e-7,
                  centered: Bool = false)
 
-    /// The update rule the train step compiles, with hyperparameters rounded to float32 as Keras
-    /// holds them; throws for values Keras would reject or that make no step.
+    /// The update rule the train step compiles (which rounds to float32 where Keras does); throws
+    /// for values Keras would reject or that make no step.
     func rule() throws -> OptimizerRule {
-        func check(_ value: Double, _ name: String, _ valid: Bool) throws -> Float {
+        func check(_ value: Double, _ name: String, _ valid: Bool) throws -> Double {
             guard value.isFinite, valid else {
                 throw TrainingError.invalidConfiguration("optimizer \(name) must be \(name == "learning_rate" ? "positive" : "in range"), got \(value)")
             }
-            return Float(value)
+            return value
         }
         switch self {
         case let .adam(lr, b1, b2, eps):

@@ -41,9 +41,9 @@ struct RuntimeABITests {
         "void (*loss_grad)(int loss, long rows, long classes, const float *prediction, const float *target, const float *seed, float *grad)",
         "void (*fill)(float *x, long n, float value)",
         "int (*all_finite)(long n, const float *x)",
-        "void (*adam_update)(long n, const float *iterations, const float *theta, const float *grad, const float *m, const float *v, float *theta_out, float *m_out, float *v_out, float lr, float beta1, float beta2, float epsilon)",
+        "void (*adam_update)(long n, const float *iterations, const float *theta, const float *grad, const float *m, const float *v, float *theta_out, float *m_out, float *v_out, float lr, float beta1, float beta2, float epsilon, float one_minus_beta1, float one_minus_beta2)",
         "void (*sgd_update)(long n, const float *theta, const float *grad, const float *velocity, float *theta_out, float *velocity_out, float lr, float momentum, int nesterov)",
-        "void (*rmsprop_update)(long n, const float *theta, const float *grad, const float *velocity, const float *momentum, const float *average, float *theta_out, float *velocity_out, float *momentum_out, float *average_out, float lr, float rho, float momentum_rate, float epsilon)",
+        "void (*rmsprop_update)(long n, const float *theta, const float *grad, const float *velocity, const float *momentum, const float *average, float *theta_out, float *velocity_out, float *momentum_out, float *average_out, float lr, float rho, float momentum_rate, float epsilon, float one_minus_rho)",
         "void (*increment)(const float *x, float *out)",
     ]
 

@@ -2,18 +2,22 @@ import Foundation
 
 /// How an optimizer moves each parameter, as Keras 3 defines it (keras/src/optimizers), in float32.
 ///
-/// Each rule keeps per-parameter *slots* (Adam's moments, a momentum), states that start at zero.
-/// Every step also adds one to the optimizer's `iterations`.
+/// The hyperparameters are held as Keras holds them, as doubles (Python floats), and become float32
+/// where Keras's update step converts them: `β1` itself (whose powers are float32), but `1 − β1`
+/// computed in double first (`Float(1 − β1)` is not `1 − Float(β1)`: for β2 = 0.999 the two differ
+/// by 1.3e-5 relative, which shows in every Adam step). Each rule keeps per-parameter *slots*
+/// (Adam's moments, a momentum), states that start at zero. Every step also adds one to the
+/// optimizer's `iterations`.
 public enum OptimizerRule: Hashable, Sendable, CustomStringConvertible {
     /// `t = iterations + 1; α = lr·√(1−β2ᵗ)/(1−β1ᵗ); m += (g−m)(1−β1); v += (g²−v)(1−β2);
     /// θ −= α·m/(√v + ε)` (ε added to the uncorrected √v).
-    case adam(learningRate: Float, beta1: Float, beta2: Float, epsilon: Float)
+    case adam(learningRate: Double, beta1: Double, beta2: Double, epsilon: Double)
     /// Without momentum `θ −= lr·g`; with it `m = μm − lr·g`, then `θ += m`, or with Nesterov
     /// `θ += μm − lr·g`.
-    case sgd(learningRate: Float, momentum: Float, nesterov: Bool)
+    case sgd(learningRate: Double, momentum: Double, nesterov: Bool)
     /// `v = ρv + (1−ρ)g²`; centered: `a = ρa + (1−ρ)g`, `d = v − a² + ε`, else `d = v + ε`;
     /// `δ = lr·g/√d`; with momentum `m = μm + δ`, `θ −= m`, else `θ −= δ`.
-    case rmsprop(learningRate: Float, rho: Float, momentum: Float, epsilon: Float, centered: Bool)
+    case rmsprop(learningRate: Double, rho: Double, momentum: Double, epsilon: Double, centered: Bool)
 
     /// The names of the per-parameter slots, in Keras's order.
     public var slotNames: [String] {
@@ -34,43 +38,57 @@ public enum OptimizerRule: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The float32 scalars a step uses, in the order the runtime routine takes them after its
+    /// buffers: Adam `lr, β1, β2, ε, 1−β1, 1−β2`; SGD `lr, momentum`; RMSprop `lr, ρ, momentum, ε, 1−ρ`.
+    public var scalars: [Float] {
+        switch self {
+        case let .adam(lr, b1, b2, eps): [Float(lr), Float(b1), Float(b2), Float(eps), Float(1 - b1), Float(1 - b2)]
+        case let .sgd(lr, momentum, _): [Float(lr), Float(momentum)]
+        case let .rmsprop(lr, rho, momentum, eps, _): [Float(lr), Float(rho), Float(momentum), Float(eps), Float(1 - rho)]
+        }
+    }
+
     /// One step for one parameter in float32, Keras's order of operations: returns the new
     /// parameter and slots. `iterations` is the count of steps taken before this one.
     public func step(parameter: [Float], gradient: [Float], slots: [[Float]], iterations: Float) -> (parameter: [Float], slots: [[Float]]) {
         var theta = parameter
         var slots = slots
+        let k = scalars
         switch self {
-        case let .adam(lr, b1, b2, eps):
+        case .adam:
+            let (lr, b1, b2, eps, oneMinusB1, oneMinusB2) = (k[0], k[1], k[2], k[3], k[4], k[5])
             let t = iterations + 1
             let alpha = lr * (1 - powf(b2, t)).squareRoot() / (1 - powf(b1, t))
             for i in theta.indices {
                 let g = gradient[i]
-                slots[0][i] += (g - slots[0][i]) * (1 - b1)
-                slots[1][i] += (g * g - slots[1][i]) * (1 - b2)
+                slots[0][i] += (g - slots[0][i]) * oneMinusB1
+                slots[1][i] += (g * g - slots[1][i]) * oneMinusB2
                 theta[i] -= (slots[0][i] * alpha) / (slots[1][i].squareRoot() + eps)
             }
-        case let .sgd(lr, momentum, nesterov):
+        case let .sgd(_, momentumValue, nesterov):
+            let (lr, momentum) = (k[0], k[1])
             for i in theta.indices {
                 let g = gradient[i]
-                if momentum != 0 {
+                if momentumValue != 0 {
                     slots[0][i] = slots[0][i] * momentum - g * lr
                     theta[i] += nesterov ? slots[0][i] * momentum - g * lr : slots[0][i]
                 } else {
                     theta[i] -= g * lr
                 }
             }
-        case let .rmsprop(lr, rho, momentum, eps, centered):
-            let averageSlot = momentum > 0 ? 2 : 1
+        case let .rmsprop(_, _, momentumValue, _, centered):
+            let (lr, rho, momentum, eps, oneMinusRho) = (k[0], k[1], k[2], k[3], k[4])
+            let averageSlot = momentumValue > 0 ? 2 : 1
             for i in theta.indices {
                 let g = gradient[i]
-                slots[0][i] = rho * slots[0][i] + (1 - rho) * (g * g)
+                slots[0][i] = rho * slots[0][i] + oneMinusRho * (g * g)
                 var denominator = slots[0][i] + eps
                 if centered {
-                    slots[averageSlot][i] = rho * slots[averageSlot][i] + (1 - rho) * g
+                    slots[averageSlot][i] = rho * slots[averageSlot][i] + oneMinusRho * g
                     denominator = slots[0][i] - slots[averageSlot][i] * slots[averageSlot][i] + eps
                 }
                 let increment = (lr * g) / denominator.squareRoot()
-                if momentum > 0 {
+                if momentumValue > 0 {
                     slots[1][i] = momentum * slots[1][i] + increment
                     theta[i] -= slots[1][i]
                 } else {

@@ -71,20 +71,20 @@ public struct OptimizerStepOp: OperationDefinition {
             gradients.append(gradient)
             fallback += zip([theta] + slots, outputs).map { .init(from: $0, to: $1) }
             let n = RuntimeOperand.int(graph[theta].shape.elementCount)
+            let scalars = rule.scalars.map(RuntimeOperand.float)
             switch rule {
-            case let .adam(lr, b1, b2, eps):
+            case .adam:
                 calls.append(RuntimeInvocation("adam_update", [
                     n, .input(node.inputs[0]), .input(theta), .input(gradient), .input(slots[0]), .input(slots[1]),
-                    .output(outputs[0]), .output(outputs[1]), .output(outputs[2]), .float(lr), .float(b1), .float(b2),
-                    .float(eps),
-                ]))
-            case let .sgd(lr, momentum, nesterov):
+                    .output(outputs[0]), .output(outputs[1]), .output(outputs[2]),
+                ] + scalars))
+            case let .sgd(_, momentum, nesterov):
                 let hasMomentum = momentum != 0
                 calls.append(RuntimeInvocation("sgd_update", [
                     n, .input(theta), .input(gradient), hasMomentum ? .input(slots[0]) : .null, .output(outputs[0]),
-                    hasMomentum ? .output(outputs[1]) : .null, .float(lr), .float(momentum), .int(nesterov ? 1 : 0),
-                ]))
-            case let .rmsprop(lr, rho, momentum, eps, centered):
+                    hasMomentum ? .output(outputs[1]) : .null,
+                ] + scalars + [.int(nesterov ? 1 : 0)]))
+            case let .rmsprop(_, _, momentum, _, centered):
                 let momentumSlot = momentum > 0 ? 1 : nil
                 let averageSlot = centered ? (momentum > 0 ? 2 : 1) : nil
                 func slot(_ index: Int?) -> RuntimeOperand { index.map { .input(slots[$0]) } ?? .null }
@@ -92,8 +92,7 @@ public struct OptimizerStepOp: OperationDefinition {
                 calls.append(RuntimeInvocation("rmsprop_update", [
                     n, .input(theta), .input(gradient), .input(slots[0]), slot(momentumSlot), slot(averageSlot),
                     .output(outputs[0]), .output(outputs[1]), newSlot(momentumSlot), newSlot(averageSlot),
-                    .float(lr), .float(rho), .float(momentum), .float(eps),
-                ]))
+                ] + scalars))
             }
         }
         calls.append(RuntimeInvocation("increment", [.input(node.inputs[0]), .output(node.outputs[0])]))
