@@ -13,6 +13,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "gemm_transposed.h"
 
@@ -59,13 +62,15 @@ static void activation_grad_range(void *context, long begin, long end, int worke
 {
     (void)worker;
     const activation_grad_task *t = context;
-    float *dy = t->dy;
-    const float *y = t->operand;
-    /* One loop per activation (the derivative's switch outside it), each rounding once. */
+    float *restrict dy = t->dy;
+    const float *restrict y = t->operand;
+    /* One branch-free loop per activation (the derivative's switch outside it, so each vectorizes),
+     * each rounding once. relu multiplies by the 0/1 mask, as TensorFlow's ReluGrad does, so a
+     * NaN gradient stays NaN where the unit is off too. */
     switch (t->activation) {
     case GJ_ACT_LINEAR: break;
     case GJ_ACT_RELU:
-        for (long i = begin; i < end; i++) dy[i] = y[i] > 0 ? dy[i] : 0.0f;
+        for (long i = begin; i < end; i++) dy[i] *= (float)(y[i] > 0);
         break;
     case GJ_ACT_SIGMOID:
         for (long i = begin; i < end; i++) dy[i] = (float)((double)dy[i] * ((double)y[i] * (1.0 - (double)y[i])));
@@ -135,10 +140,12 @@ void gj_fill(float *x, long n, float value)
 
 int gj_all_finite(long n, const float *x)
 {
-    /* x * 0 is 0 for every finite x and NaN otherwise: one branch-free (vectorizable) pass. */
-    float sum = 0.0f;
-    for (long i = 0; i < n; i++) sum += x[i] * 0.0f;
-    return sum == 0.0f;
+    /* A float is NaN or infinite exactly when its exponent bits are all ones; OR-ing those tests is
+     * an integer reduction, which the compiler may reorder and so vectorizes. */
+    const unsigned *bits = (const unsigned *)(const void *)x;
+    unsigned bad = 0;
+    for (long i = 0; i < n; i++) bad |= (bits[i] & 0x7f800000u) == 0x7f800000u;
+    return !bad;
 }
 
 void gj_increment(const float *x, float *out) { out[0] = x[0] + 1.0f; }
@@ -160,10 +167,12 @@ static void maxpool_grad_images(void *context, long begin, long end, int worker)
     /* Per window, the running maximum and its position for every channel at once (contiguous in
      * NHWC), so the channel loop vectorizes; windows are scanned in row-major tap order and a tap
      * wins only if strictly greater, so the first maximum wins, as in the forward pass. */
+    /* Positions are ints (an image has fewer than 2^31 elements: the compiler checks every value's
+     * size), as wide as the floats, so the selects vectorize. */
     float maximum_stack[256];
-    long best_stack[256];
+    int best_stack[256];
     float *maximum = C <= 256 ? maximum_stack : malloc(sizeof(float) * (size_t)C);
-    long *best = C <= 256 ? best_stack : malloc(sizeof(long) * (size_t)C);
+    int *best = C <= 256 ? best_stack : malloc(sizeof(int) * (size_t)C);
     if (!maximum || !best) { /* out of memory: no gradient rather than a wrong one */
         if (maximum != maximum_stack) free(maximum);
         if (best != best_stack) free(best);
@@ -184,9 +193,25 @@ static void maxpool_grad_images(void *context, long begin, long end, int worker)
                     for (int px = 0; px < t->PW; px++) {
                         const int ix = ox * t->stride_w - t->pad_left + px;
                         if (ix < 0 || ix >= t->W) continue;
-                        const long at = ((long)iy * t->W + ix) * C;
+                        const int at = (iy * t->W + ix) * C;
                         const float *tap = image + at;
-                        for (int c = 0; c < C; c++)
+                        int c = 0;
+#ifdef __SSE2__
+                        /* 4 channels at a time with x86-64's baseline SSE2 (the compiler's cost model
+                         * will not vectorize the selects without SSE4.1's blends): maxps(tap, max)
+                         * keeps max when tap is NaN, exactly `tap > max ? tap : max`. */
+                        const __m128i lane = _mm_setr_epi32(0, 1, 2, 3);
+                        for (; c + 4 <= C; c += 4) {
+                            const __m128 value = _mm_loadu_ps(tap + c), current = _mm_loadu_ps(maximum + c);
+                            const __m128i wins = _mm_castps_si128(_mm_cmpgt_ps(value, current));
+                            const __m128i index = _mm_add_epi32(_mm_set1_epi32(at + c), lane);
+                            const __m128i previous = _mm_loadu_si128((const __m128i *)(best + c));
+                            _mm_storeu_ps(maximum + c, _mm_max_ps(value, current));
+                            _mm_storeu_si128((__m128i *)(best + c),
+                                             _mm_or_si128(_mm_and_si128(wins, index), _mm_andnot_si128(wins, previous)));
+                        }
+#endif
+                        for (; c < C; c++)
                             if (tap[c] > maximum[c]) { maximum[c] = tap[c]; best[c] = at + c; }
                     }
                 }
@@ -499,7 +524,24 @@ static void adam_range(void *context, long begin, long end, int worker)
     (void)worker;
     const optimizer_task *t = context;
     const float alpha = t->a, one_minus_b1 = t->b, one_minus_b2 = t->c, epsilon = t->d;
-    for (long i = begin; i < end; i++) {
+    long i = begin;
+#ifdef __SSE2__
+    /* 4 at a time with baseline SSE2: the same float operations in the same order as the scalar
+     * loop below (which libm's sqrtf keeps the compiler from vectorizing). */
+    const __m128 a = _mm_set1_ps(alpha), b1 = _mm_set1_ps(one_minus_b1), b2 = _mm_set1_ps(one_minus_b2),
+                 eps = _mm_set1_ps(epsilon);
+    for (; i + 4 <= end; i += 4) {
+        const __m128 g = _mm_loadu_ps(t->grad + i), m = _mm_loadu_ps(t->s0 + i), v = _mm_loadu_ps(t->s1 + i);
+        const __m128 mi = _mm_add_ps(m, _mm_mul_ps(_mm_sub_ps(g, m), b1));
+        const __m128 vi = _mm_add_ps(v, _mm_mul_ps(_mm_sub_ps(_mm_mul_ps(g, g), v), b2));
+        const __m128 theta = _mm_loadu_ps(t->theta + i);
+        _mm_storeu_ps(t->s0_out + i, mi);
+        _mm_storeu_ps(t->s1_out + i, vi);
+        _mm_storeu_ps(t->theta_out + i,
+                      _mm_sub_ps(theta, _mm_div_ps(_mm_mul_ps(mi, a), _mm_add_ps(_mm_sqrt_ps(vi), eps))));
+    }
+#endif
+    for (; i < end; i++) {
         const float g = t->grad[i];
         const float mi = t->s0[i] + (g - t->s0[i]) * one_minus_b1;
         const float vi = t->s1[i] + (g * g - t->s1[i]) * one_minus_b2;

@@ -8,8 +8,9 @@ import GraphJITIR
 ///   no other update already claimed it;
 /// - `target` is not a graph output (outputs report the contents a call started with), nor the
 ///   value of another update (that one is copied from it when the call ends), also through a view;
-/// - no kernel after that one reads `target` (directly or through a view), and the kernel itself either does not read it or
-///   is a chain of elementwise stages starting from it (each element read before it is written).
+/// - no kernel after that one reads `target` (directly or through a view), and the kernel itself either does not read it,
+///   is a chain of elementwise stages starting from it (each element read before it is written), or
+///   is a routine whose outputs may alias its inputs (``RoutineLowering/aliasesElementwise``: an optimizer step).
 ///
 /// Every other update is copied into the target when the call ends.
 struct UpdatePlanner {
@@ -32,13 +33,23 @@ struct UpdatePlanner {
             guard let kernel = writer[update.value], !readWhenCallEnds.contains(update.target),
                   !claimed.contains(update.value) else { return false }
             for reader in readers[update.target] ?? [] where reader >= kernel {
-                guard reader == kernel, Self.updatesElementwise(groups[kernel], source: update.target, graph: graph),
+                guard reader == kernel,
+                      Self.updatesElementwise(groups[kernel], source: update.target, graph: graph)
+                        || Self.aliasesElementwise(groups[kernel], graph: graph),
                   !groups[kernel].externalInputs.contains(where: { $0 != update.target && storage($0) == update.target })
                 else { return false }
             }
             claimed.insert(update.value)
             return true
         }
+    }
+
+    /// Whether `group` is one routine whose outputs may alias its inputs element by element.
+    private static func aliasesElementwise(_ group: KernelGroup, graph: Graph) -> Bool {
+        guard group.nodes.count == 1,
+              case let .anchor(.routine(routine)) = group.anchor.operation.definition.lowering(of: group.anchor, in: graph)
+        else { return false }
+        return routine.aliasesElementwise
     }
 
     /// Whether `group` is one chain of elementwise stages that starts from `source` and reads it nowhere else.

@@ -15,6 +15,10 @@ public struct RoutineLowering: Hashable, Sendable {
     public let fallback: [Copy]
     /// Multiply-adds per call, for GFLOP/s reports.
     public let multiplyAdds: Int
+    /// Whether each output may share its storage with an input of the same shape: the routines read
+    /// element `i` of every input before they write element `i` of any output (an optimizer step),
+    /// so the compiler may write a new parameter value straight over the old one.
+    public let aliasesElementwise: Bool
 
     /// `count` floats of `from` copied into `to`.
     public struct Copy: Hashable, Sendable {
@@ -26,11 +30,13 @@ public struct RoutineLowering: Hashable, Sendable {
         }
     }
 
-    public init(calls: [RuntimeInvocation], guardFinite: [ValueID] = [], fallback: [Copy] = [], multiplyAdds: Int = 0) {
+    public init(calls: [RuntimeInvocation], guardFinite: [ValueID] = [], fallback: [Copy] = [], multiplyAdds: Int = 0,
+                aliasesElementwise: Bool = false) {
         self.calls = calls
         self.guardFinite = guardFinite
         self.fallback = fallback
         self.multiplyAdds = multiplyAdds
+        self.aliasesElementwise = aliasesElementwise
     }
 
     /// One call.

@@ -96,6 +96,7 @@ public struct OptimizerStepOp: OperationDefinition {
             }
         }
         calls.append(RuntimeInvocation("increment", [.input(node.inputs[0]), .output(node.outputs[0])]))
-        return .anchor(.routine(RoutineLowering(calls: calls, guardFinite: gradients, fallback: fallback)))
+        return .anchor(.routine(RoutineLowering(calls: calls, guardFinite: gradients, fallback: fallback,
+                                                aliasesElementwise: true)))
     }
 }
