@@ -1,29 +1,36 @@
 #!/usr/bin/env bash
-# GraphJIT against its peers (ONNX Runtime, TensorFlow/Keras) on the four tutorial models.
+# GraphJIT against its peers (ONNX Runtime, TensorFlow/Keras, Keras on JAX) on the four tutorial models.
 #
-#   bash benchmarks/run-peers.sh [--quick]        (from the repository root)
+#   bash benchmarks/run-peers.sh [--quick] [--no-training] [--skip-swift]   (from the repository root)
 #
 # 1. makes sure Python can create venvs and libtcc-dev is installed (apt-get, only if missing);
 # 2. creates/reuses benchmarks/.venv and installs benchmarks/peers/requirements.txt into it
 #    (only when that file changed since the last install);
 # 3. builds and runs graphjit-bench, which exports weights, inputs and GraphJIT's outputs and
 #    timings into benchmarks/results/latest;
-# 4. runs benchmarks/peers/run_peers.py (checks the peers agree with GraphJIT, times them) and
-#    benchmarks/peers/report.py (one table, report.json, report.png).
+# 4. runs benchmarks/peers/run_peers.py (checks the peers agree with GraphJIT, times them);
+# 5. runs benchmarks/peers/train_peers.py: training throughput of GraphJIT against Keras on TF
+#    (tf.function, XLA) and on JAX, engines interleaved over 3 rounds, and the loss curves;
+# 6. runs benchmarks/peers/report.py (the tables, report.json, report.png, training_losses.png).
 #
-# --quick       fewer timed runs in the peers run (a smoke test, well under two minutes)
-# --skip-swift  reuse benchmarks/results/latest as it is (re-run the peers and the report only)
+# --quick        fewer timed runs in the peers run; one round and short curves in the training run
+#                (a smoke test: a few minutes in all)
+# --no-training  skip step 5 (report.py then has no training table)
+# --skip-swift   reuse benchmarks/results/latest as it is (re-run the peers, training and the report;
+#                training uses the graphjit-bench built last)
 # GRAPHJIT_BENCH_ARGS="..."  extra arguments for graphjit-bench
 set -euo pipefail
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 
 QUICK=()
 SKIP_SWIFT=0
+TRAINING=1
 for arg in "$@"; do
     case "$arg" in
         --quick) QUICK=(--quick) ;;
         --skip-swift) SKIP_SWIFT=1 ;;
+        --no-training) TRAINING=0 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "run-peers.sh: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
     esac
@@ -61,7 +68,7 @@ apt_install() {  # apt_install PACKAGE...: install, with an 'apt-get update' fir
 # MARK: - Python with venv support
 
 step "Python"
-command -v python3 >/dev/null 2>&1 || die "python3 not found (TensorFlow 2.21 needs Python 3.10-3.13)"
+command -v python3 >/dev/null 2>&1 || die "python3 not found (the pinned peers need Python 3.11-3.13)"
 PY_VERSION="$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
 info "python3 $PY_VERSION at $(command -v python3)"
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
@@ -105,9 +112,15 @@ fi
 
 # MARK: - GraphJIT's half
 
+BIN=""
 if [ "$SKIP_SWIFT" -eq 1 ]; then
     step "Skipping the Swift benchmark (--skip-swift): reusing $RESULTS"
     [ -d "$RESULTS" ] || die "$RESULTS does not exist; run without --skip-swift first"
+    if [ "$TRAINING" -eq 1 ]; then
+        command -v swift >/dev/null 2>&1 || die "swift not found (the training run needs graphjit-bench; or pass --no-training)"
+        BIN="$(swift build -c release --show-bin-path)/graphjit-bench"
+        [ -x "$BIN" ] || die "$BIN was never built: run without --skip-swift, or pass --no-training"
+    fi
 else
     command -v swift >/dev/null 2>&1 || die "swift not found"
     step "Building graphjit-bench (swift build -c release)"
@@ -132,13 +145,27 @@ step "Peers: ONNX Runtime and TensorFlow (run_peers.py${QUICK:+ --quick})"
 PEERS_STATUS=0
 PYTHONUNBUFFERED=1 "$VENV/bin/python" benchmarks/peers/run_peers.py "$RESULTS" "${QUICK[@]}" || PEERS_STATUS=$?
 
+TRAIN_STATUS=0
+if [ "$TRAINING" -eq 1 ]; then
+    step "Training: GraphJIT vs Keras on TF (tf.function, XLA) and on JAX (train_peers.py${QUICK:+ --quick})"
+    rm -f "$RESULTS/training.json" "$RESULTS/training_losses.png"
+    PYTHONUNBUFFERED=1 "$VENV/bin/python" benchmarks/peers/train_peers.py "$RESULTS" --bench "$BIN" "${QUICK[@]}" \
+        || TRAIN_STATUS=$?
+else
+    step "Skipping the training benchmark (--no-training)"
+    rm -f "$RESULTS/training.json" "$RESULTS/training_losses.png"
+fi
+
 step "Report"
 "$VENV/bin/python" benchmarks/peers/report.py "$RESULTS"
 
 printf '\n' >&2
-info "JSON:  $RESULTS/graphjit.json, $RESULTS/peers.json, $RESULTS/report.json"
-info "chart: $RESULTS/report.png"
+info "JSON:  $RESULTS/graphjit.json, $RESULTS/peers.json$([ "$TRAINING" -eq 1 ] && printf ', %s' "$RESULTS/training.json"), $RESULTS/report.json"
+info "chart: $RESULTS/report.png$([ "$TRAINING" -eq 1 ] && printf ', %s' "$RESULTS/training_losses.png")"
 info "took $((SECONDS - START)) s"
 if [ "$PEERS_STATUS" -ne 0 ]; then
     die "run_peers.py failed (status $PEERS_STATUS): see the PEER OUTPUT CHECK above"
+fi
+if [ "$TRAIN_STATUS" -ne 0 ]; then
+    die "train_peers.py failed (status $TRAIN_STATUS): see TRAINING RUNS FAILED above"
 fi

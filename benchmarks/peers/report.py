@@ -366,6 +366,11 @@ def print_report(report: dict, directory: Path) -> None:
 
 
 def draw_chart(report: dict, path: Path) -> bool:
+    """The latency bars and, with training results, the train-step bars below them."""
+    training = report.get("training")
+    configs = [(h["model"], h["batch"]) for h in report["headline"]]
+    if not configs and not (training and training["rows"]):
+        return False
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -373,13 +378,24 @@ def draw_chart(report: dict, path: Path) -> bool:
     except ImportError as error:
         print(f"warning: no chart ({error})", file=sys.stderr)
         return False
-    configs = [(h["model"], h["batch"]) for h in report["headline"]]
-    if not configs:
-        return False
+    panels = int(bool(configs)) + int(bool(training and training["rows"]))
+    train_configs = len(training["headline"]) if training else 0
+    fig, axes = plt.subplots(panels, 1, figsize=(max(8.0, 1.25 * max(len(configs), train_configs) + 2), 5.2 * panels),
+                             squeeze=False)
+    if configs:
+        draw_latency(axes[0][0], report, configs)
+    if training and training["rows"]:
+        draw_training_bars(axes[-1][0], training)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return True
+
+
+def draw_latency(ax, report: dict, configs: list) -> None:
     engines = [e for e in ENGINE_ORDER if any(r["engine"] == e for r in report["rows"])]
     engines += sorted({r["engine"] for r in report["rows"]} - set(engines))
     width = 0.8 / max(len(engines), 1)
-    fig, ax = plt.subplots(figsize=(max(8.0, 1.25 * len(configs) + 2), 5.2))
     for e_index, engine in enumerate(engines):
         xs, ys, labels = [], [], []
         for c_index, key in enumerate(configs):
@@ -419,8 +435,247 @@ def draw_chart(report: dict, path: Path) -> bool:
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", which="both", alpha=0.3)
     ax.legend(fontsize=8)
+
+
+# MARK: - Training
+
+
+def merge_training(training: dict | None) -> dict | None:
+    """training.json -> table rows (one per model x engine), the headline (per model x batch) and curves."""
+    if not training:
+        return None
+    batches = [int(b) for b in training.get("batch_sizes") or (32, 64)]
+    goal = number(training.get("goal_ratio")) or TRAIN_GOAL
+    results = [r for r in training.get("results") or [] if isinstance(r, dict) and "model" in r and "engine" in r]
+    models = [m for m in MODEL_ORDER if any(r["model"] == m for r in results)]
+    models += sorted({r["model"] for r in results} - set(models))
+
+    def step_s(r, b):
+        return number(((r.get("steps") or {}).get(str(b)) or {}).get("median_s"))
+
+    rows, headline = [], []
+    for model in models:
+        group = {r["engine"]: r for r in results if r["model"] == model}
+        best_peer = {}
+        for b in batches:
+            peers = [(step_s(group[e], b), e) for e in TRAIN_PEERS if e in group and step_s(group[e], b)]
+            best_peer[b] = min(peers) if peers else (None, None)
+        engines = [e for e in TRAIN_ENGINES if e in group] + sorted(set(group) - set(TRAIN_ENGINES))
+        for engine in engines:
+            r = group[engine]
+            fit = r.get("fit") or {}
+            row = {"model": model, "engine": engine, "label": TRAIN_LABEL.get(engine, engine),
+                   "rounds": r.get("rounds"), "fit_s": number(fit.get("seconds")), "fit_samples": fit.get("samples"),
+                   "fit_samples_per_s": number(fit.get("samples_per_s")),
+                   "first_step_s": number(r.get("first_step_s"))}
+            for b in batches:
+                t = step_s(r, b)
+                best = best_peer[b][0]
+                row[f"step_ms_b{b}"] = t * 1e3 if t else None
+                row[f"samples_per_s_b{b}"] = b / t if t else None
+                row[f"ratio_to_best_peer_b{b}"] = t / best if t and best else None
+            rows.append(row)
+        if "graphjit" in group:
+            for b in batches:
+                t, (best, best_engine) = step_s(group["graphjit"], b), best_peer[b]
+                ratio = t / best if t and best else None
+                headline.append({
+                    "model": model, "batch": b, "graphjit_ms": t * 1e3 if t else None,
+                    "best_peer": best_engine, "best_peer_ms": best * 1e3 if best else None,
+                    "peers_ms": {e: step_s(group[e], b) * 1e3 for e in TRAIN_PEERS if e in group and step_s(group[e], b)},
+                    "graphjit_samples_per_s": b / t if t else None,
+                    "best_peer_samples_per_s": b / best if best else None,
+                    "ratio": ratio, "goal_ratio": goal, "met": None if ratio is None else ratio <= goal})
+    return {
+        "generated": training.get("generated"), "quick": training.get("quick"), "rounds": training.get("rounds"),
+        "batch_sizes": batches, "goal": training.get("goal"), "goal_ratio": goal,
+        "machine": training.get("machine"), "versions": training.get("versions"),
+        "settings": training.get("settings"), "rows": rows, "headline": headline,
+        "goals_met": sum(1 for h in headline if h["met"]),
+        "goals_checked": sum(1 for h in headline if h["met"] is not None),
+        "curve_agreement": training.get("curve_agreement") or [], "curves": training.get("curves") or {},
+        "failures": training.get("failures") or [], "ok": training.get("ok"),
+        "elapsed_s": training.get("elapsed_s"),
+    }
+
+
+def fmt_rate(value) -> str:
+    v = number(value)
+    return "-" if v is None else (f"{v:,.0f}" if v >= 100 else f"{v:.1f}")
+
+
+def fmt_sci(value) -> str:
+    v = number(value)
+    return "-" if v is None else ("0" if v == 0 else f"{v:.1e}")
+
+
+def print_training(t: dict) -> None:
+    batches = t["batch_sizes"]
+    machine = t.get("machine") or {}
+    isa = ", ".join(k for k, v in (machine.get("isa") or {}).items() if v)
+    rounds = t.get("rounds")
+    print(f"\nTraining -- train step = one trainOnBatch / train_on_batch on consecutive batches (median of "
+          f"{rounds} round{'s' if rounds != 1 else ''}, engines interleaved); fit = one warm epoch at batch 32, "
+          f"shuffle off" + ("   [--quick timing]" if t.get("quick") else ""))
+    if machine:
+        print(f"machine: {machine.get('cpu', '?')}, {machine.get('logical_cpus', '?')} logical CPUs"
+              + (f" ({isa})" if isa else ""))
+    if t.get("versions"):
+        print("versions: " + ", ".join(f"{k} {v}" for k, v in t["versions"].items()))
+    table, last = [], None
+    fit_samples = next((r["fit_samples"] for r in t["rows"] if r.get("fit_samples")), None)
+    for r in t["rows"]:
+        if last is not None and r["model"] != last:
+            table.append([])
+        first, last = r["model"] != last, r["model"]
+        cells = [r["model"] if first else "", r["label"]]
+        for b in batches:
+            cells += [fmt_ms(r.get(f"step_ms_b{b}")), fmt_rate(r.get(f"samples_per_s_b{b}"))]
+        cells.append(fmt_ms(r.get("fit_s")))
+        cells += [fmt_ratio(r.get(f"ratio_to_best_peer_b{b}")) for b in batches]
+        table.append(cells)
+    headers = ["model", "engine"]
+    for b in batches:
+        headers += [f"b{b} ms/step", f"b{b} samples/s"]
+    headers.append(f"fit epoch s ({fit_samples or '?'} samples)")
+    headers += [f"vs best peer b{b}" for b in batches]
+    print_table(headers, table, right=set(range(2, len(headers))))
+
+    rows = []
+    for h in t["headline"]:
+        rows.append([h["model"], str(h["batch"]), fmt_ms(h["graphjit_ms"]),
+                     f"{fmt_ms(h['best_peer_ms'])} ({TRAIN_LABEL.get(h['best_peer'], h['best_peer'])})"
+                     if h["best_peer_ms"] else "-",
+                     "-" if number(h["ratio"]) is None else f"{h['ratio']:.3f}x", f"<={h['goal_ratio']:.1f}x",
+                     "-" if h["met"] is None else ("met" if h["met"] else "MISSED")])
+    print("\nTraining headline: GraphJIT's train step / the best peer's (goal: at most half the time of the best "
+          "of TF, XLA and JAX)")
+    print_table(["model", "batch", "GraphJIT ms", "best peer ms", "ratio", "goal", "result"], rows, right={1, 2, 4})
+    if t["goals_checked"]:
+        print(f"training goals met: {t['goals_met']} of {t['goals_checked']}")
+
+    agreement = sorted(t.get("curve_agreement") or [], key=lambda a: (
+        MODEL_ORDER.index(a.get("model")) if a.get("model") in MODEL_ORDER else len(MODEL_ORDER),
+        TRAIN_ENGINES.index(a.get("engine")) if a.get("engine") in TRAIN_ENGINES else len(TRAIN_ENGINES)))
+    if agreement:
+        rows = [[a["model"], TRAIN_LABEL.get(a["engine"], a["engine"]), str(a.get("steps", "-")),
+                 fmt_sci(a.get("first_step_abs_diff")), fmt_sci(a.get("mean_abs_diff")), fmt_sci(a.get("max_abs_diff")),
+                 f"{a['graphjit_final_loss']:.4f} / {a['final_loss']:.4f}"
+                 if number(a.get("graphjit_final_loss")) is not None and number(a.get("final_loss")) is not None
+                 else "-"] for a in agreement]
+        print("\nLoss curves (same initial weights and data): |Keras - GraphJIT| per step")
+        print_table(["model", "peer", "steps", "step 1", "mean", "max", "last loss GraphJIT / peer"], rows,
+                    right={2, 3, 4, 5})
+        jax_apart = [a["model"] for a in agreement if a["engine"] == "keras-jax"
+                     and (number(a.get("max_abs_diff")) or 0) > 1e-3]
+        if jax_apart:
+            print(f"note: Keras/JAX leaves GraphJIT's curve on {', '.join(jax_apart)}: Keras's JAX backend computes "
+                  "categorical cross-entropy from the softmax's probabilities clipped to [1e-7, 1 - 1e-7] (a sample's "
+                  "loss is at most 16.1, and a clipped one has no gradient), its TensorFlow backend -- and GraphJIT -- "
+                  "from the logits, so once the softmax saturates the two take different steps.")
+    if t.get("failures"):
+        print("\nTRAINING RUNS FAILED:")
+        for f in t["failures"]:
+            print(f"  {f}")
+
+
+def draw_training_bars(ax, t: dict) -> None:
+    configs = [(h["model"], h["batch"]) for h in t["headline"]]
+    if not configs:
+        configs = [(r["model"], b) for r in t["rows"] for b in t["batch_sizes"]]
+        configs = list(dict.fromkeys(configs))
+    engines = [e for e in TRAIN_ENGINES if any(r["engine"] == e for r in t["rows"])]
+    width = 0.8 / max(len(engines), 1)
+    headline = {(h["model"], h["batch"]): h for h in t["headline"]}
+    for e_index, engine in enumerate(engines):
+        xs, ys, keys = [], [], []
+        for c_index, (model, batch) in enumerate(configs):
+            row = next((r for r in t["rows"] if r["model"] == model and r["engine"] == engine), None)
+            value = number((row or {}).get(f"step_ms_b{batch}"))
+            if value is None:
+                continue
+            xs.append(c_index + (e_index - (len(engines) - 1) / 2) * width)
+            ys.append(value)
+            keys.append((model, batch))
+        bars = ax.bar(xs, ys, width * 0.92, label=TRAIN_LABEL.get(engine, engine), color=TRAIN_COLOR.get(engine))
+        if engine == "graphjit":
+            for bar, key in zip(bars, keys):
+                ratio = number((headline.get(key) or {}).get("ratio"))
+                if ratio is not None:
+                    ax.annotate(f"{ratio:.2f}x", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                                xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=7)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(configs)))
+    ax.set_xticklabels([f"{m}\nbatch {b}" for m, b in configs])
+    ax.set_ylabel("median train step (ms, log scale)")
+    title = ("Training: one train step (lower is better; labels: GraphJIT / best Keras peer, goal <= "
+             f"{t['goal_ratio']:.1f}x)")
+    if t.get("quick"):
+        title += " [quick]"
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="y", which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def draw_losses(t: dict, path: Path) -> bool:
+    curves = t.get("curves") or {}
+    models = [m for m in MODEL_ORDER if curves.get(m)] + sorted(set(m for m in curves if curves[m]) - set(MODEL_ORDER))
+    if not models:
+        return False
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        print(f"warning: no loss chart ({error})", file=sys.stderr)
+        return False
+    fig, axes = plt.subplots(2, len(models), figsize=(4.2 * len(models), 6.8), squeeze=False,
+                             gridspec_kw={"height_ratios": [3, 1.4]}, sharex="col")
+    floor = 1e-9
+    for column, model in enumerate(models):
+        top, bottom = axes[0][column], axes[1][column]
+        group = curves[model]
+        reference = (group.get("graphjit") or {}).get("loss")
+        notes = []
+        engines = [e for e in TRAIN_ENGINES if e in group] + sorted(set(group) - set(TRAIN_ENGINES))
+        for engine in engines:
+            loss = [number(v) for v in group[engine].get("loss") or []]
+            steps = list(range(1, len(loss) + 1))
+            style, width = TRAIN_STYLE.get(engine, ("-", 1.2))
+            top.plot(steps, [float("nan") if v is None else v for v in loss], style, lw=width,
+                     color=TRAIN_COLOR.get(engine), label=TRAIN_LABEL.get(engine, engine),
+                     alpha=0.75 if engine == "graphjit" else 1.0, zorder=1 if engine == "graphjit" else 2)
+            if reference and engine != "graphjit":
+                diff = [max(abs(a - b), floor) if a is not None and b is not None else float("nan")
+                        for a, b in zip(loss, reference)]
+                bottom.plot(steps[:len(diff)], diff, style, lw=1.3, color=TRAIN_COLOR.get(engine),
+                            label=TRAIN_LABEL.get(engine, engine))
+                worst = max((d for d in diff if d == d), default=0.0)
+                if worst > 1e-3:  # say so on the chart: a curve that visibly leaves GraphJIT's
+                    notes.append(f"{TRAIN_LABEL.get(engine, engine)}: max |diff| {worst:.3g}")
+        top.set_title(model, fontsize=10)
+        top.grid(alpha=0.3)
+        if notes:
+            bottom.text(0.02, 0.5, "\n".join(notes), transform=bottom.transAxes, fontsize=7, va="center",
+                        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+        if max((v for e in group.values() for v in (e.get("loss") or []) if number(v) is not None), default=1) > 8:
+            top.set_yscale("log")
+        bottom.set_yscale("log")
+        bottom.set_ylim(floor / 2, None)
+        bottom.grid(alpha=0.3, which="both")
+        bottom.set_xlabel("train step (batch of 32, in order)")
+        if column == 0:
+            top.set_ylabel("loss of the batch (before its update)")
+            bottom.set_ylabel("|Keras - GraphJIT|")
+        top.legend(fontsize=7)
+    title = ("Training loss per step from the same initial weights and data: GraphJIT vs Keras "
+             "(TF tf.function, TF XLA, JAX)\nAdam, categorical cross-entropy, batches of 32 in order "
+             "(fit with shuffle off); bottom: |Keras - GraphJIT| per step (0 drawn at 1e-9)")
+    if t.get("quick"):
+        title += " [quick]"
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
+    fig.savefig(path, dpi=120)
     plt.close(fig)
     return True
 
@@ -435,15 +690,24 @@ def main(argv=None) -> int:
     directory: Path = args.dir
     graphjit = load_json(directory / "graphjit.json", "no GraphJIT results")
     peers = load_json(directory / "peers.json", "GraphJIT-only table")
-    if graphjit is None and peers is None:
-        print(f"error: neither graphjit.json nor peers.json in {directory}", file=sys.stderr)
+    training = load_json(directory / "training.json", "no training table") if (directory / "training.json").exists() \
+        else None
+    if graphjit is None and peers is None and training is None:
+        print(f"error: none of graphjit.json, peers.json, training.json in {directory}", file=sys.stderr)
         return 2
     report = merge(graphjit, peers)
-    print_report(report, directory)
+    report["training"] = merge_training(training)
+    if graphjit is not None or peers is not None:
+        print_report(report, directory)
+    if report["training"]:
+        print_training(report["training"])
     json_path, png_path = directory / "report.json", directory / "report.png"
     json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
     drew = draw_chart(report, png_path)
-    print(f"\nwrote {json_path}" + (f" and {png_path}" if drew else ""))
+    losses_path = directory / "training_losses.png"
+    drew_losses = bool(report["training"]) and draw_losses(report["training"], losses_path)
+    written = [str(json_path)] + ([str(png_path)] if drew else []) + ([str(losses_path)] if drew_losses else [])
+    print("\nwrote " + ", ".join(written))
     return 0
 
 
