@@ -63,8 +63,9 @@ extension Model {
         lines.append(" Trainable params: \(Self.grouped(total)) (\(Self.byteText(total * 4)))")
         lines.append(" Non-trainable params: 0 (0.00 B)")
         if let configuration = trainingConfiguration {
-            let losses = configuration.losses.map(\.rawValue).joined(separator: ", ")
-            lines.append(" Compiled with: \(configuration.optimizer), loss\(configuration.losses.count > 1 ? "es" : "") \(losses), "
+            let losses = configuration.byOutput.map { $0.losses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.rawValue)" } }
+                .map { $0.joined(separator: ", ") } ?? configuration.losses.map(\.rawValue).joined(separator: ", ")
+            lines.append(" Compiled with: \(configuration.optimizer), loss\(configuration.losses.count == 1 ? "" : "es") \(losses), "
                          + "metrics \(configuration.metrics.map(\.rawValue))"
                          + (configuration.lossWeights.map { ", loss weights \($0)" } ?? ""))
         }

@@ -79,6 +79,14 @@ public class Model {
         compile(TrainingConfiguration(optimizer: optimizer, losses: losses, lossWeights: lossWeights, metrics: metrics))
     }
 
+    /// Configures training with Keras's dict form: losses, metrics and loss weights keyed by output
+    /// name (``outputNames()``). Every output needs a loss; a name that is not an output is an error
+    /// when training starts.
+    public func compile(optimizer: Optimizer, losses: [String: Loss], metrics: [String: [Metric]] = [:],
+                        lossWeights: [String: Double]? = nil) {
+        compile(TrainingConfiguration(optimizer: optimizer, losses: losses, metrics: metrics, lossWeights: lossWeights))
+    }
+
     private func compile(_ configuration: TrainingConfiguration) {
         trainingConfiguration = configuration
         resetOptimizer()

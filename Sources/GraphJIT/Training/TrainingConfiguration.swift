@@ -73,21 +73,41 @@ public enum Metric: String, Equatable, Sendable {
 /// What `compile` recorded.
 public struct TrainingConfiguration: Equatable, Sendable {
     public let optimizer: Optimizer
-    /// One loss per output, or a single loss applied to every output.
+    /// One loss per output, or a single loss applied to every output (empty when given by name).
     public let losses: [Loss]
     /// Weights of the per-output losses in the total (`nil`: every weight 1).
     public let lossWeights: [Double]?
     /// For a single-output model, its metrics; for several outputs, one metric per output (as
     /// Keras requires when metrics are given as a list).
     public let metrics: [Metric]
+    /// Losses, metrics and loss weights keyed by output name (Keras's dict form), when given so.
+    public let byOutput: ByOutput?
+
+    /// Keras's dict form of `compile`'s arguments: keys are output names (`dense_1`).
+    public struct ByOutput: Equatable, Sendable {
+        public let losses: [String: Loss]
+        public let metrics: [String: [Metric]]
+        public let lossWeights: [String: Double]?
+    }
 
     public init(optimizer: Optimizer, losses: [Loss], lossWeights: [Double]? = nil, metrics: [Metric]) {
         self.optimizer = optimizer
         self.losses = losses
         self.lossWeights = lossWeights
         self.metrics = metrics
+        self.byOutput = nil
     }
 
-    /// The single loss, when one loss applies to every output.
-    public var loss: Loss { losses[0] }
+    /// The dict form: every output named in `losses`, and only those.
+    public init(optimizer: Optimizer, losses: [String: Loss], metrics: [String: [Metric]] = [:],
+                lossWeights: [String: Double]? = nil) {
+        self.optimizer = optimizer
+        self.losses = []
+        self.lossWeights = nil
+        self.metrics = []
+        self.byOutput = ByOutput(losses: losses, metrics: metrics, lossWeights: lossWeights)
+    }
+
+    /// The single loss, when one loss applies to every output (the first of the list otherwise).
+    public var loss: Loss? { losses.first ?? byOutput?.losses.sorted { $0.key < $1.key }.first?.value }
 }

@@ -16,6 +16,30 @@ struct TrainingObjective {
     let rule: OptimizerRule
 
     init(configuration: TrainingConfiguration, outputNames: [String]) throws {
+        if let byOutput = configuration.byOutput {
+            func check(_ keys: some Collection<String>, _ what: String, complete: Bool) throws {
+                let unknown = Set(keys).subtracting(outputNames)
+                let missing = complete ? Set(outputNames).subtracting(keys) : []
+                guard unknown.isEmpty, missing.isEmpty else {
+                    throw TrainingError.invalidConfiguration(
+                        "the \(what) dict's keys must be the model's output names (\(outputNames.joined(separator: ", ")))"
+                            + (unknown.isEmpty ? "" : "; not outputs: \(unknown.sorted().joined(separator: ", "))")
+                            + (missing.isEmpty ? "" : "; missing: \(missing.sorted().joined(separator: ", "))"))
+                }
+            }
+            try check(byOutput.losses.keys, "loss", complete: true)
+            try check(byOutput.metrics.keys, "metrics", complete: false)
+            try check(byOutput.lossWeights?.keys ?? [:].keys, "loss_weights", complete: false)
+            self.outputs = outputNames.map { name in
+                Output(name: name, loss: byOutput.losses[name]!, weight: Float(byOutput.lossWeights?[name] ?? 1),
+                       metrics: byOutput.metrics[name] ?? [])
+            }
+            guard self.outputs.allSatisfy({ $0.weight.isFinite && $0.weight >= 0 }) else {
+                throw TrainingError.invalidConfiguration("loss weights must be finite and non-negative")
+            }
+            self.rule = try configuration.optimizer.rule()
+            return
+        }
         let count = outputNames.count
         let losses = configuration.losses.count == 1 ? Array(repeating: configuration.losses[0], count: count)
             : configuration.losses

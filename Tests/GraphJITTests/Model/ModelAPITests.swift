@@ -259,7 +259,7 @@ struct ModelAPITests {
         #expect(configuration.optimizer == .adam(learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7))
         #expect(configuration.optimizer != .adam())
         #expect(configuration.loss == .categoricalCrossentropy)
-        #expect(configuration.loss.rawValue == "categorical_crossentropy")
+        #expect(configuration.loss?.rawValue == "categorical_crossentropy")
         #expect(configuration.metrics == [.accuracy])
         #expect(try model.summary().contains("loss categorical_crossentropy"))
         // Compiling again replaces the configuration.

@@ -125,4 +125,26 @@ struct TrainingAPITests {
         #expect(ProgressBar.stepTime(2.4) == "2s/step" && ProgressBar.stepTime(0.0004) == "400us/step")
         #expect(ProgressBar.duration(75) == "1:15" && ProgressBar.duration(3700) == "1:01:40")
     }
+
+    @Test("Keras's dict form: losses, metrics and loss weights by output name train as the list form does")
+    func dictForm() throws {
+        var generator = SeededGenerator(seed: 8)
+        let x = generator.normalTensor(shape: [12, 6])
+        let y1 = Tensor(shape: [12, 10], scalars: (0..<120).map { $0 % 10 == ($0 / 10) % 10 ? 1 : 0 })
+        let y2 = Tensor(shape: [12, 5], scalars: (0..<60).map { $0 % 5 == ($0 / 5) % 5 ? 1 : 0 })
+        let listed = TutorialModel.multitask(inputSize: 6, hidden: 8, seed: 4)
+        listed.compile(optimizer: .adam(), losses: [.categoricalCrossentropy, .meanSquaredError], metrics: [.accuracy, .accuracy],
+                       lossWeights: [1, 0.5])
+        let named = TutorialModel.multitask(inputSize: 6, hidden: 8, seed: 4)
+        named.compile(optimizer: .adam(), losses: ["dense_2": .meanSquaredError, "dense_1": .categoricalCrossentropy],
+                      metrics: ["dense_1": [.accuracy], "dense_2": [.accuracy]], lossWeights: ["dense_2": 0.5])
+        let a = try listed.fit([x], [y1, y2], batchSize: 4, epochs: 2, shuffle: false, verbose: .silent)
+        let b = try named.fit([x], [y1, y2], batchSize: 4, epochs: 2, shuffle: false, verbose: .silent)
+        #expect(a.history == b.history)
+        #expect(listed.parameters.dictionary == named.parameters.dictionary)
+        named.compile(optimizer: .adam(), losses: ["dense_1": .categoricalCrossentropy, "head": .meanSquaredError])
+        TrainingInputTests.expectError("not outputs: head; missing: dense_2") {
+            try named.fit([x], [y1, y2], verbose: .silent)
+        }
+    }
 }
