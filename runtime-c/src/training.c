@@ -383,6 +383,27 @@ void gj_lstm_backward(long batch, long steps, long units, const float *z, const 
             const long row = b * steps + t;
             const float *p = pre + row * g, *a = gates + row * g, *c = cells + row * u, *active_c = active_cells + row * u;
             float *d = dz + row * g;
+            if (activation == GJ_ACT_TANH && recurrent_activation == GJ_ACT_SIGMOID) {
+                /* Keras's default cell, the derivatives from the outputs written out (tanh' = 1 - y²,
+                 * σ' = y(1 - y)): the same values as the general loop below, in a loop that
+                 * vectorizes. */
+                const float *h_in = return_sequences ? dh + row * u : (t == steps - 1 ? dh + b * u : NULL);
+                float *restrict next_h = dh_next + b * u, *restrict next_c = dc_next + b * u;
+                float *restrict out = d;
+                const float *restrict ga = a, *restrict ac = active_c, *restrict cb = t > 0 ? c - u : NULL;
+                for (long j = 0; j < u; j++) {
+                    const double dht = (double)next_h[j] + (h_in ? (double)h_in[j] : 0.0);
+                    const double i = ga[j], f = ga[u + j], gg = ga[2 * u + j], o = ga[3 * u + j], act_c = ac[j];
+                    const double c_before = cb ? cb[j] : 0.0;
+                    const double dc = next_c[j] + dht * o * (1.0 - act_c * act_c);
+                    out[3 * u + j] = (float)(dht * act_c * (o * (1.0 - o)));
+                    out[j] = (float)(dc * gg * (i * (1.0 - i)));
+                    out[u + j] = (float)(dc * c_before * (f * (1.0 - f)));
+                    out[2 * u + j] = (float)(dc * i * (1.0 - gg * gg));
+                    next_c[j] = (float)(dc * f);
+                }
+                continue;
+            }
             for (long j = 0; j < u; j++) {
                 double dht = dh_next[b * u + j];
                 if (return_sequences) dht += dh[row * u + j];
