@@ -60,24 +60,25 @@ struct Dump: ParsableCommand {
     @OptionGroup var options: ModelOptions
     @Option(parsing: .unconditional, help: "Batch size of the graph.") var batchSize = 1
     @Flag(help: "Print the fused kernel groups and their generated C source.") var kernels = false
+    @Flag(help: "The train step instead (forward, loss, backward and Adam, as fit runs it).") var trainStep = false
 
     func validate() throws { try validateBatchSize(batchSize) }
 
     func run() throws {
         let model = try options.makeModel()
-        let graph = try model.makeGraph(batchSize: batchSize)
-        print(graph.dump())
+        let compiled = trainStep ? try model.compiledTrainStep(batchSize: batchSize, tier: .instant) : nil
+        print((try compiled?.graph ?? model.makeGraph(batchSize: batchSize)).dump())
         guard kernels else { return }
-        let compiled = try model.compiled(batchSize: batchSize, tier: .instant)
-        print("\n// \(compiled.module.kernels.count) fused kernels")
-        for kernel in compiled.module.kernels {
+        let plan = try compiled ?? model.compiled(batchSize: batchSize, tier: .instant)
+        print("\n// \(plan.module.kernels.count) fused kernels")
+        for kernel in plan.module.kernels {
             let chains = kernel.group.branches.map { branch in
                 branch.map { "\($0.layer):\($0.operation.mnemonic)" }.joined(separator: " -> ")
             }
             print("//   \(kernel.name): " + chains.joined(separator: " | "))
         }
         print()
-        print(compiled.module.source)
+        print(plan.module.source)
     }
 }
 

@@ -3,13 +3,6 @@ import GraphJITCompiler
 import GraphJITIR
 import GraphJITRuntime
 
-/// What a model keeps between training calls besides its weights: the reference engine's
-/// optimizer states, and the names of the optimizer states the JIT's train steps bound.
-final class TrainingState {
-    var referenceStates: [String: Tensor] = [:]
-    var stateNames: Set<String> = []
-}
-
 // MARK: - Training
 
 extension Model {
@@ -177,12 +170,7 @@ extension Model {
                                               states: trainingState.referenceStates)
             }
         case let .jit(tier):
-            let compiled = try compiledCache.model(batchSize: batchSize, tier: tier,
-                                                   purpose: training ? .trainStep : .testStep) {
-                let graph = try objective.graph(extending: makeGraph(batchSize: batchSize), training: training).graph
-                trainingState.stateNames.formUnion(graph.states.map(\.name))
-                return try ModelCompiler().compile(graph, parameters: parameters, tier: tier, store: compiledCache.storage)
-            }
+            let compiled = try compiledStep(objective: objective, batchSize: batchSize, training: training, tier: tier)
             let before = compiled.currentValue(of: TrainingGraph.iterationsName)?.scalars[0]
             outputs = try compiled.predict(inputs + targets)
             if training {
@@ -197,6 +185,24 @@ extension Model {
             throw TrainingError.diverged(epoch: epoch, step: index, loss: Double(total), weightsUnchanged: skipped)
         }
         aggregate.add(losses: Array(losses), predictions: Array(outputs[count...]), targets: targets)
+    }
+
+    /// The compiled train step (or test step) for a batch size: forward, losses, backward and the
+    /// optimizer's update in one module (what `fit` runs; its `module.source` is the generated C).
+    public func compiledTrainStep(batchSize: Int, training: Bool = true,
+                                  tier: CompilationTier = .automatic) throws -> CompiledModel {
+        guard let configuration = trainingConfiguration else { throw TrainingError.notCompiled }
+        let objective = try TrainingObjective(configuration: configuration, outputNames: outputNames())
+        return try compiledStep(objective: objective, batchSize: batchSize, training: training, tier: tier)
+    }
+
+    private func compiledStep(objective: TrainingObjective, batchSize: Int, training: Bool,
+                              tier: CompilationTier) throws -> CompiledModel {
+        try compiledCache.model(batchSize: batchSize, tier: tier, purpose: training ? .trainStep : .testStep) {
+            let graph = try objective.graph(extending: makeGraph(batchSize: batchSize), training: training).graph
+            trainingState.stateNames.formUnion(graph.states.map(\.name))
+            return try ModelCompiler().compile(graph, parameters: parameters, tier: tier, store: compiledCache.storage)
+        }
     }
 
     // MARK: Optimizer state

@@ -27,7 +27,7 @@ public protocol OperationDefinition: Hashable, Sendable {
     /// The gradient rule: given the gradient of the loss with respect to each output of `node`
     /// (`nil` where none flows back), appends the nodes computing the gradient with respect to
     /// each input whose entry in `needed` is `true`, and returns them (`nil` for the others).
-    /// The builder's ``GraphBuilder/scope`` is the node's layer.
+    /// The builder's ``GraphBuilder/scope`` is the node's layer with `_grad` appended.
     func gradients(of node: GraphNode, outputGradients: [ValueID?], needed: [Bool],
                    into builder: inout GraphBuilder) throws -> [ValueID?]
 }

@@ -40,7 +40,8 @@ public enum Autodiff {
             guard outputGradients.contains(where: { $0 != nil }) else { continue }
             let needed = node.inputs.map { leadsToTarget.contains($0) }
             guard needed.contains(true) else { continue }
-            builder.scope = node.layer
+            // Backward nodes belong to `<layer>_grad`, so dumps and generated C tell gradients from activations.
+            builder.scope = node.layer + "_grad"
             let inputGradients = try node.operation.definition.gradients(
                 of: node, outputGradients: outputGradients, needed: needed, into: &builder)
             for (input, gradient) in zip(node.inputs, inputGradients) {
