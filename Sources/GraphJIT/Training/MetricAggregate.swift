@@ -20,11 +20,10 @@ struct MetricAggregate {
         counted = Array(repeating: 0, count: objective.outputs.count)
     }
 
-    /// The total loss of one batch: `Σ w_k L_k` in float32 (a plain sum without weights).
+    /// The total loss of one batch: `Σ w_k L_k` in float32 (a weight of 1 multiplies exactly, so
+    /// without weights this is Keras's plain sum).
     func totalLoss(_ losses: [Float]) -> Float {
-        var total: Float = 0
-        for (loss, output) in zip(losses, objective.outputs) { total += output.weight == 1 ? loss : loss * output.weight }
-        return total
+        zip(losses, objective.outputs).reduce(0) { $0 + $1.0 * $1.1.weight }
     }
 
     /// Adds one batch: its per-output losses, predictions and targets.

@@ -16,18 +16,18 @@ extension Model {
     ///   whose gradients are not finite (then no weight changes).
     @discardableResult
     public func trainOnBatch(_ inputs: [Tensor], _ targets: [Tensor], engine: Engine = .jit) throws -> [String: Double] {
-        let (objective, data) = try prepare(inputs, targets)
-        var aggregate = MetricAggregate(objective: objective)
-        try step(data.inputs, data.targets, objective: objective, training: true, engine: engine, into: &aggregate,
-                 epoch: 0, index: 0)
-        return aggregate.logs
+        try batchLogs(inputs, targets, training: true, engine: engine)
     }
 
     /// The loss and metrics of one batch without training, as Keras's `test_on_batch(return_dict=True)`.
     public func testOnBatch(_ inputs: [Tensor], _ targets: [Tensor], engine: Engine = .jit) throws -> [String: Double] {
+        try batchLogs(inputs, targets, training: false, engine: engine)
+    }
+
+    private func batchLogs(_ inputs: [Tensor], _ targets: [Tensor], training: Bool, engine: Engine) throws -> [String: Double] {
         let (objective, data) = try prepare(inputs, targets)
         var aggregate = MetricAggregate(objective: objective)
-        try step(data.inputs, data.targets, objective: objective, training: false, engine: engine, into: &aggregate,
+        try step(data.inputs, data.targets, objective: objective, training: training, engine: engine, into: &aggregate,
                  epoch: 0, index: 0)
         return aggregate.logs
     }

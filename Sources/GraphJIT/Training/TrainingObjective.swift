@@ -75,8 +75,7 @@ struct TrainingObjective {
     func graph(extending forward: Graph, training: Bool) throws -> TrainingGraph {
         let terms = zip(outputs, forward.outputs).map { output, value in
             let (prediction, function) = Self.resolve(output.loss, of: value, in: forward)
-            return LossTerm(prediction: prediction, function: function, weight: output.weight,
-                            targetName: output.name + "_target")
+            return LossTerm(prediction: prediction, function: function, weight: output.weight, outputName: output.name)
         }
         return try TrainingGraph(forward: forward, losses: terms, optimizer: training ? rule : nil)
     }

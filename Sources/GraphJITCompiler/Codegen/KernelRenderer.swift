@@ -138,7 +138,7 @@ private struct KernelWriter {
 
     /// The buffer a routine's operand `value` is bound to (its output may live in the product buffer).
     private func routineBuffer(_ value: ValueID, _ kernel: RoutineKernel) -> CExpression {
-        if value == kernel.anchorOutput, kernel.stages.isEmpty == false {
+        if value == kernel.anchorOutput, !kernel.stages.isEmpty {
             if hasScratch("product") { return scratch("product") }
             return self.value(kernel.output)
         }

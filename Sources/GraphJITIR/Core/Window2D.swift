@@ -50,6 +50,23 @@ public struct Window2D: Equatable, Hashable, Sendable, CustomStringConvertible {
         self.padBefore = before
     }
 
+    /// Calls `body(ky, kx, iy, ix)` for each tap `(ky, kx)` of the window at output position
+    /// `(oy, ox)` that falls inside the input at `(iy, ix)`, in row-major window order; padded taps
+    /// are skipped. The one definition of which input pixel a tap reads, for every reference
+    /// implementation (convolutions, pooling and their gradients).
+    @inline(__always)
+    public func forEachTap(outputRow oy: Int, column ox: Int, _ body: (_ ky: Int, _ kx: Int, _ iy: Int, _ ix: Int) -> Void) {
+        for ky in 0..<size[0] {
+            let iy = oy * strides[0] - padBefore[0] + ky
+            guard iy >= 0 && iy < inputSize[0] else { continue }
+            for kx in 0..<size[1] {
+                let ix = ox * strides[1] - padBefore[1] + kx
+                guard ix >= 0 && ix < inputSize[1] else { continue }
+                body(ky, kx, iy, ix)
+            }
+        }
+    }
+
     public var description: String {
         "\(size[0])x\(size[1]) stride \(strides[0])x\(strides[1]) \(padding)"
             + (padBefore == [0, 0] ? "" : " pad \(padBefore[0]),\(padBefore[1])")

@@ -27,7 +27,7 @@ public struct Conv2DOp: OperationDefinition {
                                                             accumulator: A.Type) -> [Tensor] {
         let (x, kernel, shape) = (inputs[0], inputs[1], outputShapes[0])
         let (batch, height, width, channels) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let (kh, kw, filters) = (kernel.shape[0], kernel.shape[1], kernel.shape[3])
+        let (kw, filters) = (kernel.shape[1], kernel.shape[3])
         let (oh, ow) = (shape[1], shape[2])
         var out = [Float](repeating: 0, count: shape.elementCount)
         for b in 0..<batch {
@@ -35,17 +35,11 @@ public struct Conv2DOp: OperationDefinition {
                 for ox in 0..<ow {
                     for f in 0..<filters {
                         var sum: A = 0
-                        for ky in 0..<kh {
-                            let iy = oy * window.strides[0] - window.padBefore[0] + ky
-                            guard iy >= 0 && iy < height else { continue }
-                            for kx in 0..<kw {
-                                let ix = ox * window.strides[1] - window.padBefore[1] + kx
-                                guard ix >= 0 && ix < width else { continue }
-                                let inputBase = ((b * height + iy) * width + ix) * channels
-                                let kernelBase = (ky * kw + kx) * channels * filters + f
-                                for c in 0..<channels {
-                                    sum += A(x.scalars[inputBase + c]) * A(kernel.scalars[kernelBase + c * filters])
-                                }
+                        window.forEachTap(outputRow: oy, column: ox) { ky, kx, iy, ix in
+                            let inputBase = ((b * height + iy) * width + ix) * channels
+                            let kernelBase = (ky * kw + kx) * channels * filters + f
+                            for c in 0..<channels {
+                                sum += A(x.scalars[inputBase + c]) * A(kernel.scalars[kernelBase + c * filters])
                             }
                         }
                         out[((b * oh + oy) * ow + ox) * filters + f] = Float(sum)

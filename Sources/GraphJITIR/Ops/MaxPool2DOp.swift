@@ -28,30 +28,37 @@ public struct MaxPool2DOp: OperationDefinition {
     public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
                                                             accumulator: A.Type) -> [Tensor] {
         let (x, shape) = (inputs[0], outputShapes[0])
-        let (batch, height, width, channels) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (batch, channels) = (x.shape[0], x.shape[3])
         let (oh, ow) = (shape[1], shape[2])
         var out = [Float](repeating: 0, count: shape.elementCount)
         for b in 0..<batch {
             for oy in 0..<oh {
                 for ox in 0..<ow {
                     for c in 0..<channels {
-                        var maximum = -Float.greatestFiniteMagnitude
-                        for py in 0..<window.size[0] {
-                            let iy = oy * window.strides[0] - window.padBefore[0] + py
-                            guard iy >= 0 && iy < height else { continue }
-                            for px in 0..<window.size[1] {
-                                let ix = ox * window.strides[1] - window.padBefore[1] + px
-                                guard ix >= 0 && ix < width else { continue }
-                                let tap = x.scalars[((b * height + iy) * width + ix) * channels + c]
-                                if tap > maximum { maximum = tap }  // NaN skipped
-                            }
-                        }
-                        out[((b * oh + oy) * ow + ox) * channels + c] = maximum
+                        out[((b * oh + oy) * ow + ox) * channels + c] = maximumTap(of: x, image: b, row: oy, column: ox,
+                                                                                   channel: c).value
                     }
                 }
             }
         }
         return [Tensor(shape: shape, scalars: out)]
+    }
+
+    /// The maximum of one channel of one window of the NHWC tensor `x` and the index in `x` of the
+    /// first tap holding it (`nil` when no tap exceeds the starting value): TensorFlow's rule, the
+    /// forward value and where the backward pass sends the gradient.
+    func maximumTap(of x: Tensor, image b: Int, row oy: Int, column ox: Int, channel c: Int) -> (value: Float, index: Int?) {
+        let (height, width, channels) = (x.shape[1], x.shape[2], x.shape[3])
+        var maximum = -Float.greatestFiniteMagnitude
+        var best: Int?
+        window.forEachTap(outputRow: oy, column: ox) { _, _, iy, ix in
+            let at = ((b * height + iy) * width + ix) * channels + c
+            if x.scalars[at] > maximum {  // NaN skipped; the first maximum wins
+                maximum = x.scalars[at]
+                best = at
+            }
+        }
+        return (maximum, best)
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

@@ -5,14 +5,15 @@ public struct LossTerm: Equatable, Sendable {
     public let function: LossFunction
     /// The term's weight in the total loss (Keras's `loss_weights`; 1 by default).
     public let weight: Float
-    /// The target input's name (`dense_1_target`).
-    public let targetName: String
+    /// The output's name (`dense_1`): the graph names the term's target input `dense_1_target`
+    /// and its loss `dense_1_loss`.
+    public let outputName: String
 
-    public init(prediction: ValueID, function: LossFunction, weight: Float, targetName: String) {
+    public init(prediction: ValueID, function: LossFunction, weight: Float, outputName: String) {
         self.prediction = prediction
         self.function = function
         self.weight = weight
-        self.targetName = targetName
+        self.outputName = outputName
     }
 }
 
@@ -43,10 +44,10 @@ public struct TrainingGraph: Sendable {
         var lossValues: [ValueID] = []
         var seeds: [(value: ValueID, gradient: ValueID)] = []
         for term in losses {
-            builder.scope = term.targetName
+            builder.scope = term.outputName + "_target"
             let shape = term.function.targetShape(for: builder.shape(of: term.prediction))
-            let target = try builder.addInput(named: term.targetName, shape: shape)
-            builder.scope = term.targetName.replacingSuffix("_target", with: "_loss")
+            let target = try builder.addInput(named: builder.scope, shape: shape)
+            builder.scope = term.outputName + "_loss"
             let loss = try builder.apply(Operation(LossOp(function: term.function)), [term.prediction, target])
             lossValues.append(loss)
             if optimizer != nil {
@@ -79,12 +80,5 @@ public struct TrainingGraph: Sendable {
         self.graph = try builder.finish(outputs: lossValues + predictions)
         self.lossCount = lossValues.count
         self.iterations = iterationsName
-    }
-}
-
-extension String {
-    /// The string with `suffix` replaced by `replacement`, or with `replacement` appended.
-    func replacingSuffix(_ suffix: String, with replacement: String) -> String {
-        hasSuffix(suffix) ? String(dropLast(suffix.count)) + replacement : self + replacement
     }
 }

@@ -104,13 +104,17 @@ struct GradientCheckTests {
 
     static let noParameters = ParameterStore(order: [], tensors: [:])
 
+    /// A tensor of uniform(-1, 1) draws.
+    static func uniform(_ shape: [Int], seed: UInt64) -> Tensor {
+        var generator = SeededGenerator(seed: seed)
+        return Tensor(shape: shape, scalars: (0..<shape.elementCount).map { _ in Float.random(in: -1...1, using: &generator) })
+    }
+
     @Test("the reference gradient matches central finite differences", arguments: cases)
     func finiteDifferences(_ testCase: Case) throws {
         let (forward, backward) = try Self.graphs(testCase)
         let inputs = Self.inputs(testCase, seed: 7)
-        var generator = SeededGenerator(seed: 99)
-        let outputShape = forward[forward.outputs[0]].shape
-        let weights = Tensor(shape: outputShape, scalars: (0..<outputShape.elementCount).map { _ in Float.random(in: -1...1, using: &generator) })
+        let weights = Self.uniform(forward[forward.outputs[0]].shape, seed: 99)
         let reference = ReferenceInterpreter()
         let analytic = try reference.run(backward, inputs: inputs + [weights], parameters: Self.noParameters)
         func objective(_ perturbed: [Tensor]) throws -> Double {
@@ -138,9 +142,7 @@ struct GradientCheckTests {
     func jitMatchesReference(_ testCase: Case) throws {
         let (forward, backward) = try Self.graphs(testCase)
         let inputs = Self.inputs(testCase, seed: 11)
-        var generator = SeededGenerator(seed: 5)
-        let outputShape = forward[forward.outputs[0]].shape
-        let seed = Tensor(shape: outputShape, scalars: (0..<outputShape.elementCount).map { _ in Float.random(in: -1...1, using: &generator) })
+        let seed = Self.uniform(forward[forward.outputs[0]].shape, seed: 5)
         let expected = try ReferenceInterpreter().run(backward, inputs: inputs + [seed], parameters: Self.noParameters)
         for tier in [CompilationTier.instant, .optimized] {
             let compiled = try CompiledModel(graph: backward, parameters: Self.noParameters, tier: tier)

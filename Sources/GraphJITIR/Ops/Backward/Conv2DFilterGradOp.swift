@@ -31,18 +31,12 @@ public struct Conv2DFilterGradOp: OperationDefinition {
             for oy in 0..<oh {
                 for ox in 0..<ow {
                     let gradient = ((b * oh + oy) * ow + ox) * filters
-                    for ky in 0..<kh {
-                        let iy = oy * window.strides[0] - window.padBefore[0] + ky
-                        guard iy >= 0 && iy < height else { continue }
-                        for kx in 0..<kw {
-                            let ix = ox * window.strides[1] - window.padBefore[1] + kx
-                            guard ix >= 0 && ix < width else { continue }
-                            let input = ((b * height + iy) * width + ix) * channels
-                            for c in 0..<channels {
-                                let value = A(x.scalars[input + c])
-                                let base = ((ky * kw + kx) * channels + c) * filters
-                                for f in 0..<filters { out[base + f] += value * A(dy.scalars[gradient + f]) }
-                            }
+                    window.forEachTap(outputRow: oy, column: ox) { ky, kx, iy, ix in
+                        let input = ((b * height + iy) * width + ix) * channels
+                        for c in 0..<channels {
+                            let value = A(x.scalars[input + c])
+                            let base = ((ky * kw + kx) * channels + c) * filters
+                            for f in 0..<filters { out[base + f] += value * A(dy.scalars[gradient + f]) }
                         }
                     }
                 }

@@ -25,25 +25,19 @@ public struct Conv2DInputGradOp: OperationDefinition {
         let shape = outputShapes[0]
         let (batch, height, width, channels) = (shape[0], shape[1], shape[2], shape[3])
         let (oh, ow, filters) = (dy.shape[1], dy.shape[2], dy.shape[3])
-        let (kh, kw) = (window.size[0], window.size[1])
+        let kw = window.size[1]
         var out = [A](repeating: 0, count: shape.elementCount)
         for b in 0..<batch {
             for oy in 0..<oh {
                 for ox in 0..<ow {
                     let gradient = ((b * oh + oy) * ow + ox) * filters
-                    for ky in 0..<kh {
-                        let iy = oy * window.strides[0] - window.padBefore[0] + ky
-                        guard iy >= 0 && iy < height else { continue }
-                        for kx in 0..<kw {
-                            let ix = ox * window.strides[1] - window.padBefore[1] + kx
-                            guard ix >= 0 && ix < width else { continue }
-                            let pixel = ((b * height + iy) * width + ix) * channels
-                            for c in 0..<channels {
-                                let base = ((ky * kw + kx) * channels + c) * filters
-                                var sum: A = 0
-                                for f in 0..<filters { sum += A(kernel.scalars[base + f]) * A(dy.scalars[gradient + f]) }
-                                out[pixel + c] += sum
-                            }
+                    window.forEachTap(outputRow: oy, column: ox) { ky, kx, iy, ix in
+                        let pixel = ((b * height + iy) * width + ix) * channels
+                        for c in 0..<channels {
+                            let base = ((ky * kw + kx) * channels + c) * filters
+                            var sum: A = 0
+                            for f in 0..<filters { sum += A(kernel.scalars[base + f]) * A(dy.scalars[gradient + f]) }
+                            out[pixel + c] += sum
                         }
                     }
                 }

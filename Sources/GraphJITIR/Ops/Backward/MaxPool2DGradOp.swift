@@ -23,29 +23,17 @@ public struct MaxPool2DGradOp: OperationDefinition {
     public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
                                                             accumulator: A.Type) -> [Tensor] {
         let (dy, x) = (inputs[0], inputs[1])
-        let (batch, height, width, channels) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (batch, channels) = (x.shape[0], x.shape[3])
         let (oh, ow) = (window.outputSize[0], window.outputSize[1])
+        let forward = MaxPool2DOp(window: window)
         var out = [A](repeating: 0, count: x.elementCount)
         for b in 0..<batch {
             for oy in 0..<oh {
                 for ox in 0..<ow {
                     for c in 0..<channels {
-                        var maximum = -Float.greatestFiniteMagnitude
-                        var best = -1
-                        for py in 0..<window.size[0] {
-                            let iy = oy * window.strides[0] - window.padBefore[0] + py
-                            guard iy >= 0 && iy < height else { continue }
-                            for px in 0..<window.size[1] {
-                                let ix = ox * window.strides[1] - window.padBefore[1] + px
-                                guard ix >= 0 && ix < width else { continue }
-                                let at = ((b * height + iy) * width + ix) * channels + c
-                                if x.scalars[at] > maximum {
-                                    maximum = x.scalars[at]
-                                    best = at
-                                }
-                            }
+                        if let best = forward.maximumTap(of: x, image: b, row: oy, column: ox, channel: c).index {
+                            out[best] += A(dy.scalars[((b * oh + oy) * ow + ox) * channels + c])
                         }
-                        if best >= 0 { out[best] += A(dy.scalars[((b * oh + oy) * ow + ox) * channels + c]) }
                     }
                 }
             }
