@@ -311,12 +311,16 @@ def best_record(name, batch, candidates, flops, flops_source, notes) -> dict | N
 # MARK: - Main
 
 
-def versions() -> dict:
-    """Installed versions, read from the package metadata (nothing is imported for this)."""
+PEER_DISTRIBUTIONS = (("numpy", ["numpy"]), ("onnxruntime", ["onnxruntime"]), ("onnx", ["onnx"]),
+                      ("tensorflow", ["tensorflow-cpu", "tensorflow"]), ("keras", ["keras"]))
+
+
+def versions(packages=PEER_DISTRIBUTIONS) -> dict:
+    """Installed versions of (label, [distribution names]) packages, read from the package metadata
+    (nothing is imported for this)."""
     from importlib import metadata
     out = {"python": platform.python_version()}
-    for label, dists in (("numpy", ["numpy"]), ("onnxruntime", ["onnxruntime"]), ("onnx", ["onnx"]),
-                         ("tensorflow", ["tensorflow-cpu", "tensorflow"]), ("keras", ["keras"])):
+    for label, dists in packages:
         for dist in dists:
             try:
                 out[label] = metadata.version(dist)

@@ -43,6 +43,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_peers import versions  # noqa: E402  (the same metadata reader as the inference peers)
+
 HERE = Path(__file__).resolve().parent
 MODEL_NAMES = ("cnn", "lstm", "attention", "multitask")
 ENGINES = ("graphjit", "keras-tf", "keras-xla", "keras-jax")
@@ -69,18 +72,8 @@ def cpu_info() -> dict:
             "isa": {f: f in flags for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni")}}
 
 
-def versions() -> dict:
-    from importlib import metadata
-    out = {"python": platform.python_version()}
-    for label, dists in (("numpy", ["numpy"]), ("tensorflow", ["tensorflow-cpu", "tensorflow"]),
-                         ("keras", ["keras"]), ("jax", ["jax"]), ("jaxlib", ["jaxlib"])):
-        for dist in dists:
-            try:
-                out[label] = metadata.version(dist)
-                break
-            except metadata.PackageNotFoundError:
-                continue
-    return out
+TRAINING_DISTRIBUTIONS = (("numpy", ["numpy"]), ("tensorflow", ["tensorflow-cpu", "tensorflow"]),
+                          ("keras", ["keras"]), ("jax", ["jax"]), ("jaxlib", ["jaxlib"]))
 
 
 def sanitize(obj):
@@ -263,7 +256,7 @@ def main(argv=None) -> int:
         "quick": args.quick, "rounds": rounds, "batch_sizes": list(BATCH_SIZES), "goal_ratio": GOAL_RATIO,
         "goal": "a GraphJIT train step takes at most half the time of the best of Keras/TF tf.function, "
                 "Keras/TF XLA and Keras/JAX (per model and batch size)",
-        "versions": versions(), "machine": {**cpu_info(), "load_avg_start": load_start,
+        "versions": versions(TRAINING_DISTRIBUTIONS), "machine": {**cpu_info(), "load_avg_start": load_start,
                                             "load_avg_end": list(os.getloadavg())},
         "settings": {
             "engines": {"graphjit": "graphjit-bench --train-time (jit, optimized clang tier)",
