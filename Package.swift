@@ -13,12 +13,21 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         // MARK: C libraries
 
         /// Debian's `libtcc-dev` (static `libtcc.a`, header `libtcc.h`) behind a module map and a shim.
         .systemLibrary(name: "CTCC", path: "Sources/CTCC"),
+
+        /// Debian's `libhdf5-dev`, found with pkg-config, behind a module map.
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"])]),
+
+        /// The C layer between the Swift HDF5 reader/writer and libhdf5 (Swift cannot use its
+        /// `H5T_NATIVE_*` macros); in-memory files only.
+        .target(name: "CGraphJITHDF5", dependencies: ["CHDF5"], path: "Sources/CGraphJITHDF5"),
 
         /// The C support library that generated kernels call: GEMM micro-kernels, vector math, and
         /// the one definition of the runtime ABI (`include/gj_abi.h`).
@@ -50,7 +59,8 @@ let package = Package(
         ),
 
         /// The public umbrella: layers, models, file formats, the zoo, compiled models with tiers.
-        .target(name: "GraphJIT", dependencies: ["GraphJITIR", "GraphJITRuntime", "GraphJITCompiler"]),
+        .target(name: "GraphJIT", dependencies: ["GraphJITIR", "GraphJITRuntime", "GraphJITCompiler", "CGraphJITHDF5",
+                                             .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
 
         // MARK: Tools
 

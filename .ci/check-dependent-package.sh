@@ -22,7 +22,7 @@ CONFIGURATION=${CONFIGURATION:-debug}
 # A plain semantic version, so that `exact:` (and `from:` in a user's manifest) accept it.
 VERSION=${GRAPHJIT_CHECK_VERSION:-0.0.0-dependent-check}
 
-source "$REPO/.ci/ensure-libtcc.sh"
+source "$REPO/.ci/ensure-system-packages.sh"
 
 TEMP=$(mktemp -d -t graphjit-dependent.XXXXXX)
 cleanup() {

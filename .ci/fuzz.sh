@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source .ci/ensure-libtcc.sh
+source .ci/ensure-system-packages.sh
 
 MODE=fuzz
 case "${1:-}" in

@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source .ci/ensure-libtcc.sh
+source .ci/ensure-system-packages.sh
 
 PARTS=${*:-c asan tsan}
 BUDGET=${SANITIZERS_BUDGET:-1800}

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source .ci/ensure-libtcc.sh
+source .ci/ensure-system-packages.sh
 
 # The optimizing tier caches clang's shared objects; keep the tests' cache out of the user's.
 export GRAPHJIT_CACHE_DIR="${GRAPHJIT_CACHE_DIR:-$(mktemp -d -t graphjit-test-cache.XXXXXX)}"

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-source .ci/ensure-libtcc.sh
+source .ci/ensure-system-packages.sh
 
 swift build -c release --product graphjit-bench
 exec .build/release/graphjit-bench "$@"

@@ -17,7 +17,8 @@ struct Fit: ParsableCommand {
     @Option(parsing: .unconditional, help: "Fraction of the samples (the last ones) kept for validation.")
     var validationSplit = 0.0
     @Option(help: "jit or reference.") var engine: EngineChoice = .jit
-    @Option(help: "Where to write the trained weights (safetensors).") var saveWeights: String
+    @Option(help: "Where to write the trained model: FILE.safetensors (weights) or FILE.keras (model, weights, optimizer).")
+    var saveWeights: String
     @Option(help: "Where to write Keras's History.history as JSON (key -> one value per epoch).") var history: String?
 
     func validate() throws {
@@ -30,6 +31,11 @@ struct Fit: ParsableCommand {
 
     func run() throws {
         let model = try options.makeModel()
+        if model.trainingConfiguration == nil {  // a Keras file saved before compile: compile as the tutorial does
+            let outputs = try model.outputNames().count
+            model.compile(optimizer: .adam(), loss: .categoricalCrossentropy,
+                          metrics: Array(repeating: .accuracy, count: outputs))
+        }
         if let learningRate, let configuration = model.trainingConfiguration {
             model.compile(optimizer: configuration.optimizer.withLearningRate(learningRate), losses: configuration.losses,
                           metrics: configuration.metrics, lossWeights: configuration.lossWeights)
@@ -38,7 +44,7 @@ struct Fit: ParsableCommand {
         let result = try model.fit(inputs, targets, batchSize: batchSize, epochs: epochs, shuffle: !noShuffle,
                                    validationSplit: validationSplit, verbose: .auto, seed: options.seed,
                                    engine: engine == .jit ? .jit : .reference)
-        try model.saveWeights(to: URL(fileURLWithPath: saveWeights))
+        try model.save(to: URL(fileURLWithPath: saveWeights))
         print("wrote \(saveWeights)")
         if let history {
             try result.jsonData().write(to: URL(fileURLWithPath: history))

@@ -7,30 +7,52 @@ struct GraphJITCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "graphjit",
         abstract: "Run Keras-style models through GraphJIT's fused C kernels.",
-        subcommands: [Summary.self, Dump.self, Run.self, Check.self, Fit.self, Evaluate.self]
+        subcommands: [Summary.self, Dump.self, Run.self, Check.self, Fit.self, Evaluate.self, Convert.self]
     )
 }
 
 // MARK: - Shared options
 
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Built-in tutorial model: \(TutorialModel.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var model: TutorialModel
+    @Option(name: .long, help: ArgumentHelp(stringLiteral: "A built-in tutorial model ("
+                + TutorialModel.allCases.map(\.rawValue).joined(separator: ", ")
+                + ") or a Keras model file (FILE.keras, or a legacy FILE.h5)."))
+    var model: ModelChoice
 
-    @Option(name: .long, help: "Weights (safetensors) to load instead of the seeded defaults.")
+    @Option(name: .long, help: "Weights (safetensors) to load instead of the seeded defaults (or the file's).")
     var weights: String?
 
     @Option(name: .long, help: "Seed of the default weights.")
     var seed: UInt64 = 0
 
     func makeModel() throws -> Model {
-        let built = model.make(seed: seed)
+        let built: Model
+        switch model {
+        case let .builtin(tutorial): built = tutorial.make(seed: seed)
+        case let .file(path): built = try Model.load(contentsOf: URL(fileURLWithPath: path))
+        }
         if let weights { try built.loadWeights(from: URL(fileURLWithPath: weights)) }
         return built
     }
 }
 
-extension TutorialModel: ExpressibleByArgument {}
+/// `--model`: a built-in name or the path of a Keras file.
+enum ModelChoice: ExpressibleByArgument {
+    case builtin(TutorialModel)
+    case file(String)
+
+    init?(argument: String) {
+        if let tutorial = TutorialModel(rawValue: argument) {
+            self = .builtin(tutorial)
+        } else if [".keras", ".h5"].contains(where: { argument.lowercased().hasSuffix($0) }) {
+            self = .file(argument)
+        } else {
+            return nil
+        }
+    }
+
+    static var allValueStrings: [String] { TutorialModel.allCases.map(\.rawValue) + ["FILE.keras", "FILE.h5"] }
+}
 
 enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
     case jit, reference
@@ -45,6 +67,19 @@ func validateBatchSize(_ batchSize: Int) throws {
 }
 
 // MARK: - Commands
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Save a model (built-in or read from a file) as a Keras 3 .keras file, or its weights as .safetensors.")
+    @OptionGroup var options: ModelOptions
+    @Option(name: .long, help: "The file to write: FILE.keras (the whole model) or FILE.safetensors (weights).")
+    var output: String
+
+    func run() throws {
+        try options.makeModel().save(to: URL(fileURLWithPath: output))
+        print("wrote \(output)")
+    }
+}
 
 struct Summary: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print layers, output shapes and parameter counts.")

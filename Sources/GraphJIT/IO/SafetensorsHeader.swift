@@ -31,7 +31,11 @@ struct SafetensorsHeader {
     /// - Throws: ``SafetensorsError`` for the first problem found, tensors checked in header
     ///   order.
     init(json: [UInt8], dataByteCount: Int) throws {
-        guard case let .object(members) = try JSON.parse(json) else {
+        let parsed: JSON
+        do { parsed = try JSON.parse(json) } catch let error as JSON.ParseError {
+            throw SafetensorsError(.invalidJSON(message: error.message, offset: error.offset))
+        }
+        guard case let .object(members) = parsed else {
             throw SafetensorsError(.invalidJSON(message: "the header is not a JSON object", offset: 0))
         }
         var seen = Set<String>()

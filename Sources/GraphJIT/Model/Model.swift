@@ -38,6 +38,8 @@ public class Model {
     public private(set) var trainingConfiguration: TrainingConfiguration?
     /// Compiled JIT plans by batch size and tier, created on first use.
     let compiledCache = CompiledModelCache()
+    /// How the Keras file the model was read from registered its custom layers, kept for saving.
+    var kerasCustomLayers: [String: KerasCustomLayerOrigin] = [:]
 
     /// Creates a model from its symbolic inputs and outputs, with weights drawn from `seed`.
     public init(inputs: [SymbolicTensor], outputs: [SymbolicTensor], name: String? = nil, seed: UInt64 = 0) {
@@ -87,7 +89,7 @@ public class Model {
         compile(TrainingConfiguration(optimizer: optimizer, losses: losses, metrics: metrics, lossWeights: lossWeights))
     }
 
-    private func compile(_ configuration: TrainingConfiguration) {
+    func compile(_ configuration: TrainingConfiguration) {
         trainingConfiguration = configuration
         resetOptimizer()
     }
@@ -149,9 +151,15 @@ public class Model {
 ///     }
 public final class Sequential: Model {
     /// Creates the stack on an input of `inputShape` (per sample, no batch axis).
-    public init(inputShape: [Int], name: String? = nil, seed: UInt64 = 0, @LayerBuilder _ layers: () -> [any Layer]) {
-        let input = Input(shape: inputShape)
-        let output = layers().reduce(input) { tensor, layer in layer(tensor) }
+    public convenience init(inputShape: [Int], name: String? = nil, seed: UInt64 = 0,
+                            @LayerBuilder _ layers: () -> [any Layer]) {
+        self.init(inputShape: inputShape, inputName: nil, name: name, seed: seed, layers: layers())
+    }
+
+    /// The stack with a named input (as a Keras file names its `InputLayer`).
+    init(inputShape: [Int], inputName: String?, name: String?, seed: UInt64, layers: [any Layer]) {
+        let input = Input(shape: inputShape, name: inputName)
+        let output = layers.reduce(input) { tensor, layer in layer(tensor) }
         super.init(inputs: [input], outputs: [output], name: name ?? "sequential", seed: seed)
     }
 }

@@ -211,11 +211,43 @@ extension Model {
     func resetOptimizer() {
         if parametersNeedSync { syncParametersFromCompiledPlans() }
         trainingState.referenceStates = [:]
+        compiledCache.storage.removePresets()
         compiledCache.removeTrainingPlans()
         let zeros = trainingState.stateNames.reduce(into: [String: Tensor]()) { result, name in
             if let current = compiledCache.storage.read(name) { result[name] = Tensor.zeros(current.shape) }
         }
         compiledCache.storage.write(zeros)
+    }
+
+    /// Resumes an optimizer (read from a Keras file): its step count and its slots, named as
+    /// ``GraphJITIR/TrainingGraph/slotName(_:of:)`` names them. Both engines continue from them.
+    func restoreOptimizer(iterations: Int64, slots: [String: Tensor]) {
+        var states = slots
+        states[TrainingGraph.iterationsName] = Tensor(shape: [1], scalars: [Float(iterations)])
+        trainingState.referenceStates = states
+        compiledCache.storage.preset(states)
+    }
+
+    /// The optimizer's step count and slots as the engine that trained last holds them, or `nil`
+    /// before the first step (nothing to save).
+    func optimizerState() -> (iterations: Int64, slots: [String: Tensor])? {
+        guard let configuration = trainingConfiguration, let rule = try? configuration.optimizer.rule() else { return nil }
+        func current(_ name: String) -> Tensor? {
+            compiledCache.storage.read(name) ?? trainingState.referenceStates[name]
+        }
+        // The JIT's plans hold the states once a train step bound them; otherwise the reference's.
+        let jitIterations = compiledCache.storage.read(TrainingGraph.iterationsName)?.scalars[0]
+        let referenceIterations = trainingState.referenceStates[TrainingGraph.iterationsName]?.scalars[0]
+        let useJIT = (jitIterations ?? -1) >= (referenceIterations ?? -1)
+        guard let iterations = useJIT ? jitIterations : referenceIterations else { return nil }
+        var slots: [String: Tensor] = [:]
+        for name in parameters.names {
+            for slot in rule.slotNames {
+                let key = TrainingGraph.slotName(slot, of: name)
+                slots[key] = (useJIT ? compiledCache.storage.read(key) : trainingState.referenceStates[key]) ?? current(key)
+            }
+        }
+        return (Int64(iterations), slots)
     }
 
     /// Reads the weights the JIT's train steps updated back into ``parameters``.

@@ -34,6 +34,13 @@ public enum Optimizer: Equatable, Sendable {
         }
     }
 
+    /// The learning rate.
+    public var learningRate: Double {
+        switch self {
+        case let .adam(learningRate, _, _, _), let .sgd(learningRate, _, _), let .rmsprop(learningRate, _, _, _, _): learningRate
+        }
+    }
+
     /// The optimizer with another learning rate.
     public func withLearningRate(_ learningRate: Double) -> Optimizer {
         switch self {
@@ -72,7 +79,7 @@ public enum Metric: String, Equatable, Sendable {
 
 /// What `compile` recorded.
 public struct TrainingConfiguration: Equatable, Sendable {
-    public let optimizer: Optimizer
+    public private(set) var optimizer: Optimizer
     /// One loss per output, or a single loss applied to every output (empty when given by name).
     public let losses: [Loss]
     /// Weights of the per-output losses in the total (`nil`: every weight 1).
@@ -106,6 +113,13 @@ public struct TrainingConfiguration: Equatable, Sendable {
         self.lossWeights = nil
         self.metrics = []
         self.byOutput = ByOutput(losses: losses, metrics: metrics, lossWeights: lossWeights)
+    }
+
+    /// The same configuration with another optimizer.
+    public func replacingOptimizer(_ optimizer: Optimizer) -> TrainingConfiguration {
+        var copy = self
+        copy.optimizer = optimizer
+        return copy
     }
 
     /// The single loss, when one loss applies to every output (the first of the list otherwise).

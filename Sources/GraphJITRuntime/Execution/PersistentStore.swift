@@ -16,6 +16,9 @@ package final class PersistentStore: Sendable {
     /// current at this count needs no per-buffer check (one atomic load on the hot path).
     package let changes = Atomic<Int>(0)
     private let values = Mutex<[String: PersistentBuffer]>([:])
+    /// Contents for values no plan has bound yet (a resumed optimizer's states), used instead of
+    /// the binder's initial contents when the shape matches.
+    private let presets = Mutex<[String: Tensor]>([:])
     private let derived = Mutex<[DerivedKey: DerivedBuffer]>([:])
 
     private struct DerivedKey: Hashable {
@@ -36,7 +39,9 @@ package final class PersistentStore: Sendable {
             }
             return existing
         }
-        let created = PersistentBuffer(name: name, shape: shape, contents: try initial())
+        let preset = presets.withLock { $0.removeValue(forKey: name) }
+        let contents = try preset.flatMap { $0.shape == shape ? $0.scalars : nil } ?? initial()
+        let created = PersistentBuffer(name: name, shape: shape, contents: contents)
         return values.withLock { values in
             if let existing = values[name] { return existing }
             values[name] = created
@@ -72,6 +77,19 @@ package final class PersistentStore: Sendable {
         }
     }
 
+    /// Sets persistent values: the bound ones now (as ``write(_:)``), the others when a plan first
+    /// binds them with the same shape (instead of zeros, for states).
+    package func preset(_ tensors: [String: Tensor]) {
+        let bound = values.withLock { values in tensors.filter { values[$0.key] != nil } }
+        write(bound)
+        presets.withLock { presets in
+            for (name, tensor) in tensors where bound[name] == nil { presets[name] = tensor }
+        }
+    }
+
+    /// Forgets the presets not bound yet.
+    package func removePresets() { presets.withLock { $0.removeAll() } }
+
     /// The current contents of a bound persistent value, or `nil` if no plan has bound it.
     package func read(_ name: String) -> Tensor? {
         guard let buffer = values.withLock({ $0[name] }) else { return nil }
@@ -82,6 +100,7 @@ package final class PersistentStore: Sendable {
     package func removeAll() {
         values.withLock { $0.removeAll() }
         derived.withLock { $0.removeAll() }
+        presets.withLock { $0.removeAll() }
     }
 }
 

@@ -1,47 +1,54 @@
 import GraphJITCompiler
 import GraphJITRuntime
 import GraphJITIR
-extension SafetensorsHeader {
-    /// A parsed JSON value, just enough JSON for safetensors headers.
-    ///
-    /// Foundation's `JSONSerialization` is not used because it keeps only one of two equal keys (a
-    /// file with a duplicated tensor name must be rejected), loses member order, and writes `/` as
-    /// `\/` where the reference implementation (serde_json) does not.
-    enum JSON {
-        /// Members in file order; equal keys are kept so that callers can report them.
-        case object([(key: String, value: JSON)])
-        case array([JSON])
-        case string(String)
-        /// The number's text as written, so that large integers lose nothing.
-        case number(String)
-        case bool(Bool)
-        case null
+/// A parsed JSON value: safetensors headers and Keras's `config.json` / `metadata.json`.
+///
+/// Foundation's `JSONSerialization` is not used because it keeps only one of two equal keys (a
+/// file with a duplicated tensor name must be rejected), loses member order (Keras configs are
+/// written in order), and writes `/` as `\/` where the reference implementations (serde_json,
+/// Python's `json`) do not. Parsing is bounded: nesting deeper than 64 levels is an error.
+enum JSON {
+    /// Members in file order; equal keys are kept so that callers can report them.
+    case object([(key: String, value: JSON)])
+    case array([JSON])
+    case string(String)
+    /// The number's text as written, so that large integers lose nothing.
+    case number(String)
+    case bool(Bool)
+    case null
 
-        /// The value as an `Int`, when it is an integer literal (no fraction or exponent) that fits.
-        var intValue: Int? {
-            guard case let .number(text) = self else { return nil }
-            return Int(text)
-        }
+    /// The value as an `Int`, when it is an integer literal (no fraction or exponent) that fits.
+    var intValue: Int? {
+        guard case let .number(text) = self else { return nil }
+        return Int(text)
+    }
 
-        /// A short rendering of the value for error messages, truncated past 60 characters.
-        var summary: String {
-            let text = JSON.serialize(self)
-            return text.count <= 60 ? text : text.prefix(57) + "..."
-        }
+    /// A short rendering of the value for error messages, truncated past 60 characters.
+    var summary: String {
+        let text = JSON.serialize(self)
+        return text.count <= 60 ? text : text.prefix(57) + "..."
     }
 }
 
 // MARK: - Parsing
 
-extension SafetensorsHeader.JSON {
+extension JSON {
+    /// Why text is not JSON, and the byte offset where that was found.
+    struct ParseError: Error {
+        let message: String
+        let offset: Int
+    }
+}
+
+extension JSON {
     /// Parses one JSON value from UTF-8 `bytes`, allowing whitespace around it.
-    /// - Throws: ``SafetensorsError`` with reason ``SafetensorsError/Reason/invalidJSON(message:offset:)``.
+    /// - Throws: ``JSON/ParseError`` with the byte offset.
     static func parse(_ bytes: [UInt8]) throws -> Self {
         var parser = Parser(bytes: bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
-        guard parser.position == bytes.count else { throw parser.error("unexpected text after the header object") }
+        guard parser.position == bytes.count else { throw parser.error("unexpected text after the value") }
         return value
     }
 
@@ -55,9 +62,7 @@ extension SafetensorsHeader.JSON {
 
         init(bytes: [UInt8]) { self.bytes = bytes }
 
-        func error(_ message: String) -> SafetensorsError {
-            SafetensorsError(.invalidJSON(message: message, offset: position))
-        }
+        func error(_ message: String) -> ParseError { ParseError(message: message, offset: position) }
 
         var current: UInt8? { position < bytes.count ? bytes[position] : nil }
 
@@ -72,9 +77,9 @@ extension SafetensorsHeader.JSON {
             position += 1
         }
 
-        mutating func parseValue(depth: Int) throws -> SafetensorsHeader.JSON {
+        mutating func parseValue(depth: Int) throws -> JSON {
             guard depth < Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth) levels") }
-            guard let byte = current else { throw error("unexpected end of header") }
+            guard let byte = current else { throw error("unexpected end of the text") }
             switch byte {
             case UInt8(ascii: "{"): return try parseObject(depth: depth)
             case UInt8(ascii: "["): return try parseArray(depth: depth)
@@ -87,9 +92,9 @@ extension SafetensorsHeader.JSON {
             }
         }
 
-        mutating func parseObject(depth: Int) throws -> SafetensorsHeader.JSON {
+        mutating func parseObject(depth: Int) throws -> JSON {
             position += 1  // "{"
-            var members: [(key: String, value: SafetensorsHeader.JSON)] = []
+            var members: [(key: String, value: JSON)] = []
             skipWhitespace()
             if current == UInt8(ascii: "}") { position += 1; return .object(members) }
             while true {
@@ -107,9 +112,9 @@ extension SafetensorsHeader.JSON {
             }
         }
 
-        mutating func parseArray(depth: Int) throws -> SafetensorsHeader.JSON {
+        mutating func parseArray(depth: Int) throws -> JSON {
             position += 1  // "["
-            var elements: [SafetensorsHeader.JSON] = []
+            var elements: [JSON] = []
             skipWhitespace()
             if current == UInt8(ascii: "]") { position += 1; return .array(elements) }
             while true {
@@ -227,7 +232,7 @@ extension SafetensorsHeader.JSON {
 
 // MARK: - Writing
 
-extension SafetensorsHeader.JSON {
+extension JSON {
     /// Compact JSON text, escaped as serde_json escapes it, so headers match the reference writer.
     static func serialize(_ value: Self) -> String {
         var output = ""
@@ -281,4 +286,62 @@ extension SafetensorsHeader.JSON {
         }
         return output + "\""
     }
+}
+
+// MARK: - Reading values
+
+extension JSON {
+    /// The first member named `key` of an object (`nil` for a missing key or a non-object).
+    subscript(key: String) -> JSON? {
+        guard case let .object(members) = self else { return nil }
+        return members.first(where: { $0.key == key })?.value
+    }
+
+    /// The members of an object, in order.
+    var members: [(key: String, value: JSON)]? {
+        if case let .object(members) = self { members } else { nil }
+    }
+
+    var arrayValue: [JSON]? {
+        if case let .array(elements) = self { elements } else { nil }
+    }
+
+    var stringValue: String? {
+        if case let .string(string) = self { string } else { nil }
+    }
+
+    var boolValue: Bool? {
+        if case let .bool(bool) = self { bool } else { nil }
+    }
+
+    /// Any number as a `Double` (integers included).
+    var doubleValue: Double? {
+        if case let .number(text) = self { Double(text) } else { nil }
+    }
+
+    var isNull: Bool {
+        if case .null = self { true } else { false }
+    }
+
+    /// An integer, also when written as a float with no fraction (`3.0`), as Python may write it.
+    var integerValue: Int? {
+        if let intValue { return intValue }
+        guard let double = doubleValue, double.rounded() == double, abs(double) < 1e15 else { return nil }
+        return Int(double)
+    }
+}
+
+// MARK: - Making values
+
+extension JSON {
+    static func int(_ value: Int) -> JSON { .number(String(value)) }
+
+    /// A number in the shortest text that reads back as `value` (as Python's `repr` writes floats).
+    static func double(_ value: Double) -> JSON {
+        value.isFinite ? .number("\(value)") : .null
+    }
+
+    static func strings(_ values: [String]) -> JSON { .array(values.map(JSON.string)) }
+
+    static func ints(_ values: [Int]) -> JSON { .array(values.map(JSON.int)) }
 }

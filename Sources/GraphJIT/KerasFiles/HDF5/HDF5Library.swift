@@ -1,0 +1,21 @@
+import CGraphJITHDF5
+import Synchronization
+
+/// The one gate to libhdf5: its serial build is not thread-safe, so every call from GraphJIT runs
+/// inside ``withLock(_:)``, after the library was opened with its error printing switched off.
+enum HDF5Library {
+    private static let lock = Mutex<Bool>(false)
+
+    /// Runs `body` holding the library lock (initializing the library on first use).
+    static func withLock<T>(_ body: () throws -> T) throws -> T {
+        try lock.withLock { initialized in
+            if !initialized {
+                guard gj_h5_init() >= 0 else {
+                    throw ModelFileError(.hdf5, file: "libhdf5", reason: "the HDF5 library failed to initialize")
+                }
+                initialized = true
+            }
+            return try body()
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import ZIPFoundation
+
+/// The zip container of a Keras 3 `.keras` file: `metadata.json`, `config.json` and
+/// `model.weights.h5`, stored uncompressed (Keras writes them with `zipfile.ZIP_STORED`).
+///
+/// Reading never touches the file system and never trusts the archive's own sizes: entry names
+/// that could escape a folder (`../x`, `/etc/x`, `C:\x`) are refused, and so is an entry whose
+/// inflated size passes ``maximumEntryBytes`` or is far larger than its compressed size (a zip
+/// bomb); inflation stops as soon as it passes the declared size.
+struct KerasArchive {
+    static let configName = "config.json"
+    static let metadataName = "metadata.json"
+    static let weightsName = "model.weights.h5"
+
+    /// The most entries a `.keras` file may hold (Keras writes three, plus assets).
+    static let maximumEntries = 4096
+    /// The most bytes one entry may inflate to: the memory budget.
+    static var maximumEntryBytes: Int { MemoryBudget.bytes }
+    /// A compressed entry inflating more than this many times its compressed size is refused.
+    static let maximumCompressionRatio = 1000
+
+    /// The entries GraphJIT reads, by name.
+    let entries: [String: Data]
+
+    /// Reads the archive in `data` (the file `source`).
+    init(reading data: Data, source: String) throws {
+        guard data.starts(with: [0x50, 0x4B]) else {
+            throw ModelFileError(.container, file: source, reason: "not a .keras file: it is not a zip archive")
+        }
+        let archive: Archive
+        do {
+            archive = try Archive(data: data, accessMode: .read)
+        } catch {
+            throw ModelFileError(.container, file: source, reason: "not a readable zip archive (\(error))")
+        }
+        var entries: [String: Data] = [:]
+        var count = 0
+        for entry in archive {
+            count += 1
+            guard count <= Self.maximumEntries else {
+                throw ModelFileError(.container, file: source, reason: "more than \(Self.maximumEntries) entries")
+            }
+            let path = entry.path
+            try Self.checkName(path, source: source)
+            guard entry.type == .file, [Self.configName, Self.metadataName, Self.weightsName].contains(path) else {
+                continue  // assets and folders are not needed to run the model
+            }
+            guard entries[path] == nil else {
+                throw ModelFileError(.container, file: source, location: path, reason: "the entry appears twice")
+            }
+            entries[path] = try Self.extract(entry, from: archive, source: source)
+        }
+        for required in [Self.configName, Self.weightsName] where entries[required] == nil {
+            throw ModelFileError(.container, file: source, location: required,
+                                 reason: "missing entry (a .keras file holds config.json and model.weights.h5)")
+        }
+        self.entries = entries
+    }
+
+    /// A zip of `entries` in order, stored uncompressed as Keras writes them.
+    static func write(_ entries: [(name: String, data: Data)], source: String) throws -> Data {
+        do {
+            let archive = try Archive(accessMode: .create)
+            for (name, data) in entries {
+                try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count),
+                                     modificationDate: Date(), compressionMethod: .none) { position, size in
+                    data.subdata(in: Int(position) ..< Int(position) + size)
+                }
+            }
+            guard let data = archive.data else {
+                throw ModelFileError(.container, file: source, reason: "the zip writer produced no data")
+            }
+            return data
+        } catch let error as ModelFileError {
+            throw error
+        } catch {
+            throw ModelFileError(.container, file: source, reason: "cannot write the zip archive (\(error))")
+        }
+    }
+
+    /// Refuses names that are absolute, climb out of the archive, or carry separators of other systems.
+    private static func checkName(_ path: String, source: String) throws {
+        let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        let unsafe = path.isEmpty || path.hasPrefix("/") || path.contains("\\") || path.utf8.contains(0)
+            || components.contains("..") || (path.count >= 2 && path.dropFirst().first == ":")
+        if unsafe {
+            throw ModelFileError(.container, file: source, location: path,
+                                 reason: "unsafe entry name (absolute, or with '..', '\\' or a drive letter)")
+        }
+    }
+
+    private static func extract(_ entry: Entry, from archive: Archive, source: String) throws -> Data {
+        let declared = entry.uncompressedSize
+        guard declared <= UInt64(maximumEntryBytes) else {
+            throw ModelFileError(.container, file: source, location: entry.path,
+                                 reason: "declares \(declared) bytes, more than the limit of \(maximumEntryBytes)")
+        }
+        if entry.compressedSize != declared {  // compressed: bound the ratio (a zip bomb inflates 10⁶ times)
+            guard declared <= max(entry.compressedSize, 1) * UInt64(maximumCompressionRatio) else {
+                throw ModelFileError(.container, file: source, location: entry.path,
+                                     reason: "inflates \(entry.compressedSize) bytes to \(declared), "
+                                         + "more than \(maximumCompressionRatio) times (a zip bomb?)")
+            }
+        }
+        var data = Data()
+        data.reserveCapacity(Int(declared))
+        struct Overflow: Error {}
+        let checksum: CRC32
+        do {
+            checksum = try archive.extract(entry, skipCRC32: false) { chunk in
+                guard UInt64(data.count + chunk.count) <= declared else { throw Overflow() }
+                data.append(chunk)
+            }
+        } catch is Overflow {
+            throw ModelFileError(.container, file: source, location: entry.path,
+                                 reason: "inflates to more than the \(declared) bytes it declares")
+        } catch {
+            throw ModelFileError(.container, file: source, location: entry.path,
+                                 reason: "cannot be read: truncated or corrupt (\(error))")
+        }
+        guard UInt64(data.count) == declared else {
+            throw ModelFileError(.container, file: source, location: entry.path,
+                                 reason: "holds \(data.count) bytes, not the \(declared) it declares (truncated)")
+        }
+        guard checksum == entry.checksum else {
+            throw ModelFileError(.container, file: source, location: entry.path,
+                                 reason: "its CRC-32 does not match the archive's (corrupt)")
+        }
+        return data
+    }
+}

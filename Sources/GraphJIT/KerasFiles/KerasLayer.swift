@@ -1,0 +1,68 @@
+import GraphJITIR
+
+/// A layer that Keras model files can hold: its Keras class, how its config reads and writes, and
+/// where `.keras` files keep its weights. Each layer's conformance is the one place that maps it.
+protocol KerasLayer: Layer {
+    /// Keras's class name, the `class_name` of the layer's config entry (`Dense`).
+    static var kerasClassName: String { get }
+    /// The layer described by a config entry; refuses options GraphJIT does not compute.
+    static func make(from config: KerasLayerConfig) throws -> Self
+    /// The layer's own options as Keras's `get_config` writes them (the writer adds `name`,
+    /// `trainable` and `dtype`).
+    func kerasOptions() throws -> [(key: String, value: JSON)]
+    /// The layer's weights in Keras's `layer.weights` order (the order of a legacy `.h5`'s
+    /// `weight_names` and of the optimizer's slots), with their place in a `.keras` file.
+    var kerasVariables: [KerasVariable] { get }
+}
+
+/// One weight of a layer as Keras stores it.
+struct KerasVariable: Equatable {
+    /// GraphJIT's weight name under the layer (`kernel`, `W.bias`): the parameter is `<layer>.<weight>`.
+    let weight: String
+    /// The dataset's path below the layer's group in `model.weights.h5` (`vars/0`, `cell/vars/1`).
+    let path: [String]
+
+    /// The weights of a layer that keeps them in its own `vars` group, in order.
+    static func ownVariables(_ weights: [String], under prefix: [String] = []) -> [KerasVariable] {
+        weights.enumerated().map { KerasVariable(weight: $0.element, path: prefix + ["vars", String($0.offset)]) }
+    }
+}
+
+/// The layer classes GraphJIT reads from Keras files, by Keras class name.
+enum KerasLayerRegistry {
+    static let types: [any KerasLayer.Type] = [
+        Dense.self, Conv2D.self, MaxPooling2D.self, Flatten.self, LSTM.self, Dropout.self, Activation.self,
+        Softmax.self, Concatenate.self, AttentionLayer.self,
+    ]
+
+    static func type(named className: String) -> (any KerasLayer.Type)? {
+        types.first { $0.kerasClassName == className }
+    }
+
+    static var supportedNames: String { (["InputLayer"] + types.map { $0.kerasClassName }).joined(separator: ", ") }
+}
+
+/// Keras's `to_snake_case` (keras/src/utils/naming.py): the group name of a layer class in
+/// `model.weights.h5` (`MaxPooling2D` → `max_pooling2d`, `LSTM` → `lstm`).
+func kerasSnakeCase(_ name: String) -> String {
+    // Step 1: `(.)([A-Z][a-z]+)` → `\1_\2`; step 2: `([a-z])([A-Z])` → `\1_\2`; then lowercase.
+    var characters = Array(name)
+    var first: [Character] = []
+    var index = 0
+    while index < characters.count {
+        let character = characters[index]
+        if index > 0, character.isUppercase, index + 1 < characters.count, characters[index + 1].isLowercase,
+           !(first.last == "_") {
+            first.append("_")
+        }
+        first.append(character)
+        index += 1
+    }
+    characters = first
+    var second: [Character] = []
+    for (position, character) in characters.enumerated() {
+        if position > 0, character.isUppercase, characters[position - 1].isLowercase { second.append("_") }
+        second.append(character)
+    }
+    return String(second).lowercased()
+}

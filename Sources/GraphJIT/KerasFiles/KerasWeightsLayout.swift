@@ -1,0 +1,144 @@
+import GraphJITIR
+
+/// Where a model's weights live in a Keras 3 `model.weights.h5`: one group per layer of
+/// `model.layers`, named by the snake-cased class with `_1`, `_2` … for repeats (never by the
+/// layer's own name), holding its variables in `vars/<i>`; then `optimizer/vars/<i>`.
+///
+/// The same layout reads and writes, so the two cannot disagree.
+struct KerasWeightsLayout {
+    /// One layer's group and the variables in it.
+    struct LayerGroup {
+        /// The group's name under `layers/` (`dense_1`).
+        let group: String
+        let layerName: String
+        let variables: [KerasVariable]
+    }
+
+    let groups: [LayerGroup]
+
+    /// The layout of `model.layers` in Keras's order (class names and names), with GraphJIT's
+    /// layers by name for their variables (input layers have none).
+    init(order: [(className: String, name: String)], layers: [String: any Layer]) {
+        var counters: [String: Int] = [:]
+        groups = order.map { className, name in
+            let base = kerasSnakeCase(className)
+            let count = counters[base, default: 0]
+            counters[base] = count + 1
+            let variables = (layers[name] as? any KerasLayer)?.kerasVariables ?? []
+            return LayerGroup(group: count == 0 ? base : "\(base)_\(count)", layerName: name, variables: variables)
+        }
+    }
+
+    /// Every weight as GraphJIT names it (`dense_1.kernel`), in Keras's order: the order of
+    /// `model.trainable_variables` and of the optimizer's slots.
+    var parameterNames: [String] {
+        groups.flatMap { group in group.variables.map { "\(group.layerName).\($0.weight)" } }
+    }
+
+    // MARK: Reading
+
+    /// Reads every layer's weights, each checked against the shape the model expects.
+    func readWeights(from root: HDF5Group, expected: ParameterStore) throws -> [String: Tensor] {
+        let layersGroup = try root.group("layers")
+        var tensors: [String: Tensor] = [:]
+        for group in groups where !group.variables.isEmpty {
+            guard let layerGroup = try layersGroup.groupIfPresent(group.group) else {
+                throw ModelFileError(.weights, file: root.file.source, location: "layer '\(group.layerName)'",
+                                     reason: "its weights group \(layersGroup.childPath(group.group)) is missing")
+            }
+            // The variables the layer's groups hold must be exactly the ones it has.
+            var holders: [[String]: Int] = [:]
+            for variable in group.variables { holders[Array(variable.path.dropLast()), default: 0] += 1 }
+            for (path, count) in holders {
+                let holder = try layerGroup.group(atPath: path)
+                let found = try holder.childNames().count
+                guard found == count else {
+                    throw ModelFileError(.weights, file: root.file.source, location: "layer '\(group.layerName)'",
+                                         reason: "\(holder.path) holds \(found) variables, the layer has \(count) "
+                                             + "(\(group.variables.map(\.weight).joined(separator: ", ")))")
+                }
+            }
+            for variable in group.variables {
+                let name = "\(group.layerName).\(variable.weight)"
+                guard let shape = expected[name]?.shape else { continue }
+                let holder = try layerGroup.group(atPath: Array(variable.path.dropLast()))
+                do {
+                    tensors[name] = Tensor(shape: shape, scalars: try holder.readFloats(variable.path.last!, shape: shape))
+                } catch let error as ModelFileError where error.kind == .weights {
+                    throw ModelFileError(.weights, file: error.file, location: "layer '\(group.layerName)' \(variable.weight)",
+                                         reason: "\(error.location ?? ""): \(error.reason)")
+                }
+            }
+        }
+        return tensors
+    }
+
+    /// The optimizer's variables: `iterations`, the learning rate, then each parameter's slots in
+    /// Keras's order (for Adam `m₀ v₀ m₁ v₁ …`), or `nil` when the file holds no built optimizer.
+    func readOptimizer(from root: HDF5Group, slotNames: [String], expected: ParameterStore)
+        throws -> (iterations: Int64, learningRate: Float, slots: [String: Tensor])? {
+        guard let vars = try root.groupIfPresent("optimizer")?.groupIfPresent("vars") else { return nil }
+        let count = try vars.childNames().count
+        let names = parameterNames
+        let expectedCount = 2 + names.count * slotNames.count
+        if count == 0 { return nil }
+        guard count == expectedCount || count == 2 else {
+            throw ModelFileError(.weights, file: root.file.source, location: vars.path,
+                                 reason: "holds \(count) optimizer variables; the compiled optimizer has \(expectedCount) "
+                                     + "(iterations, learning rate, and \(slotNames.joined(separator: "/")) for \(names.count) weights)")
+        }
+        let iterations = try vars.readInteger("0")
+        guard iterations >= 0, iterations < 1 << 24 else {
+            throw ModelFileError(.weights, file: root.file.source, location: vars.childPath("0"),
+                                 reason: "iterations \(iterations) is outside 0 ..< 2^24 (GraphJIT counts steps in float32)")
+        }
+        let learningRate = try vars.readFloats("1", shape: []).first!
+        var slots: [String: Tensor] = [:]
+        if count == expectedCount {
+            var index = 2
+            for name in names {
+                let shape = expected[name]!.shape
+                for slot in slotNames {
+                    slots[TrainingGraph.slotName(slot, of: name)] =
+                        Tensor(shape: shape, scalars: try vars.readFloats(String(index), shape: shape))
+                    index += 1
+                }
+            }
+        }
+        return (iterations, learningRate, slots)
+    }
+
+    // MARK: Writing
+
+    /// Writes every layer's group (empty `vars` groups included, as Keras writes them) and, if
+    /// given, the optimizer's variables.
+    func write(_ parameters: ParameterStore, optimizer: (iterations: Int64, learningRate: Float, slots: [[Tensor]])?,
+               to root: HDF5Group) throws {
+        let layersGroup = try root.makeGroup("layers")
+        for group in groups {
+            let layerGroup = try layersGroup.makeGroup(group.group)
+            var made: [[String]: HDF5Group] = [[]: layerGroup]
+            func holder(_ path: [String]) throws -> HDF5Group {
+                if let existing = made[path] { return existing }
+                let parent = try holder(Array(path.dropLast()))
+                let created = try parent.makeGroup(path.last!)
+                made[path] = created
+                return created
+            }
+            _ = try holder(["vars"])
+            for variable in group.variables {
+                let tensor = parameters["\(group.layerName).\(variable.weight)"]!
+                try holder(Array(variable.path.dropLast())).write(tensor.scalars, shape: tensor.shape, as: variable.path.last!)
+            }
+        }
+        let optimizerVars = try root.makeGroup("optimizer").makeGroup("vars")
+        if let optimizer {
+            try optimizerVars.write(integer: optimizer.iterations, as: "0")
+            try optimizerVars.write([optimizer.learningRate], shape: [], as: "1")
+            for (index, tensor) in optimizer.slots.joined().enumerated() {
+                try optimizerVars.write(tensor.scalars, shape: tensor.shape, as: String(index + 2))
+            }
+        }
+        _ = try root.makeGroup("vars")
+    }
+}
