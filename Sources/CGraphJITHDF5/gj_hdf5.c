@@ -20,6 +20,8 @@ int gj_h5_init(void) {
     return H5Eset_auto2(H5E_DEFAULT, NULL, NULL) < 0 ? -1 : 0;
 }
 
+void gj_h5_silence_thread(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
 /* A file-access property list for a file held in memory only (the core driver, no backing file);
  * closing the file closes every object still open in it. */
 static hid_t gj_h5_memory_access(void) {

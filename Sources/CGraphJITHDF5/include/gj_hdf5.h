@@ -8,7 +8,7 @@
  * links and external raw-data storage, which would, are refused.
  *
  * Identifiers are HDF5's `hid_t` (int64_t). Every function returns a negative value on failure and
- * never prints: the library's automatic error printing is switched off by gj_h5_init.
+ * never prints: the library's automatic error printing is switched off (gj_h5_silence_thread).
  * libhdf5 (the serial build) is not thread-safe: callers serialize every call.
  */
 #ifndef GRAPHJIT_HDF5_SHIM_H
@@ -39,6 +39,9 @@ enum {
 
 /* Opens the library once and switches its error printing off. Returns 0 or negative. */
 int gj_h5_init(void);
+/* Switches the error printing off for the calling thread (a thread-safe libhdf5 keeps one error
+ * stack, and one printing setting, per thread). */
+void gj_h5_silence_thread(void);
 
 /* A read-only file over a copy of `count` bytes at `bytes`. */
 int64_t gj_h5_open_image(const void *bytes, size_t count);

@@ -32,7 +32,7 @@ struct KerasFileReader {
                                                                      file: source)
             let slotNames = try configuration.optimizer.rule().slotNames
             let optimizer = try layout.readOptimizer(from: weights.root, slotNames: slotNames, expected: model.parameters)
-            if let optimizer {
+            if let optimizer, optimizer.learningRate != Float(configuration.optimizer.learningRate) {
                 // The learning rate is a variable in Keras: a callback may have changed it since compile.
                 configuration = configuration.replacingOptimizer(configuration.optimizer.withLearningRate(Double(optimizer.learningRate)))
             }

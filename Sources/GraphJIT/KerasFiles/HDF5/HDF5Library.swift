@@ -2,7 +2,8 @@ import CGraphJITHDF5
 import Synchronization
 
 /// The one gate to libhdf5: its serial build is not thread-safe, so every call from GraphJIT runs
-/// inside ``withLock(_:)``, after the library was opened with its error printing switched off.
+/// inside ``withLock(_:)``, after the library was opened and with its error printing switched off
+/// for the calling thread (Debian's build keeps error stacks per thread).
 enum HDF5Library {
     private static let lock = Mutex<Bool>(false)
 
@@ -15,6 +16,7 @@ enum HDF5Library {
                 }
                 initialized = true
             }
+            gj_h5_silence_thread()
             return try body()
         }
     }
