@@ -75,7 +75,9 @@ enum KerasCompileConfig {
             default: throw unsupported("optimizer '\(name)' (GraphJIT trains with Adam, SGD and RMSprop)")
             }
         }
-        guard let className = value["class_name"]?.stringValue, let config = value["config"] else {
+        // Keras 2 (tf_keras) registers its optimizers as `Custom>Adam`.
+        guard let className = value["class_name"]?.stringValue.map({ $0.hasPrefix("Custom>") ? String($0.dropFirst(7)) : $0 }),
+              let config = value["config"] else {
             throw ModelFileError(.config, file: file, location: "compile_config optimizer",
                                  reason: "\(value.summary) is not a serialized optimizer")
         }

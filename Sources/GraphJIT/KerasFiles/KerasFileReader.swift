@@ -30,8 +30,8 @@ struct KerasFileReader {
         if compile, let compileConfig = description.compileConfig {
             var configuration = try KerasCompileConfig.configuration(from: compileConfig, outputNames: try model.outputNames(),
                                                                      file: source)
-            let slotNames = try configuration.optimizer.rule().slotNames
-            let optimizer = try layout.readOptimizer(from: weights.root, slotNames: slotNames, expected: model.parameters)
+            let optimizer = try layout.readOptimizer(from: weights.root, rule: try configuration.optimizer.rule(),
+                                                     expected: model.parameters)
             if let optimizer, optimizer.learningRate != Float(configuration.optimizer.learningRate) {
                 // The learning rate is a variable in Keras: a callback may have changed it since compile.
                 configuration = configuration.replacingOptimizer(configuration.optimizer.withLearningRate(Double(optimizer.learningRate)))

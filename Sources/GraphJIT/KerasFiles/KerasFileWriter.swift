@@ -58,20 +58,31 @@ struct KerasFileWriter {
             return .array([.string(layer), .int(node), .int(0)])
         }
 
-        // config.json
+        // config.json: the layers in the order Keras will list them (`model.layers`), which also
+        // numbers the weight groups.
+        let inputsByName = Dictionary(topology.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let layersByName = Dictionary(layers.map { ($0.name, $0.layer) }, uniquingKeysWith: { a, _ in a })
+        let order = isSequential ? topology.inputs.map(\.name) + layers.map(\.name) : topology.kerasFunctionalOrder
         var layerEntries: [JSON] = []
-        for input in topology.inputs {
-            var entry: [(key: String, value: JSON)] = [
-                ("module", .string("keras.layers")), ("class_name", .string("InputLayer")),
-                ("config", .object([("batch_shape", Self.batchShape(input.shape)), ("dtype", .string("float32")),
-                                    ("sparse", .bool(false)), ("ragged", .bool(false)), ("name", .string(input.name)),
-                                    ("optional", .bool(false))])),
-                ("registered_name", .null),
-            ]
-            if !isSequential { entry += [("name", .string(input.name)), ("inbound_nodes", .array([]))] }
-            layerEntries.append(.object(entry))
-        }
-        for (name, layer) in layers {
+        var weightOrder: [(className: String, name: String)] = []
+        for name in order {
+            if let input = inputsByName[name] {
+                var entry: [(key: String, value: JSON)] = [
+                    ("module", .string("keras.layers")), ("class_name", .string("InputLayer")),
+                    ("config", .object([("batch_shape", Self.batchShape(input.shape)), ("dtype", .string("float32")),
+                                        ("sparse", .bool(false)), ("ragged", .bool(false)), ("name", .string(input.name)),
+                                        ("optional", .bool(false))])),
+                    ("registered_name", .null),
+                ]
+                if !isSequential {
+                    entry += [("name", .string(input.name)), ("inbound_nodes", .array([]))]
+                    weightOrder.append(("InputLayer", name))
+                }
+                layerEntries.append(.object(entry))
+                continue
+            }
+            let layer = layersByName[name]!
+            weightOrder.append((type(of: layer).kerasClassName, name))
             let origin = type(of: layer) == AttentionLayer.self
                 ? model.kerasCustomLayers[name] ?? Self.defaultAttentionOrigin : nil
             let config: JSON = .object([("name", .string(name)), ("trainable", .bool(true)), ("dtype", Self.dtypePolicy)]
@@ -127,18 +138,15 @@ struct KerasFileWriter {
                                                     ("date_saved", .string(formatter.string(from: Date())))])).utf8)
 
         // model.weights.h5
-        let order = (isSequential ? [] : topology.inputs.map { ("InputLayer", $0.name) })
-            + layers.map { (type(of: $0.layer).kerasClassName, $0.name) }
-        let layout = KerasWeightsLayout(order: order, layers: Dictionary(layers.map { ($0.name, $0.layer as any Layer) },
+        let layout = KerasWeightsLayout(order: weightOrder, layers: Dictionary(layers.map { ($0.name, $0.layer as any Layer) },
                                                                          uniquingKeysWith: { a, _ in a }))
         let weightsFile = try HDF5File.create(source: "\(source)/\(KerasArchive.weightsName)")
-        var optimizer: (iterations: Int64, learningRate: Float, slots: [[Tensor]])?
+        var optimizer: (iterations: Int64, learningRate: Float, slots: [Tensor])?
         if let configuration = model.trainingConfiguration, let state = model.optimizerState() {
-            let rule = try configuration.optimizer.rule()
-            let learningRate = Float(configuration.optimizer.learningRate)
-            optimizer = (state.iterations, learningRate, layout.parameterNames.map { name in
-                rule.slotNames.map { state.slots[TrainingGraph.slotName($0, of: name)] ?? Tensor.zeros(model.parameters[name]!.shape) }
-            })
+            let slots = layout.optimizerSlots(try configuration.optimizer.rule()).map { entry in
+                state.slots[entry.state] ?? Tensor.zeros(model.parameters[entry.parameter]!.shape)
+            }
+            optimizer = (state.iterations, Float(configuration.optimizer.learningRate), slots)
         }
         try layout.write(model.parameters, optimizer: optimizer, to: weightsFile.root)
         let weights = try weightsFile.image()

@@ -73,14 +73,29 @@ struct KerasWeightsLayout {
         return tensors
     }
 
-    /// The optimizer's variables: `iterations`, the learning rate, then each parameter's slots in
-    /// Keras's order (for Adam `m₀ v₀ m₁ v₁ …`), or `nil` when the file holds no built optimizer.
-    func readOptimizer(from root: HDF5Group, slotNames: [String], expected: ParameterStore)
+    /// The optimizer's slots in the order Keras stores them after `iterations` and the learning
+    /// rate, as GraphJIT's state names: Adam and SGD build theirs per variable (`m₀ v₀ m₁ v₁ …`),
+    /// RMSprop one list per slot kind (all velocities, then momentums, then average gradients).
+    func optimizerSlots(_ rule: OptimizerRule) -> [(parameter: String, state: String)] {
+        let names = parameterNames
+        switch rule {
+        case .adam, .sgd:
+            return names.flatMap { name in rule.slotNames.map { (name, TrainingGraph.slotName($0, of: name)) } }
+        case .rmsprop:
+            return rule.slotNames.flatMap { slot in names.map { ($0, TrainingGraph.slotName(slot, of: $0)) } }
+        }
+    }
+
+    /// The optimizer's variables: `iterations`, the learning rate, then the slots in Keras's order
+    /// (``optimizerSlots(_:)``), or `nil` when the file holds no built optimizer.
+    func readOptimizer(from root: HDF5Group, rule: OptimizerRule, expected: ParameterStore)
         throws -> (iterations: Int64, learningRate: Float, slots: [String: Tensor])? {
         guard let vars = try root.groupIfPresent("optimizer")?.groupIfPresent("vars") else { return nil }
         let count = try vars.childNames().count
         let names = parameterNames
-        let expectedCount = 2 + names.count * slotNames.count
+        let slotNames = rule.slotNames
+        let order = optimizerSlots(rule)
+        let expectedCount = 2 + order.count
         if count == 0 { return nil }
         guard count == expectedCount || count == 2 else {
             throw ModelFileError(.weights, file: root.file.source, location: vars.path,
@@ -95,14 +110,9 @@ struct KerasWeightsLayout {
         let learningRate = try vars.readFloats("1", shape: []).first!
         var slots: [String: Tensor] = [:]
         if count == expectedCount {
-            var index = 2
-            for name in names {
-                let shape = expected[name]!.shape
-                for slot in slotNames {
-                    slots[TrainingGraph.slotName(slot, of: name)] =
-                        Tensor(shape: shape, scalars: try vars.readFloats(String(index), shape: shape))
-                    index += 1
-                }
+            for (index, entry) in order.enumerated() {
+                let shape = expected[entry.parameter]!.shape
+                slots[entry.state] = Tensor(shape: shape, scalars: try vars.readFloats(String(index + 2), shape: shape))
             }
         }
         return (iterations, learningRate, slots)
@@ -112,7 +122,7 @@ struct KerasWeightsLayout {
 
     /// Writes every layer's group (empty `vars` groups included, as Keras writes them) and, if
     /// given, the optimizer's variables.
-    func write(_ parameters: ParameterStore, optimizer: (iterations: Int64, learningRate: Float, slots: [[Tensor]])?,
+    func write(_ parameters: ParameterStore, optimizer: (iterations: Int64, learningRate: Float, slots: [Tensor])?,
                to root: HDF5Group) throws {
         let layersGroup = try root.makeGroup("layers")
         for group in groups {
@@ -135,7 +145,7 @@ struct KerasWeightsLayout {
         if let optimizer {
             try optimizerVars.write(integer: optimizer.iterations, as: "0")
             try optimizerVars.write([optimizer.learningRate], shape: [], as: "1")
-            for (index, tensor) in optimizer.slots.joined().enumerated() {
+            for (index, tensor) in optimizer.slots.enumerated() {
                 try optimizerVars.write(tensor.scalars, shape: tensor.shape, as: String(index + 2))
             }
         }

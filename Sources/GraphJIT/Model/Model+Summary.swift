@@ -14,29 +14,10 @@ extension Model {
     ///     ...
     ///      Total params: 3,938,570 (15.02 MB)
     public func summary() throws -> String {
-        let topology = try topology.get()
-        let (graph, callOutputs) = try topology.makeGraph(batchSize: 1)
-        let isSequential = self is Sequential
-
         func shapeText(_ shape: [Int]) -> String {
-            "(None" + shape.dropFirst().map { ", \($0)" }.joined() + ")"
+            "(None" + shape.map { ", \($0)" }.joined() + ")"
         }
-        func parameterCount(_ layer: String) -> Int {
-            graph.parameters.filter { $0.name.hasPrefix(layer + ".") }.reduce(0) { $0 + $1.shape.elementCount }
-        }
-
-        var rows: [(String, String, String)] = []
-        if !isSequential {
-            for (id, name) in zip(graph.inputs, graph.inputNames) {
-                rows.append(("\(name) (InputLayer)", shapeText(graph[id].shape), "0"))
-            }
-        }
-        var reported = Set<String>()
-        for (call, output) in zip(topology.calls, callOutputs) where reported.insert(call.name).inserted {
-            let type = String(describing: Swift.type(of: call.layer))
-            rows.append(("\(call.name) (\(type))", shapeText(graph[output].shape),
-                         Self.grouped(parameterCount(call.name))))
-        }
+        let rows = try summaryRows().map { ("\($0.layer) (\($0.type))", shapeText($0.outputShape), Self.grouped($0.parameters)) }
 
         let widths = [max(31, rows.map(\.0.count).max() ?? 0), max(22, rows.map(\.1.count).max() ?? 0), 13]
         func line(_ left: String, _ fill: String, _ join: String, _ right: String) -> String {
@@ -58,10 +39,15 @@ extension Model {
             if index < rows.count - 1 { lines.append(line("├", "─", "┼", "┤")) }
         }
         lines.append(line("└", "─", "┴", "┘"))
-        let total = graph.parameters.reduce(0) { $0 + $1.shape.elementCount }
+        let trainable = try parameterCount()
+        // As Keras: once the optimizer has variables (after a step, or read from a file), they
+        // count in the total: the slots, the step count and the learning rate.
+        let optimizer = optimizerState().map { $0.slots.values.reduce(2) { $0 + $1.shape.elementCount } } ?? 0
+        let total = trainable + optimizer
         lines.append(" Total params: \(Self.grouped(total)) (\(Self.byteText(total * 4)))")
-        lines.append(" Trainable params: \(Self.grouped(total)) (\(Self.byteText(total * 4)))")
+        lines.append(" Trainable params: \(Self.grouped(trainable)) (\(Self.byteText(trainable * 4)))")
         lines.append(" Non-trainable params: 0 (0.00 B)")
+        if optimizer > 0 { lines.append(" Optimizer params: \(Self.grouped(optimizer)) (\(Self.byteText(optimizer * 4)))") }
         if let configuration = trainingConfiguration {
             let losses = configuration.byOutput.map { $0.losses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.rawValue)" } }
                 .map { $0.joined(separator: ", ") } ?? configuration.losses.map(\.rawValue).joined(separator: ", ")
@@ -70,6 +56,30 @@ extension Model {
                          + (configuration.lossWeights.map { ", loss weights \($0)" } ?? ""))
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The rows of ``summary()``: each layer (and, for a functional model, each input) with its
+    /// Keras class, per-sample output shape and parameter count, in Keras's order.
+    func summaryRows() throws -> [(layer: String, type: String, outputShape: [Int], parameters: Int)] {
+        let topology = try topology.get()
+        let (graph, callOutputs) = try topology.makeGraph(batchSize: 1)
+        func parameterCount(_ layer: String) -> Int {
+            graph.parameters.filter { $0.name.hasPrefix(layer + ".") }.reduce(0) { $0 + $1.shape.elementCount }
+        }
+        var rows: [(layer: String, type: String, outputShape: [Int], parameters: Int)] = []
+        var byName: [String: (layer: String, type: String, outputShape: [Int], parameters: Int)] = [:]
+        for (id, name) in zip(graph.inputs, graph.inputNames) {
+            byName[name] = (name, "InputLayer", Array(graph[id].shape.dropFirst()), 0)
+        }
+        for (call, output) in zip(topology.calls, callOutputs) where byName[call.name] == nil {
+            byName[call.name] = (call.name, String(describing: Swift.type(of: call.layer)),
+                                 Array(graph[output].shape.dropFirst()), parameterCount(call.name))
+        }
+        // Keras lists a Sequential model's layers as stacked, a functional model's in its
+        // `model.layers` order (by depth from the outputs), inputs included.
+        let order = self is Sequential ? topology.layers.map(\.name) : topology.kerasFunctionalOrder
+        rows = order.compactMap { byName[$0] }
+        return rows
     }
 
     /// The total number of scalar parameters.

@@ -66,9 +66,11 @@ struct KerasFileRoundTripTests {
         let loaded = try Model.load(contentsOf: url)
 
         #expect(type(of: loaded) == type(of: original))
-        #expect(try loaded.layerNames() == original.layerNames())
+        // A functional model comes back with its layers in Keras's `model.layers` order, which the
+        // summary already shows; the application order GraphJIT was given may differ.
+        #expect(try Set(loaded.layerNames()) == Set(original.layerNames()))
         #expect(try loaded.summary() == original.summary())
-        #expect(loaded.parameters == original.parameters)
+        #expect(loaded.parameters.dictionary == original.parameters.dictionary)
         #expect(loaded.trainingConfiguration == original.trainingConfiguration)
         #expect(try loaded.predict(inputs) == original.predict(inputs))
         let saved = try #require(original.optimizerState())
@@ -80,7 +82,7 @@ struct KerasFileRoundTripTests {
         let next = try original.trainOnBatch(inputs, targets)
         let resumed = try loaded.trainOnBatch(inputs, targets)
         #expect(next == resumed)
-        #expect(loaded.parameters == original.parameters)
+        #expect(loaded.parameters.dictionary == original.parameters.dictionary)
     }
 
     @Test("the reference engine resumes from a loaded optimizer state too")
