@@ -141,12 +141,15 @@ struct KerasFileWriter {
         let layout = KerasWeightsLayout(order: weightOrder, layers: Dictionary(layers.map { ($0.name, $0.layer as any Layer) },
                                                                          uniquingKeysWith: { a, _ in a }))
         let weightsFile = try HDF5File.create(source: "\(source)/\(KerasArchive.weightsName)")
+        // A compiled model's optimizer, as Keras builds it when it compiles the loaded model: the
+        // trained state, or a fresh one (step 0, zero slots) before the first step.
         var optimizer: (iterations: Int64, learningRate: Float, slots: [Tensor])?
-        if let configuration = model.trainingConfiguration, let state = model.optimizerState() {
+        if let configuration = model.trainingConfiguration {
+            let state = model.optimizerState()
             let slots = layout.optimizerSlots(try configuration.optimizer.rule()).map { entry in
-                state.slots[entry.state] ?? Tensor.zeros(model.parameters[entry.parameter]!.shape)
+                state?.slots[entry.state] ?? Tensor.zeros(model.parameters[entry.parameter]!.shape)
             }
-            optimizer = (state.iterations, Float(configuration.optimizer.learningRate), slots)
+            optimizer = (state?.iterations ?? 0, Float(configuration.optimizer.learningRate), slots)
         }
         try layout.write(model.parameters, optimizer: optimizer, to: weightsFile.root)
         let weights = try weightsFile.image()

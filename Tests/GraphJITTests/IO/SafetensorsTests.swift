@@ -192,8 +192,8 @@ struct SafetensorsTests {
         Corruption("header is an array", header: "[1, 2]",
                    expected: .invalidJSON(message: "the header is not a JSON object", offset: 0)),
         // The parser reaches the end after skipping the padding spaces.
-        Corruption("unterminated header", header: #"{"a":"#, expected: .invalidJSON(message: "unexpected end of header", offset: 8)),
-        Corruption("trailing garbage", header: "{} x", expected: .invalidJSON(message: "unexpected text after the header object", offset: 3)),
+        Corruption("unterminated header", header: #"{"a":"#, expected: .invalidJSON(message: "unexpected end of the text", offset: 8)),
+        Corruption("trailing garbage", header: "{} x", expected: .invalidJSON(message: "unexpected text after the value", offset: 3)),
         Corruption("duplicate names",
                    header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
                    data: [0, 0, 0, 0], expected: .duplicateName("a")),

@@ -99,7 +99,7 @@ struct KerasFileRoundTripTests {
         #expect(loaded.parameters == original.parameters)
     }
 
-    @Test("load(compile: false) leaves the model uncompiled; a model never trained saves no optimizer slots")
+    @Test("load(compile: false) leaves the model uncompiled; a model never trained saves a fresh optimizer (step 0)")
     func compileFlag() throws {
         let model = TutorialModel.multitask(inputSize: 4, hidden: 5, seed: 1)
         model.compile(optimizer: .sgd(learningRate: 0.1, momentum: 0.9, nesterov: true), loss: .categoricalCrossentropy,
@@ -110,7 +110,10 @@ struct KerasFileRoundTripTests {
         #expect(try Model.load(contentsOf: url, compile: false).trainingConfiguration == nil)
         let loaded = try Model.load(contentsOf: url)
         #expect(loaded.trainingConfiguration == model.trainingConfiguration)
-        #expect(loaded.optimizerState() == nil)
+        let fresh = try #require(loaded.optimizerState())
+        #expect(fresh.iterations == 0)
+        #expect(fresh.slots.values.allSatisfy { $0.scalars.allSatisfy { $0 == 0 } })
+        #expect(fresh.slots.count == model.parameters.names.count)  // SGD with momentum: one slot each
     }
 
     @Test("save(to:) picks the format by extension and says what it cannot write")

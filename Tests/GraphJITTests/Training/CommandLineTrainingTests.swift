@@ -7,20 +7,10 @@ import Testing
 /// `evaluate(return_dict=True)` would be written.
 @Suite("Command line: fit and evaluate")
 struct CommandLineTrainingTests {
+    /// `graphjit arguments`, with standard output and error together.
     static func graphjit(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let folder = URL(filePath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let candidates = [folder, folder.deletingLastPathComponent()].map { $0.appending(path: "graphjit") }
-        let executable = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) })
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try GraphJITExecutable.run(arguments)
+        return (result.status, result.output + result.error)
     }
 
     @Test("fit then evaluate the multitask model: files match the library's own run")
