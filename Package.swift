@@ -25,9 +25,10 @@ let package = Package(
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
 
-        /// The C layer between the Swift HDF5 reader/writer and libhdf5 (Swift cannot use its
-        /// `H5T_NATIVE_*` macros); in-memory files only.
-        .target(name: "CGraphJITHDF5", dependencies: ["CHDF5"], path: "Sources/CGraphJITHDF5"),
+        /// The C layer of the model-file readers: libhdf5 (Swift cannot use its `H5T_NATIVE_*`
+        /// macros; in-memory files only) and zlib's bounded inflate for compressed zip entries.
+        .target(name: "CGraphJITFiles", dependencies: ["CHDF5"], path: "Sources/CGraphJITFiles",
+                linkerSettings: [.linkedLibrary("z")]),
 
         /// The C support library that generated kernels call: GEMM micro-kernels, vector math, and
         /// the one definition of the runtime ABI (`include/gj_abi.h`).
@@ -59,7 +60,7 @@ let package = Package(
         ),
 
         /// The public umbrella: layers, models, file formats, the zoo, compiled models with tiers.
-        .target(name: "GraphJIT", dependencies: ["GraphJITIR", "GraphJITRuntime", "GraphJITCompiler", "CGraphJITHDF5",
+        .target(name: "GraphJIT", dependencies: ["GraphJITIR", "GraphJITRuntime", "GraphJITCompiler", "CGraphJITFiles",
                                              .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
 
         // MARK: Tools

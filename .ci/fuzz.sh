@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing (libFuzzer) of the NPY reader, the safetensors reader and model
-# construction from random specs: builds Fuzz/ (its own SwiftPM package) with the fuzzer and address
+# Coverage-guided fuzzing (libFuzzer) of the NPY reader, the safetensors reader, model
+# construction from random specs and the Keras file reader: builds Fuzz/ (its own SwiftPM package) with the fuzzer and address
 # sanitizers (UBSan too for the C targets), then runs each fuzzer for a bounded time from its seed
 # corpus in Fuzz/Corpus/.
 #
@@ -9,7 +9,7 @@
 #                                    which still crash (non-zero exit if any does)
 #   .ci/fuzz.sh --write-seeds        regenerate the valid seeds in Fuzz/Corpus/ from the library
 #
-# Environment: FUZZERS="FuzzNPY FuzzSafetensors FuzzModelSpec" (which to run), FUZZ_OUT (where crash
+# Environment: FUZZERS="FuzzNPY FuzzSafetensors FuzzModelSpec FuzzKerasFile" (which to run), FUZZ_OUT (where crash
 # inputs and logs go; default a new temporary folder, printed), FUZZ_JOBS (libFuzzer -fork jobs, default
 # 0 = one process that stops at its first crash), FUZZ_CONFIGURATION (debug, the default, or release).
 # See Fuzz/README.md.
@@ -25,7 +25,7 @@ case "${1:-}" in
 esac
 SECONDS_EACH=60
 if [ "$MODE" = fuzz ] && [ $# -gt 0 ]; then SECONDS_EACH=$1; shift; fi
-ALL_FUZZERS="FuzzNPY FuzzSafetensors FuzzModelSpec"
+ALL_FUZZERS="FuzzNPY FuzzSafetensors FuzzModelSpec FuzzKerasFile"
 if [ "$MODE" = replay ] && [ $# -gt 0 ]; then FUZZERS="$*"; fi
 FUZZERS=${FUZZERS:-$ALL_FUZZERS}
 CONFIGURATION=${FUZZ_CONFIGURATION:-debug}

@@ -15,18 +15,21 @@ let package = Package(
     name: "GraphJITFuzz",
     dependencies: [
         .package(path: ".."),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         /// What the fuzzers share: reading choices from the fuzzer's bytes, the model specs, the
         /// checks, and the seed-corpus writer.
         .target(
             name: "FuzzSupport",
-            dependencies: [.product(name: "GraphJIT", package: graphJIT)]
+            dependencies: [.product(name: "GraphJIT", package: graphJIT),
+                           .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
         // One libFuzzer target each: `LLVMFuzzerTestOneInput` in a single source file (so SwiftPM
         // compiles it as a library: libFuzzer supplies `main`).
         .executableTarget(name: "FuzzNPY", dependencies: ["FuzzSupport"]),
         .executableTarget(name: "FuzzSafetensors", dependencies: ["FuzzSupport"]),
         .executableTarget(name: "FuzzModelSpec", dependencies: ["FuzzSupport"]),
+        .executableTarget(name: "FuzzKerasFile", dependencies: ["FuzzSupport"]),
     ]
 )

@@ -11,6 +11,7 @@ public enum SeedCorpus {
         case "FuzzNPY": try npy()
         case "FuzzSafetensors": try safetensors()
         case "FuzzModelSpec": try modelSpecSeeds()
+        case "FuzzKerasFile": try KerasFileFuzzer.seeds()
         default: throw CocoaError(.featureUnsupported)
         }
         for (name, bytes) in seeds {

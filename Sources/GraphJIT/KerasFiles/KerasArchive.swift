@@ -4,10 +4,10 @@ import ZIPFoundation
 /// The zip container of a Keras 3 `.keras` file: `metadata.json`, `config.json` and
 /// `model.weights.h5`, stored uncompressed (Keras writes them with `zipfile.ZIP_STORED`).
 ///
-/// Reading never touches the file system and never trusts the archive's own sizes: entry names
-/// that could escape a folder (`../x`, `/etc/x`, `C:\x`) are refused, and so is an entry whose
-/// inflated size passes ``maximumEntryBytes`` or is far larger than its compressed size (a zip
-/// bomb); inflation stops as soon as it passes the declared size.
+/// Reading (``ZipReader``) never touches the file system and never trusts the archive's own
+/// sizes: entry names that could escape a folder (`../x`, `/etc/x`, `C:\x`) are refused, and so
+/// is an entry whose inflated size passes ``maximumEntryBytes`` or is far larger than its
+/// compressed size (a zip bomb); inflation stops at the declared size. Writing uses ZIPFoundation.
 struct KerasArchive {
     static let configName = "config.json"
     static let metadataName = "metadata.json"
@@ -28,28 +28,20 @@ struct KerasArchive {
         guard data.starts(with: [0x50, 0x4B]) else {
             throw ModelFileError(.container, file: source, reason: "not a .keras file: it is not a zip archive")
         }
-        let archive: Archive
-        do {
-            archive = try Archive(data: data, accessMode: .read)
-        } catch {
-            throw ModelFileError(.container, file: source, reason: "not a readable zip archive (\(error))")
+        let archive = try ZipReader(data, source: source)
+        guard archive.entries.count <= Self.maximumEntries else {
+            throw ModelFileError(.container, file: source, reason: "more than \(Self.maximumEntries) entries")
         }
         var entries: [String: Data] = [:]
-        var count = 0
-        for entry in archive {
-            count += 1
-            guard count <= Self.maximumEntries else {
-                throw ModelFileError(.container, file: source, reason: "more than \(Self.maximumEntries) entries")
-            }
-            let path = entry.path
-            try Self.checkName(path, source: source)
-            guard entry.type == .file, [Self.configName, Self.metadataName, Self.weightsName].contains(path) else {
+        for entry in archive.entries {
+            try Self.checkName(entry.name, source: source)
+            guard !entry.isDirectory, [Self.configName, Self.metadataName, Self.weightsName].contains(entry.name) else {
                 continue  // assets and folders are not needed to run the model
             }
-            guard entries[path] == nil else {
-                throw ModelFileError(.container, file: source, location: path, reason: "the entry appears twice")
+            guard entries[entry.name] == nil else {
+                throw ModelFileError(.container, file: source, location: entry.name, reason: "the entry appears twice")
             }
-            entries[path] = try Self.extract(entry, from: archive, source: source)
+            entries[entry.name] = try archive.contents(of: entry, limit: Self.maximumEntryBytes)
         }
         for required in [Self.configName, Self.weightsName] where entries[required] == nil {
             throw ModelFileError(.container, file: source, location: required,
@@ -88,45 +80,5 @@ struct KerasArchive {
             throw ModelFileError(.container, file: source, location: path,
                                  reason: "unsafe entry name (absolute, or with '..', '\\' or a drive letter)")
         }
-    }
-
-    private static func extract(_ entry: Entry, from archive: Archive, source: String) throws -> Data {
-        let declared = entry.uncompressedSize
-        guard declared <= UInt64(maximumEntryBytes) else {
-            throw ModelFileError(.container, file: source, location: entry.path,
-                                 reason: "declares \(declared) bytes, more than the limit of \(maximumEntryBytes)")
-        }
-        if entry.compressedSize != declared {  // compressed: bound the ratio (a zip bomb inflates 10⁶ times)
-            guard declared <= max(entry.compressedSize, 1) * UInt64(maximumCompressionRatio) else {
-                throw ModelFileError(.container, file: source, location: entry.path,
-                                     reason: "inflates \(entry.compressedSize) bytes to \(declared), "
-                                         + "more than \(maximumCompressionRatio) times (a zip bomb?)")
-            }
-        }
-        var data = Data()
-        data.reserveCapacity(Int(declared))
-        struct Overflow: Error {}
-        let checksum: CRC32
-        do {
-            checksum = try archive.extract(entry, skipCRC32: false) { chunk in
-                guard UInt64(data.count + chunk.count) <= declared else { throw Overflow() }
-                data.append(chunk)
-            }
-        } catch is Overflow {
-            throw ModelFileError(.container, file: source, location: entry.path,
-                                 reason: "inflates to more than the \(declared) bytes it declares")
-        } catch {
-            throw ModelFileError(.container, file: source, location: entry.path,
-                                 reason: "cannot be read: truncated or corrupt (\(error))")
-        }
-        guard UInt64(data.count) == declared else {
-            throw ModelFileError(.container, file: source, location: entry.path,
-                                 reason: "holds \(data.count) bytes, not the \(declared) it declares (truncated)")
-        }
-        guard checksum == entry.checksum else {
-            throw ModelFileError(.container, file: source, location: entry.path,
-                                 reason: "its CRC-32 does not match the archive's (corrupt)")
-        }
-        return data
     }
 }

@@ -23,7 +23,18 @@ extension Model {
                                  reason: "a .safetensors file holds weights only; build the model in Swift and call "
                                      + "loadWeights(from:), or load a .keras file")
         }
-        return try KerasFileReader(source: url.lastPathComponent, compile: compile).read(data)
+        return try load(data: data, fileName: url.lastPathComponent, compile: compile)
+    }
+
+    /// Reads a model from the bytes of a `.keras` or legacy `.h5` file (as ``load(contentsOf:compile:)``),
+    /// naming it `fileName` in errors.
+    public static func load(data: Data, fileName: String = "model.keras", compile: Bool = true) throws -> Model {
+        try KerasFileReader(source: fileName, compile: compile).read(data)
+    }
+
+    /// The bytes of the model as a Keras 3 `.keras` file (as ``save(to:)`` writes it).
+    public func kerasData() throws -> Data {
+        try KerasFileWriter(model: self, source: name + ".keras").write()
     }
 
     /// Saves the model, choosing the format by the file's extension: `.keras` writes a Keras 3
@@ -36,8 +47,7 @@ extension Model {
     public func save(to url: URL) throws {
         switch url.pathExtension.lowercased() {
         case "keras":
-            let data = try KerasFileWriter(model: self, source: url.lastPathComponent).write()
-            try FileIO.write(data, to: url)
+            try FileIO.write(try KerasFileWriter(model: self, source: url.lastPathComponent).write(), to: url)
         case "safetensors":
             try saveWeights(to: url)
         case "h5":

@@ -67,6 +67,47 @@ struct HostileKerasFileTests {
         #expect(error.reason.contains("zip bomb"))
     }
 
+    @Test("a .keras file re-zipped with deflate (as zip tools may) loads the same model")
+    func deflated() throws {
+        let (config, weights) = try Self.validParts()
+        let archive = try Archive(accessMode: .create)
+        for (name, data) in [(KerasArchive.configName, Data(config.utf8)), (KerasArchive.weightsName, weights)] {
+            try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate) {
+                position, size in data.subdata(in: Int(position) ..< Int(position) + size)
+            }
+        }
+        let stored = try Self.load(try Self.keras(config: config, weights: weights))
+        let deflated = try Self.load(try #require(archive.data))
+        #expect(deflated.parameters == stored.parameters)
+    }
+
+    @Test("the archive that trapped ZIPFoundation's reader (found by FuzzKerasFile) is an error")
+    func zipFoundationTrap() throws {
+        let url = KerasFileFixtureTests.directory.appending(path: "Hostile/zipfoundation-trap.keras")
+        let error = try Self.error(try Data(contentsOf: url))
+        #expect(error.kind == .container)
+    }
+
+    @Test("encrypted entries, zip64 markers and split archives are refused, saying which")
+    func unsupportedZipFeatures() throws {
+        let (config, weights) = try Self.validParts()
+        let whole = try Self.keras(config: config, weights: weights)
+        // The central directory's first entry: set its "encrypted" flag.
+        var encrypted = whole
+        let directory = try #require(encrypted.firstRange(of: Data([0x50, 0x4B, 0x01, 0x02])))
+        encrypted[directory.lowerBound + 8] |= 1
+        #expect(try Self.error(encrypted).reason.contains("encrypted"))
+        // The end record's entry count set to 0xFFFF, as a zip64 archive has it.
+        var zip64 = whole
+        let end = try #require(zip64.lastRange(of: Data([0x50, 0x4B, 0x05, 0x06])))
+        zip64[end.lowerBound + 10] = 0xFF
+        zip64[end.lowerBound + 11] = 0xFF
+        #expect(try Self.error(zip64).reason.contains("zip64"))
+        var split = whole
+        split[end.lowerBound + 4] = 1
+        #expect(try Self.error(split).reason.contains("several disks"))
+    }
+
     @Test("an entry that inflates past the size it declares is stopped there")
     func lyingSize() throws {
         let (config, weights) = try Self.validParts()

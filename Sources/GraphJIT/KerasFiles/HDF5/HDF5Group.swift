@@ -1,4 +1,4 @@
-import CGraphJITHDF5
+import CGraphJITFiles
 import Foundation
 import GraphJITIR
 

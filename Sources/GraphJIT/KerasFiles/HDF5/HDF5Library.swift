@@ -1,4 +1,4 @@
-import CGraphJITHDF5
+import CGraphJITFiles
 import Synchronization
 
 /// The one gate to libhdf5: its serial build is not thread-safe, so every call from GraphJIT runs
