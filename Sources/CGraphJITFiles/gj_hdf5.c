@@ -222,17 +222,6 @@ int gj_h5_write_int64(int64_t location, const char *name, int rank, const uint64
 
 /* MARK: - Attributes */
 
-int64_t gj_h5_attribute_storage_size(int64_t object, const char *name) {
-    htri_t exists = H5Aexists(object, name);
-    if (exists < 0) return -1;
-    if (exists == 0) return GJ_H5_MISSING_ATTRIBUTE;
-    hid_t attribute = H5Aopen(object, name, H5P_DEFAULT);
-    if (attribute < 0) return -1;
-    hsize_t size = H5Aget_storage_size(attribute);
-    H5Aclose(attribute);
-    return (int64_t)size;
-}
-
 /* Appends `length` bytes of `text` (and a NUL separator before every element but the first) to the
  * joined result, copying what fits in `capacity`. */
 static void gj_h5_append(char *buffer, size_t capacity, size_t *joined, const char *text, size_t length,
@@ -275,7 +264,10 @@ int64_t gj_h5_attribute_strings(int64_t object, const char *name, char *buffer, 
         char **strings = calloc(n == 0 ? 1 : n, sizeof(char *));
         if (strings == NULL) goto done;
         elements = strings;
-        if (H5Aread(attribute, memory, strings) < 0) goto done;
+        if (H5Aread(attribute, memory, strings) < 0) {
+            H5Dvlen_reclaim(memory, space, H5P_DEFAULT, strings);  /* what a failed read did allocate */
+            goto done;
+        }
         for (size_t i = 0; i < n; i++) {
             const char *text = strings[i] == NULL ? "" : strings[i];
             gj_h5_append(buffer, capacity, &joined, text, strlen(text), i > 0);
@@ -283,7 +275,10 @@ int64_t gj_h5_attribute_strings(int64_t object, const char *name, char *buffer, 
         H5Dvlen_reclaim(memory, space, H5P_DEFAULT, strings);
     } else {
         size_t size = H5Tget_size(type);
-        if (size == 0 || n > GJ_H5_ATTRIBUTE_LIMIT / size || H5Tset_size(memory, size) < 0) goto done;
+        /* Null-padded, as h5py writes `bytes`: a null-terminated memory type of the same size would
+         * drop the last character of the longest element. */
+        if (size == 0 || n > GJ_H5_ATTRIBUTE_LIMIT / size || H5Tset_size(memory, size) < 0
+            || H5Tset_strpad(memory, H5T_STR_NULLPAD) < 0) goto done;
         char *text = malloc(n * size == 0 ? 1 : n * size);
         if (text == NULL) goto done;
         elements = text;

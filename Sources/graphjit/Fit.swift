@@ -36,10 +36,7 @@ struct Fit: ParsableCommand {
             model.compile(optimizer: .adam(), loss: .categoricalCrossentropy,
                           metrics: Array(repeating: .accuracy, count: outputs))
         }
-        if let learningRate, let configuration = model.trainingConfiguration {
-            model.compile(optimizer: configuration.optimizer.withLearningRate(learningRate), losses: configuration.losses,
-                          metrics: configuration.metrics, lossWeights: configuration.lossWeights)
-        }
+        if let learningRate { try model.setLearningRate(learningRate) }  // keeps a resumed optimizer's state
         let (inputs, targets) = try readData(model: model, inputs: input, targets: target)
         let result = try model.fit(inputs, targets, batchSize: batchSize, epochs: epochs, shuffle: !noShuffle,
                                    validationSplit: validationSplit, verbose: .auto, seed: options.seed,

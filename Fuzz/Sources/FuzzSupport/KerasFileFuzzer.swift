@@ -63,7 +63,10 @@ public enum KerasFileFuzzer {
         do {
             _ = try model.summary()
             let again = try Model.load(data: try model.kerasData(), fileName: "again.keras")
-            check(again.parameters.dictionary == model.parameters.dictionary, "a loaded model's weights changed through save and load")
+            let same = model.parameters.names.allSatisfy { name in
+                again.parameters[name].map { ReaderFuzzers.sameBits($0, model.parameters[name]!) } ?? false
+            }
+            ReaderFuzzers.check(same, "a loaded model's weights changed through save and load")
         } catch {
             // A loaded model may still be refused later (a shape that only the graph checks); a
             // model that saved must load again.
@@ -91,7 +94,4 @@ public enum KerasFileFuzzer {
                 ("weights.h5", [2] + parts.weights)]
     }
 
-    static func check(_ condition: Bool, _ message: @autoclosure () -> String) {
-        if !condition { fatalError(message()) }
-    }
 }

@@ -9,7 +9,13 @@
  *
  * Identifiers are HDF5's `hid_t` (int64_t). Every function returns a negative value on failure and
  * never prints: the library's automatic error printing is switched off (gj_h5_silence_thread).
- * libhdf5 (the serial build) is not thread-safe: callers serialize every call.
+ * Callers serialize every call (Debian's build is thread-safe, but GraphJIT does not rely on it, and
+ * the object identifiers a caller holds are not meant to be shared between threads).
+ *
+ * What this layer cannot promise: libhdf5 parses the file's own structures (superblock, object
+ * headers, B-trees, heaps), and a crafted file can reach bugs in that parser that no check here
+ * sees. The layer bounds what GraphJIT asks of it (names, counts, shapes, sizes checked before any
+ * read) and the fuzzer runs it, but the library itself is not built with sanitizers.
  */
 #ifndef GRAPHJIT_HDF5_SHIM_H
 #define GRAPHJIT_HDF5_SHIM_H
@@ -86,8 +92,6 @@ int gj_h5_write_int64(int64_t location, const char *name, int rank, const uint64
 #define GJ_H5_MISSING_ATTRIBUTE (-2)
 int64_t gj_h5_attribute_strings(int64_t object, const char *name, char *buffer, size_t capacity,
                                 uint64_t *count);
-/* The attribute's storage size in bytes (a bound for gj_h5_attribute_strings), or negative. */
-int64_t gj_h5_attribute_storage_size(int64_t object, const char *name);
 /* Writes a scalar variable-length UTF-8 string attribute (as h5py writes a Python str). */
 int gj_h5_write_string_attribute(int64_t object, const char *name, const char *value);
 

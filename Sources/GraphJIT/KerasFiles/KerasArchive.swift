@@ -28,10 +28,7 @@ struct KerasArchive {
         guard data.starts(with: [0x50, 0x4B]) else {
             throw ModelFileError(.container, file: source, reason: "not a .keras file: it is not a zip archive")
         }
-        let archive = try ZipReader(data, source: source)
-        guard archive.entries.count <= Self.maximumEntries else {
-            throw ModelFileError(.container, file: source, reason: "more than \(Self.maximumEntries) entries")
-        }
+        let archive = try ZipReader(data, source: source, maximumEntries: Self.maximumEntries)
         var entries: [String: Data] = [:]
         for entry in archive.entries {
             try Self.checkName(entry.name, source: source)

@@ -37,7 +37,9 @@ struct KerasFileReader {
                 configuration = configuration.replacingOptimizer(configuration.optimizer.withLearningRate(Double(optimizer.learningRate)))
             }
             model.compile(configuration)
-            if let optimizer, !optimizer.slots.isEmpty {
+            // A built optimizer (its slots read, or none to read: SGD without momentum) resumes;
+            // one saved before it was built (only iterations and the learning rate) starts fresh.
+            if let optimizer, optimizer.isComplete {
                 model.restoreOptimizer(iterations: optimizer.iterations, slots: optimizer.slots)
             }
         }
@@ -97,15 +99,24 @@ struct KerasFileReader {
         try attribute(list: name, of: group).map { $0.joined() }
     }
 
-    /// A list-of-strings attribute (`layer_names`, `weight_names`), possibly split into chunks.
+    /// The most chunks a split attribute may have.
+    static let maximumAttributeChunks = 1 << 16
+
+    /// A list-of-strings attribute (`layer_names`, `weight_names`), possibly split into chunks
+    /// `name0`, `name1`, … (Keras splits attributes over 64 KB).
     static func attribute(list name: String, of group: HDF5Group) throws -> [String]? {
         if let whole = try group.strings(attribute: name) { return whole }
-        var chunks: [String] = []
-        while let chunk = try group.strings(attribute: "\(name)\(chunks.count)") {
-            chunks += chunk
-            guard chunks.count < 1 << 20 else { break }
+        var elements: [String] = []
+        var chunk = 0
+        while let part = try group.strings(attribute: "\(name)\(chunk)") {
+            elements += part
+            chunk += 1
+            guard chunk < maximumAttributeChunks else {
+                throw ModelFileError(.hdf5, file: group.file.source, location: group.path + "@" + name,
+                                     reason: "split into more than \(maximumAttributeChunks) chunks")
+            }
         }
-        return chunks.isEmpty ? nil : chunks
+        return chunk == 0 ? nil : elements
     }
 
     // MARK: Helpers

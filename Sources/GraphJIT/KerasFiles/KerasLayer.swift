@@ -43,26 +43,12 @@ enum KerasLayerRegistry {
 }
 
 /// Keras's `to_snake_case` (keras/src/utils/naming.py): the group name of a layer class in
-/// `model.weights.h5` (`MaxPooling2D` → `max_pooling2d`, `LSTM` → `lstm`).
+/// `model.weights.h5` (`MaxPooling2D` → `max_pooling2d`, `LSTM` → `lstm`, `ReLU` → `re_lu`).
 func kerasSnakeCase(_ name: String) -> String {
-    // Step 1: `(.)([A-Z][a-z]+)` → `\1_\2`; step 2: `([a-z])([A-Z])` → `\1_\2`; then lowercase.
-    var characters = Array(name)
-    var first: [Character] = []
-    var index = 0
-    while index < characters.count {
-        let character = characters[index]
-        if index > 0, character.isUppercase, index + 1 < characters.count, characters[index + 1].isLowercase,
-           !(first.last == "_") {
-            first.append("_")
-        }
-        first.append(character)
-        index += 1
-    }
-    characters = first
-    var second: [Character] = []
-    for (position, character) in characters.enumerated() {
-        if position > 0, character.isUppercase, characters[position - 1].isLowercase { second.append("_") }
-        second.append(character)
-    }
-    return String(second).lowercased()
+    // The same three substitutions, in order: drop `\W+`; `(.)([A-Z][a-z]+)` → `\1_\2`;
+    // `([a-z])([A-Z])` → `\1_\2`; then lowercase.
+    var text = name.replacing(#/\W+/#, with: "")
+    text = text.replacing(#/(.)([A-Z][a-z]+)/#) { "\($0.output.1)_\($0.output.2)" }
+    text = text.replacing(#/([a-z])([A-Z])/#) { "\($0.output.1)_\($0.output.2)" }
+    return text.lowercased()
 }

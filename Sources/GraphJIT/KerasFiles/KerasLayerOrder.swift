@@ -16,18 +16,29 @@ struct KerasLayerOrder {
     /// `inputs` are the input nodes, in order (an input nothing uses still gets a place, last).
     init(nodes: [Node], outputs: [Int], inputs: [Int]) {
         // Depth-first from each output: nodes finished after their parents; operations indexed
-        // when first met (before their parents).
+        // when first met (before their parents). An explicit stack: a deep model must not
+        // exhaust the thread's stack.
         var finished = Set<Int>()
+        var started = Set<Int>()
         var ordered: [Int] = []
         var operationIndex: [String: Int] = [:]
-        func visit(_ node: Int) {
-            guard !finished.contains(node) else { return }
-            if operationIndex[nodes[node].operation] == nil { operationIndex[nodes[node].operation] = operationIndex.count }
-            for parent in nodes[node].parents { visit(parent) }
-            finished.insert(node)
-            ordered.append(node)
+        for output in outputs {
+            var stack: [(node: Int, nextParent: Int)] = [(output, 0)]
+            while let (node, nextParent) = stack.popLast() {
+                if nextParent == 0 {
+                    guard !finished.contains(node), started.insert(node).inserted else { continue }
+                    if operationIndex[nodes[node].operation] == nil { operationIndex[nodes[node].operation] = operationIndex.count }
+                }
+                let parents = nodes[node].parents
+                if nextParent < parents.count {
+                    stack.append((node, nextParent + 1))
+                    stack.append((parents[nextParent], 0))
+                } else {
+                    finished.insert(node)
+                    ordered.append(node)
+                }
+            }
         }
-        for output in outputs { visit(output) }
 
         // Depths: an output is 0, a parent one more than its deepest child; a shared layer the
         // deepest of its calls.
@@ -40,13 +51,22 @@ struct KerasLayerOrder {
             nodeDepth[node] = depth
             for parent in nodes[node].parents { nodeDepth[parent] = max(depth + 1, nodeDepth[parent, default: 0]) }
         }
+        // Inputs nothing uses: depth 0, before the rest of that depth, in input order (Keras
+        // gives them index -1 and a stable sort keeps their order).
+        var unused: [String: Int] = [:]
         for input in inputs where operationDepth[nodes[input].operation] == nil {
             operationDepth[nodes[input].operation] = 0
-            operationIndex[nodes[input].operation] = -1
+            unused[nodes[input].operation] = unused.count
         }
         names = operationDepth.keys.sorted { a, b in
             let (depthA, depthB) = (operationDepth[a]!, operationDepth[b]!)
-            return depthA != depthB ? depthA > depthB : operationIndex[a]! < operationIndex[b]!
+            if depthA != depthB { return depthA > depthB }
+            switch (unused[a], unused[b]) {
+            case let (x?, y?): return x < y
+            case (_?, nil): return true
+            case (nil, _?): return false
+            case (nil, nil): return operationIndex[a]! < operationIndex[b]!
+            }
         }
     }
 }

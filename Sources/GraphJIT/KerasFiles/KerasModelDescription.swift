@@ -76,12 +76,20 @@ struct KerasModelDescription {
         var layers: [LayerEntry] = []
         var order: [(String, String)] = []
         var names = Set<String>()
+        var automaticNames: [String: Int] = [:]  // Keras's per-class counters, for entries without a name
         for (index, entry) in entries.enumerated() {
             guard let layerClass = entry["class_name"]?.stringValue, let layerConfig = entry["config"], layerConfig.members != nil else {
                 throw error("layer \(index) is not an object with 'class_name' and 'config'")
             }
-            let automatic = kerasSnakeCase(layerClass) + (index == 0 ? "" : "_\(index)")
-            let layerName = entry["name"]?.stringValue ?? layerConfig["name"]?.stringValue ?? automatic
+            let layerName: String
+            if let given = entry["name"]?.stringValue ?? layerConfig["name"]?.stringValue {
+                layerName = given
+            } else {
+                let base = kerasSnakeCase(layerClass)
+                let count = automaticNames[base, default: 0]
+                automaticNames[base] = count + 1
+                layerName = count == 0 ? base : "\(base)_\(count)"
+            }
             guard names.insert(layerName).inserted else { throw error("two layers are named '\(layerName)'", at: "layer '\(layerName)'") }
             let parsed = KerasLayerConfig(file: file, className: layerClass, name: layerName, config: layerConfig)
             try Self.checkFloat32(layerConfig["dtype"], file: file, location: "layer '\(layerName)' (\(layerClass))")

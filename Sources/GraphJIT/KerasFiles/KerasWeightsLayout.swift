@@ -51,7 +51,7 @@ struct KerasWeightsLayout {
             for variable in group.variables { holders[Array(variable.path.dropLast()), default: 0] += 1 }
             for (path, count) in holders {
                 let holder = try layerGroup.group(atPath: path)
-                let found = try holder.childNames().count
+                let found = try holder.childCount()
                 guard found == count else {
                     throw ModelFileError(.weights, file: root.file.source, location: "layer '\(group.layerName)'",
                                          reason: "\(holder.path) holds \(found) variables, the layer has \(count) "
@@ -60,7 +60,10 @@ struct KerasWeightsLayout {
             }
             for variable in group.variables {
                 let name = "\(group.layerName).\(variable.weight)"
-                guard let shape = expected[name]?.shape else { continue }
+                guard let shape = expected[name]?.shape else {
+                    throw ModelFileError(.weights, file: root.file.source, location: "layer '\(group.layerName)'",
+                                         reason: "the model has no weight '\(name)' for \(variable.path.joined(separator: "/"))")
+                }
                 let holder = try layerGroup.group(atPath: Array(variable.path.dropLast()))
                 do {
                     tensors[name] = Tensor(shape: shape, scalars: try holder.readFloats(variable.path.last!, shape: shape))
@@ -87,11 +90,12 @@ struct KerasWeightsLayout {
     }
 
     /// The optimizer's variables: `iterations`, the learning rate, then the slots in Keras's order
-    /// (``optimizerSlots(_:)``), or `nil` when the file holds no built optimizer.
+    /// (``optimizerSlots(_:)``), or `nil` when the file holds none; `isComplete` is false for an
+    /// optimizer saved before it was built (its step count and learning rate only).
     func readOptimizer(from root: HDF5Group, rule: OptimizerRule, expected: ParameterStore)
-        throws -> (iterations: Int64, learningRate: Float, slots: [String: Tensor])? {
+        throws -> (iterations: Int64, learningRate: Float, slots: [String: Tensor], isComplete: Bool)? {
         guard let vars = try root.groupIfPresent("optimizer")?.groupIfPresent("vars") else { return nil }
-        let count = try vars.childNames().count
+        let count = try vars.childCount()
         let names = parameterNames
         let slotNames = rule.slotNames
         let order = optimizerSlots(rule)
@@ -111,11 +115,14 @@ struct KerasWeightsLayout {
         var slots: [String: Tensor] = [:]
         if count == expectedCount {
             for (index, entry) in order.enumerated() {
-                let shape = expected[entry.parameter]!.shape
+                guard let shape = expected[entry.parameter]?.shape else {
+                    throw ModelFileError(.weights, file: root.file.source, location: vars.path,
+                                         reason: "the model has no weight '\(entry.parameter)' for optimizer variable \(index + 2)")
+                }
                 slots[entry.state] = Tensor(shape: shape, scalars: try vars.readFloats(String(index + 2), shape: shape))
             }
         }
-        return (iterations, learningRate, slots)
+        return (iterations, learningRate, slots, count == expectedCount)
     }
 
     // MARK: Writing

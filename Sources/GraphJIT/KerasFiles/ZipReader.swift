@@ -24,13 +24,12 @@ struct ZipReader {
     let bytes: [UInt8]
     let entries: [Entry]
 
-    /// The most entries read from a central directory.
-    static let maximumEntries = 65_535
-
-    init(_ data: Data, source: String) throws {
+    /// Parses the archive's directory, refusing one of more than `maximumEntries` entries before
+    /// reading them.
+    init(_ data: Data, source: String, maximumEntries: Int) throws {
         self.source = source
         bytes = Array(data)
-        entries = try Self.centralDirectory(of: bytes, source: source)
+        entries = try Self.centralDirectory(of: bytes, source: source, maximumEntries: maximumEntries)
     }
 
     /// The bytes of `entry`, at most `limit` of them, checked against its CRC-32.
@@ -74,7 +73,7 @@ struct ZipReader {
 
     // MARK: Parsing
 
-    private static func centralDirectory(of bytes: [UInt8], source: String) throws -> [Entry] {
+    private static func centralDirectory(of bytes: [UInt8], source: String, maximumEntries: Int) throws -> [Entry] {
         func error(_ reason: String) -> ModelFileError {
             ModelFileError(.container, file: source, reason: "not a readable zip archive: \(reason)")
         }
@@ -97,6 +96,9 @@ struct ZipReader {
             throw error("a zip64 archive (over 4 GiB or 65,535 entries), which GraphJIT does not read")
         }
         guard disk == 0, directoryDisk == 0, entriesHere == entryCount else { throw error("split over several disks") }
+        guard entryCount <= maximumEntries else {
+            throw ModelFileError(.container, file: source, reason: "\(entryCount) entries, more than the \(maximumEntries) allowed")
+        }
         guard directoryOffset <= end, directorySize <= end - directoryOffset else {
             throw error("its central directory lies outside the archive")
         }

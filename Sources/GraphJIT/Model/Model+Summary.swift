@@ -66,7 +66,6 @@ extension Model {
         func parameterCount(_ layer: String) -> Int {
             graph.parameters.filter { $0.name.hasPrefix(layer + ".") }.reduce(0) { $0 + $1.shape.elementCount }
         }
-        var rows: [(layer: String, type: String, outputShape: [Int], parameters: Int)] = []
         var byName: [String: (layer: String, type: String, outputShape: [Int], parameters: Int)] = [:]
         for (id, name) in zip(graph.inputs, graph.inputNames) {
             byName[name] = (name, "InputLayer", Array(graph[id].shape.dropFirst()), 0)
@@ -78,8 +77,7 @@ extension Model {
         // Keras lists a Sequential model's layers as stacked, a functional model's in its
         // `model.layers` order (by depth from the outputs), inputs included.
         let order = self is Sequential ? topology.layers.map(\.name) : topology.kerasFunctionalOrder
-        rows = order.compactMap { byName[$0] }
-        return rows
+        return order.compactMap { byName[$0] }
     }
 
     /// The total number of scalar parameters.

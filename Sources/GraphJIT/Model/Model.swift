@@ -35,7 +35,7 @@ public class Model {
     /// The seed the default weights were drawn from.
     public let seed: UInt64
     /// What ``compile(optimizer:loss:metrics:)`` recorded, if it was called.
-    public private(set) var trainingConfiguration: TrainingConfiguration?
+    public internal(set) var trainingConfiguration: TrainingConfiguration?
     /// Compiled JIT plans by batch size and tier, created on first use.
     let compiledCache = CompiledModelCache()
     /// How the Keras file the model was read from registered its custom layers, kept for saving.

@@ -219,6 +219,16 @@ extension Model {
         compiledCache.storage.write(zeros)
     }
 
+    /// Changes the optimizer's learning rate and keeps its state (moments, step count), as setting
+    /// Keras's `optimizer.learning_rate` does. The train steps are rebuilt with the new rate.
+    public func setLearningRate(_ learningRate: Double) throws {
+        guard let configuration = trainingConfiguration else { throw TrainingError.notCompiled }
+        _ = try configuration.optimizer.withLearningRate(learningRate).rule()  // refuses a rate Keras would
+        if parametersNeedSync { syncParametersFromCompiledPlans() }
+        trainingConfiguration = configuration.replacingOptimizer(configuration.optimizer.withLearningRate(learningRate))
+        compiledCache.removeTrainingPlans()  // the rate is a constant in their C; the states stay in the store
+    }
+
     /// Resumes an optimizer (read from a Keras file): its step count and its slots, named as
     /// ``GraphJITIR/TrainingGraph/slotName(_:of:)`` names them. Both engines continue from them.
     func restoreOptimizer(iterations: Int64, slots: [String: Tensor]) {

@@ -39,12 +39,15 @@ package final class PersistentStore: Sendable {
             }
             return existing
         }
-        let preset = presets.withLock { $0.removeValue(forKey: name) }
+        let preset = presets.withLock { $0[name] }
         let contents = try preset.flatMap { $0.shape == shape ? $0.scalars : nil } ?? initial()
         let created = PersistentBuffer(name: name, shape: shape, contents: contents)
         return values.withLock { values in
             if let existing = values[name] { return existing }
             values[name] = created
+            // The preset is spent only by the binding that wins (a concurrent first bind built the
+            // same contents from it and lost).
+            presets.withLock { _ = $0.removeValue(forKey: name) }
             return created
         }
     }
@@ -80,11 +83,15 @@ package final class PersistentStore: Sendable {
     /// Sets persistent values: the bound ones now (as ``write(_:)``), the others when a plan first
     /// binds them with the same shape (instead of zeros, for states).
     package func preset(_ tensors: [String: Tensor]) {
-        let bound = values.withLock { values in tensors.filter { values[$0.key] != nil } }
-        write(bound)
-        presets.withLock { presets in
-            for (name, tensor) in tensors where bound[name] == nil { presets[name] = tensor }
+        // Decided under the values lock, so a value bound meanwhile gets its contents by `write`.
+        let bound = values.withLock { values in
+            let bound = tensors.filter { values[$0.key] != nil }
+            presets.withLock { presets in
+                for (name, tensor) in tensors where bound[name] == nil { presets[name] = tensor }
+            }
+            return bound
         }
+        write(bound)
     }
 
     /// Forgets the presets not bound yet.

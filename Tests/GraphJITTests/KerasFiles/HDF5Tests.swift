@@ -74,6 +74,28 @@ struct HDF5Tests {
         } catch is ModelFileError {}
     }
 
+    @Test("fixed-length, null-padded string attributes (older Keras 2, h5py bytes) read whole")
+    func fixedLengthStrings() throws {
+        let directory = KerasFileFixtureTests.directory
+        let fixed = try Model.load(contentsOf: directory.appending(path: "Hostile/legacy_fixed_strings.h5"))
+        let original = try Model.load(contentsOf: directory.appending(path: "lstm_legacy_keras2.h5"))
+        #expect(fixed.parameters == original.parameters)
+        #expect(fixed.trainingConfiguration == original.trainingConfiguration)
+        let file = try HDF5File.open(try Data(contentsOf: directory.appending(path: "Hostile/legacy_fixed_strings.h5")),
+                                     source: "legacy_fixed_strings.h5")
+        let names = try file.root.group(atPath: ["model_weights", "lstm"]).strings(attribute: "weight_names")
+        #expect(names == ["lstm/lstm_cell/kernel:0", "lstm/lstm_cell/recurrent_kernel:0", "lstm/lstm_cell/bias:0"])
+    }
+
+    @Test("layer classes snake-case as Keras's to_snake_case does", arguments: [
+        ("Conv2D", "conv2d"), ("MaxPooling2D", "max_pooling2d"), ("LSTM", "lstm"), ("InputLayer", "input_layer"),
+        ("AttentionLayer", "attention_layer"), ("GRUCell", "gru_cell"), ("Conv2DTranspose", "conv2d_transpose"),
+        ("ReLU", "re_lu"), ("My_Layer", "my__layer"), ("HTTPServer2D", "http_server2d"), ("Keras-Layer!", "keras_layer"),
+    ])
+    func snakeCase(_ name: String, _ expected: String) {
+        #expect(kerasSnakeCase(name) == expected)
+    }
+
     @Test("names with '/' are refused by the C layer, not walked")
     func slashNames() throws {
         let root = try HDF5File.open(try Self.sampleImage(), source: "sample.h5").root

@@ -234,6 +234,39 @@ struct HostileKerasFileTests {
         #expect(try Self.error(noWeights).location == KerasArchive.weightsName)
     }
 
+    @Test("HDF5 soft links, external links and external raw data are refused, naming the dataset",
+          arguments: [("soft_link.keras", "soft or external link"), ("external_link.keras", "soft or external link"),
+                      ("external_storage.keras", "stored outside the file")])
+    func linksAndExternalData(_ file: String, _ expected: String) throws {
+        let url = KerasFileFixtureTests.directory.appending(path: "Hostile/\(file)")
+        let error = try Self.error(try Data(contentsOf: url), file: file)
+        #expect(error.description.contains("/layers/dense/vars/0"), "\(error)")
+        #expect(error.reason.contains(expected), "\(error)")
+    }
+
+    @Test("a functional config listing 3,000 layers in reverse order loads in linear time and saves")
+    func reversedDeepChain() throws {
+        let count = 3000
+        func tensor(_ layer: String) -> String {
+            #"{"class_name":"__keras_tensor__","config":{"shape":[null,4],"dtype":"float32","keras_history":["\#(layer)",0,0]}}"#
+        }
+        var layers = [#"{"class_name":"InputLayer","name":"input_layer","config":{"batch_shape":[null,4],"name":"input_layer"},"inbound_nodes":[]}"#]
+        for index in (0 ..< count).reversed() {
+            let input = index == 0 ? "input_layer" : "activation_\(index - 1)"
+            layers.append(#"{"class_name":"Activation","name":"activation_\#(index)","config":{"name":"activation_\#(index)","activation":"relu"},"inbound_nodes":[{"args":[\#(tensor(input))],"kwargs":{}}]}"#)
+        }
+        let config = #"{"class_name":"Functional","config":{"name":"deep","layers":["# + layers.joined(separator: ",")
+            + #"],"input_layers":["input_layer",0,0],"output_layers":["activation_\#(count - 1)",0,0]}}"#
+        let weights = try HDF5File.create(source: "w.h5")
+        _ = try weights.root.makeGroup("layers")
+        let started = ContinuousClock.now
+        let model = try Self.load(try Self.keras(config: config, weights: try weights.image()))
+        #expect(try model.summaryRows().count == count + 1)
+        let again = try Model.load(data: try model.kerasData())
+        #expect(try again.summaryRows().map(\.layer) == model.summaryRows().map(\.layer))
+        #expect(ContinuousClock.now - started < .seconds(60))
+    }
+
     @Test("a weights-only .h5 and a .safetensors given as a model say what they are")
     func wrongKinds() throws {
         let file = try HDF5File.create(source: "w.h5")

@@ -116,6 +116,27 @@ struct KerasFileRoundTripTests {
         #expect(fresh.slots.count == model.parameters.names.count)  // SGD with momentum: one slot each
     }
 
+    @Test("plain SGD (no slots) keeps its step count through a file; setLearningRate keeps the optimizer's state")
+    func stepCountAndLearningRate() throws {
+        let model = TutorialModel.multitask(inputSize: 4, hidden: 5, seed: 2)
+        model.compile(optimizer: .sgd(learningRate: 0.1), loss: .categoricalCrossentropy, metrics: [.accuracy, .accuracy])
+        let (inputs, targets) = try Self.data(for: model, batch: 3, seed: 5)
+        for _ in 0 ..< 3 { _ = try model.trainOnBatch(inputs, targets) }
+        let loaded = try Model.load(data: try model.kerasData())
+        #expect(loaded.optimizerState()?.iterations == 3)
+
+        let adam = TutorialModel.multitask(inputSize: 4, hidden: 5, seed: 2)
+        adam.compile(optimizer: .adam(), loss: .categoricalCrossentropy, metrics: [.accuracy, .accuracy])
+        _ = try adam.trainOnBatch(inputs, targets)
+        let before = try #require(adam.optimizerState())
+        try adam.setLearningRate(0.01)
+        #expect(adam.trainingConfiguration?.optimizer == .adam(learningRate: 0.01))
+        #expect(adam.optimizerState()?.slots == before.slots)
+        _ = try adam.trainOnBatch(inputs, targets)
+        #expect(adam.optimizerState()?.iterations == 2)
+        #expect(throws: TrainingError.self) { try adam.setLearningRate(-1) }
+    }
+
     @Test("save(to:) picks the format by extension and says what it cannot write")
     func extensions() throws {
         let model = TutorialModel.multitask(inputSize: 4, hidden: 5, seed: 1)

@@ -28,7 +28,7 @@ final class HDF5File {
         guard image.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) else {
             throw ModelFileError(.hdf5, file: source, reason: "not an HDF5 file (no HDF5 signature at its start)")
         }
-        let id = try HDF5Library.withLock {
+        let id = try HDF5Library.withLock(source: source) {
             image.withUnsafeBytes { gj_h5_open_image($0.baseAddress, $0.count) }
         }
         guard id >= 0 else {
@@ -39,7 +39,7 @@ final class HDF5File {
 
     /// A new, empty file in memory.
     static func create(source: String) throws -> HDF5File {
-        let id = try HDF5Library.withLock { gj_h5_create_image() }
+        let id = try HDF5Library.withLock(source: source) { gj_h5_create_image() }
         guard id >= 0 else { throw ModelFileError(.hdf5, file: source, reason: "cannot create an HDF5 file in memory") }
         return HDF5File(source: source, id: id, imageSize: 0)
     }

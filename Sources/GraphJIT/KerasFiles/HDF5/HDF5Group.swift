@@ -38,6 +38,15 @@ final class HDF5Group {
 
     // MARK: Links
 
+    /// How many links the group holds.
+    func childCount() throws -> Int {
+        try HDF5Library.withLock {
+            let count = gj_h5_child_count(id)
+            guard count >= 0 else { throw file.error(at: path, "cannot list the group") }
+            return Int(count)
+        }
+    }
+
     /// The names of the group's links, in name order.
     func childNames() throws -> [String] {
         try HDF5Library.withLock {
@@ -125,7 +134,7 @@ final class HDF5Group {
         try withDataset(name) { dataset, location in
             try checkNumeric(dataset, at: location)
             let shape = try Self.shape(of: dataset, at: location, in: file)
-            guard shape.elementCount == 1 else {
+            guard shape.allSatisfy({ $0 == 1 }) else {  // (a product of the file's extents could overflow)
                 throw ModelFileError(.weights, file: file.source, location: location,
                                      reason: "has shape \(shape), expected a scalar")
             }
