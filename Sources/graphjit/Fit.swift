@@ -39,7 +39,7 @@ struct Fit: ParsableCommand {
         if let learningRate { try model.setLearningRate(learningRate) }  // keeps a resumed optimizer's state
         let (inputs, targets) = try readData(model: model, inputs: input, targets: target)
         let result = try model.fit(inputs, targets, batchSize: batchSize, epochs: epochs, shuffle: !noShuffle,
-                                   validationSplit: validationSplit, verbose: .auto, seed: options.seed,
+                                   validationSplit: validationSplit, verbose: .auto, seed: options.seed ?? 0,
                                    engine: engine == .jit ? .jit : .reference)
         try model.save(to: URL(fileURLWithPath: saveWeights))
         print("wrote \(saveWeights)")

@@ -7,6 +7,7 @@ struct GraphJITCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "graphjit",
         abstract: "Run Keras-style models through GraphJIT's fused C kernels.",
+        version: GraphJITVersion.current,
         subcommands: [Summary.self, Dump.self, Run.self, Check.self, Fit.self, Evaluate.self, Convert.self]
     )
 }
@@ -14,25 +15,51 @@ struct GraphJITCommand: ParsableCommand {
 // MARK: - Shared options
 
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(stringLiteral: "A built-in tutorial model ("
-                + TutorialModel.allCases.map(\.rawValue).joined(separator: ", ")
-                + ") or a Keras model file (FILE.keras, or a legacy FILE.h5)."))
+    @Option(name: .long, help: ArgumentHelp("A built-in tutorial model or a Keras model file (FILE.keras, or a legacy FILE.h5).",
+                                            discussion: TutorialModel.signatures))
     var model: ModelChoice
 
     @Option(name: .long, help: "Weights (safetensors) to load instead of the seeded defaults (or the file's).")
     var weights: String?
 
-    @Option(name: .long, help: "Seed of the default weights.")
-    var seed: UInt64 = 0
+    @Option(name: .long, help: "Seed of the default weights of a built-in model (default 0).")
+    var seed: UInt64?
+
+    /// Refuses `--seed` where it would be silently ignored (with `--weights` or a model file).
+    func refuseIgnoredSeed() throws {
+        if seed != nil, weights != nil || { if case .file = model { true } else { false } }() {
+            throw ValidationError("--seed only seeds a built-in model's default weights; it has no effect with "
+                                  + "--weights or a model file")
+        }
+    }
 
     func makeModel() throws -> Model {
         let built: Model
         switch model {
-        case let .builtin(tutorial): built = tutorial.make(seed: seed)
+        case let .builtin(tutorial): built = tutorial.make(seed: seed ?? 0)
         case let .file(path): built = try Model.load(contentsOf: URL(fileURLWithPath: path))
         }
         if let weights { try built.loadWeights(from: URL(fileURLWithPath: weights)) }
         return built
+    }
+
+    /// Reads one `.npy` per `paths`, converting float64, float16 and integer arrays to float32 with a warning.
+    static func readInputs(_ paths: [String]) throws -> [Tensor] {
+        try paths.map { path in
+            let (tensor, convertedFrom) = try NPY.readConverting(contentsOf: URL(fileURLWithPath: path))
+            if let convertedFrom {
+                FileHandle.standardError.write(Data("warning: \(path): converted \(convertedFrom) to float32\n".utf8))
+            }
+            return tensor
+        }
+    }
+
+    /// Refuses, before any work, a count of files that differs from the model's inputs or outputs.
+    static func checkCount(_ given: Int, _ expected: Int, _ what: String, option: String) throws {
+        guard given == expected else {
+            throw ValidationError("the model has \(expected) \(what)\(expected == 1 ? "" : "s"); pass one \(option) for each "
+                                  + "(got \(given))")
+        }
     }
 }
 
@@ -75,6 +102,8 @@ struct Convert: ParsableCommand {
     @Option(name: .long, help: "The file to write: FILE.keras (the whole model) or FILE.safetensors (weights).")
     var output: String
 
+    func validate() throws { try options.refuseIgnoredSeed() }
+
     func run() throws {
         try options.makeModel().save(to: URL(fileURLWithPath: output))
         print("wrote \(output)")
@@ -84,6 +113,8 @@ struct Convert: ParsableCommand {
 struct Summary: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print layers, output shapes and parameter counts.")
     @OptionGroup var options: ModelOptions
+
+    func validate() throws { try options.refuseIgnoredSeed() }
 
     func run() throws {
         print(try options.makeModel().summary())
@@ -97,7 +128,10 @@ struct Dump: ParsableCommand {
     @Flag(help: "Print the fused kernel groups and their generated C source.") var kernels = false
     @Flag(help: "The train step instead (forward, loss, backward and Adam, as fit runs it).") var trainStep = false
 
-    func validate() throws { try validateBatchSize(batchSize) }
+    func validate() throws {
+        try options.refuseIgnoredSeed()
+        try validateBatchSize(batchSize)
+    }
 
     func run() throws {
         let model = try options.makeModel()
@@ -123,16 +157,27 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Input .npy (float32, C order, batch first); one per model input.") var input: [String]
     @Option(name: .long, help: "Output .npy; one per model output, in order.") var output: [String]
     @Option(help: "jit or reference.") var engine: EngineChoice = .jit
-    @Option(help: "JIT tier: instant (tcc), optimized (clang), automatic.") var tier: CompilationTier = .instant
+    @Option(help: "JIT tier: instant (tcc), optimized (clang), automatic (tcc now, clang when ready; the library's default).")
+    var tier: CompilationTier = .automatic
+    @Option(parsing: .unconditional, help: "Samples per JIT call (Keras's predict batch size).") var batchSize = 32
+
+    mutating func validate() throws {
+        try options.refuseIgnoredSeed()
+        try validateBatchSize(batchSize)
+        // Counts of a built-in model are checked before anything is read (a file's after it is read).
+        if case let .builtin(tutorial) = options.model {
+            try ModelOptions.checkCount(input.count, tutorial.inputCount, "input", option: "--input")
+            try ModelOptions.checkCount(output.count, tutorial.outputCount, "output", option: "--output")
+        }
+    }
 
     func run() throws {
         let model = try options.makeModel()
-        let inputs = try input.map { try NPY.read(contentsOf: URL(fileURLWithPath: $0)) }
+        try ModelOptions.checkCount(input.count, try model.inputSignature().count, "input", option: "--input")
+        try ModelOptions.checkCount(output.count, try model.outputNames().count, "output", option: "--output")
+        let inputs = try ModelOptions.readInputs(input)
         let chosen: Engine = engine == .jit ? .jit(tier: tier) : .reference
-        let outputs = try model.predict(inputs, engine: chosen)
-        guard outputs.count == output.count else {
-            throw ValidationError("the model has \(outputs.count) output(s); pass one --output for each (got \(output.count))")
-        }
+        let outputs = try model.predict(inputs, batchSize: batchSize, engine: chosen)
         for (tensor, path) in zip(outputs, output) {
             try NPY.write(tensor, to: URL(fileURLWithPath: path))
             print("wrote \(path) \(tensor.shape)")
@@ -144,9 +189,15 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the JIT and the reference on seeded random inputs and compare.")
     @OptionGroup var options: ModelOptions
     @Option(parsing: .unconditional, help: "Batch size.") var batchSize = 2
-    @Option(help: "JIT tier.") var tier: CompilationTier = .instant
+    @Option(help: "JIT tier.") var tier: CompilationTier = .automatic
+    @Option(parsing: .unconditional, help: "The largest max abs difference allowed between the JIT and the reference; exit 1 above it.")
+    var tolerance = 1e-4
 
-    func validate() throws { try validateBatchSize(batchSize) }
+    func validate() throws {
+        try options.refuseIgnoredSeed()
+        try validateBatchSize(batchSize)
+        guard tolerance >= 0, tolerance.isFinite else { throw ValidationError("--tolerance must be a finite number ≥ 0") }
+    }
 
     func run() throws {
         let model = try options.makeModel()
@@ -158,9 +209,17 @@ struct Check: ParsableCommand {
         let inputs = try model.inputSignature().map { generator.normalTensor(shape: [batchSize] + $0.shape) }
         let jit = try model.predict(inputs, engine: .jit(tier: tier))
         let reference = try model.predict(inputs, engine: .reference)
+        var worst = 0.0
         for (index, (actual, expected)) in zip(jit, reference).enumerated() {
             let difference = Difference(actual, expected)
+            worst = max(worst, Double(difference.maxAbsolute))
             print("output \(index) \(actual.shape): max abs diff \(difference.maxAbsolute), max rel diff \(difference.maxRelative)")
         }
+        // NaN compares false: a NaN difference (one engine finite where the other is not) fails too.
+        guard worst <= tolerance else {
+            FileHandle.standardError.write(Data("check FAILED: max abs diff \(worst) exceeds --tolerance \(tolerance)\n".utf8))
+            throw ExitCode(1)
+        }
+        print("check passed: max abs diff \(worst) ≤ \(tolerance)")
     }
 }

@@ -59,7 +59,8 @@ extension NPYError.Reason: CustomStringConvertible {
         case let .malformedHeader(message, header):
             "malformed header: \(message), in \(header)"
         case let .unsupportedDType(descr):
-            "unsupported dtype '\(descr)' (expected '<f4', little-endian float32)"
+            "unsupported dtype '\(descr)' (expected '<f4', little-endian float32: save it with "
+                + "np.save(path, x.astype(np.float32)))"
         case let .fortranOrder(shape):
             "array of shape \(shape) is stored in Fortran order; only C order is supported"
                 + " (save it with np.ascontiguousarray)"

@@ -41,6 +41,7 @@ public enum Safetensors {
 
     /// Decodes a safetensors file held in `bytes` (valid only for the duration of the call).
     private static func decode(bytes: UnsafeRawBufferPointer) throws -> SafetensorsFile {
+        if let other = FileFormat.sniff(bytes), other != .safetensors { throw SafetensorsError(.notSafetensors(other.name)) }
         guard bytes.count >= 8 else { throw SafetensorsError(.fileTooShort(byteCount: bytes.count)) }
         let headerLength = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
         guard headerLength <= UInt64(bytes.count - 8) else {

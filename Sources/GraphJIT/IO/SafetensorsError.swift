@@ -21,6 +21,8 @@ public struct SafetensorsError: Error, Equatable, Sendable, CustomStringConverti
 
     /// What is wrong with a safetensors file, with the values expected and found.
     public enum Reason: Equatable, Sendable {
+        /// The file is another format (a NumPy `.npy`, a `.keras` zip, an HDF5 file), named.
+        case notSafetensors(String)
         /// The file is shorter than the 8-byte header length that starts every safetensors file.
         case fileTooShort(byteCount: Int)
         /// The header length read from the first 8 bytes runs past the end of the file.
@@ -64,6 +66,8 @@ public struct SafetensorsError: Error, Equatable, Sendable, CustomStringConverti
 extension SafetensorsError.Reason: CustomStringConvertible {
     public var description: String {
         switch self {
+        case let .notSafetensors(format):
+            "not a safetensors file: it is \(format)"
         case let .fileTooShort(byteCount):
             "expected at least 8 bytes (the header length), found \(byteCount)"
         case let .headerLengthBeyondFile(headerLength, bytesAvailable):

@@ -30,10 +30,10 @@ struct KerasVariable: Equatable {
 
 /// The layer classes GraphJIT reads from Keras files, by Keras class name.
 enum KerasLayerRegistry {
-    static let types: [any KerasLayer.Type] = [
-        Dense.self, Conv2D.self, MaxPooling2D.self, Flatten.self, LSTM.self, Dropout.self, Activation.self,
-        Softmax.self, Concatenate.self, AttentionLayer.self,
-    ]
+    static var types: [any KerasLayer.Type] {
+        [Dense.self, Conv2D.self, MaxPooling2D.self, Flatten.self, LSTM.self, Dropout.self, Activation.self,
+         Softmax.self, Concatenate.self, AttentionLayer.self]
+    }
 
     static func type(named className: String) -> (any KerasLayer.Type)? {
         types.first { $0.kerasClassName == className }

@@ -4,11 +4,46 @@ import GraphJITIR
 // MARK: - Prediction
 
 extension Model {
-    /// Runs the model on a batch: one tensor per model input (batch first), one per output.
+    /// Runs the model on its inputs (one tensor per model input, samples first) in batches of
+    /// `batchSize` samples, as Keras's `predict` does (default 32): the full batches share one
+    /// compiled plan and the remainder has its own, so memory is bounded by the batch, not by the
+    /// data. Returns one tensor per output, every sample in order.
     ///
     /// Inputs are checked against the model's input shapes; a mismatch throws
     /// ``GraphError/inputShapeMismatch(input:expected:actual:)`` naming the input.
-    public func predict(_ inputs: [Tensor], engine: Engine = .jit) throws -> [Tensor] {
+    public func predict(_ inputs: [Tensor], batchSize: Int = 32, engine: Engine = .jit) throws -> [Tensor] {
+        guard batchSize >= 1 else { throw GraphError.invalidModel(reason: "predict's batch size must be at least 1, got \(batchSize)") }
+        let samples = try self.batchSize(of: inputs)
+        if samples <= batchSize { return try predictBatch(inputs, engine: engine) }
+        var outputs: [(shape: [Int], scalars: [Float])] = []
+        for start in stride(from: 0, to: samples, by: batchSize) {
+            let end = min(start + batchSize, samples)
+            let batch = try inputs.map { try $0.rows(start ..< end) }
+            let results = try predictBatch(batch, engine: engine)
+            if outputs.isEmpty {
+                outputs = results.map { result in
+                    var scalars: [Float] = []
+                    scalars.reserveCapacity(result.elementCount / max(end - start, 1) * samples)
+                    return ([samples] + result.shape.dropFirst(), scalars)
+                }
+            }
+            for (index, result) in results.enumerated() { outputs[index].scalars += result.scalars }
+        }
+        return outputs.map { Tensor(shape: $0.shape, scalars: $0.scalars) }
+    }
+
+    /// Runs a single-input, single-output model (in batches of `batchSize`, as ``predict(_:batchSize:engine:)``).
+    public func predict(_ input: Tensor, batchSize: Int = 32, engine: Engine = .jit) throws -> Tensor {
+        let outputs = try predict([input], batchSize: batchSize, engine: engine)
+        guard outputs.count == 1 else {
+            throw GraphError.invalidModel(
+                reason: "the model has \(outputs.count) outputs; use predict(_: [Tensor]) to get them all")
+        }
+        return outputs[0]
+    }
+
+    /// One batch through one plan.
+    private func predictBatch(_ inputs: [Tensor], engine: Engine) throws -> [Tensor] {
         let batchSize = try batchSize(of: inputs)
         switch engine.kind {
         case let .reference(accumulation):
@@ -20,14 +55,21 @@ extension Model {
         }
     }
 
-    /// Runs a single-input, single-output model on a batch.
-    public func predict(_ input: Tensor, engine: Engine = .jit) throws -> Tensor {
-        let outputs = try predict([input], engine: engine)
-        guard outputs.count == 1 else {
-            throw GraphError.invalidModel(
-                reason: "the model has \(outputs.count) outputs; use predict(_: [Tensor]) to get them all")
-        }
-        return outputs[0]
+    /// How many compiled plans (per purpose: prediction, train step, test step) the model keeps;
+    /// beyond it the least recently used is released. Default 8.
+    public var compiledPlanLimit: Int {
+        get { compiledCache.capacity }
+        set { compiledCache.capacity = newValue }
+    }
+
+    /// How many compiled plans the model holds now.
+    public var compiledPlanCount: Int { compiledCache.count }
+
+    /// Releases every compiled plan (their kernels and arenas); weights and optimizer state stay,
+    /// and the next call compiles what it needs again.
+    public func releaseCompiledPlans() {
+        if parametersNeedSync { syncParametersFromCompiledPlans() }
+        compiledCache.removePlans()
     }
 
     /// The compiled JIT plan for a batch size (compiled on first use, then cached).

@@ -3,7 +3,8 @@ import GraphJITRuntime
 import GraphJITIR
 import Synchronization
 
-/// A model's compiled plans by batch size and tier, so each is compiled once.
+/// A model's compiled plans by batch size and tier, so each is compiled once, and at most
+/// ``capacity`` of each purpose are kept (least recently used released first).
 final class CompiledModelCache: Sendable {
     /// What a plan computes.
     enum Purpose: Hashable {
@@ -21,31 +22,80 @@ final class CompiledModelCache: Sendable {
         let purpose: Purpose
     }
 
-    private let entries = Mutex<[Key: CompiledModel]>([:])
-    /// The model's parameters (and states), bound once for every batch size and tier.
+    private struct Entry {
+        let model: CompiledModel
+        var lastUse: Int
+    }
+
+    private struct State {
+        var entries: [Key: Entry] = [:]
+        var clock = 0
+        var capacity = CompiledModelCache.defaultCapacity
+    }
+
+    /// The most plans kept for each purpose unless told otherwise: enough for the batch sizes a
+    /// program alternates between (a full batch and a remainder, a training and a validation batch).
+    static let defaultCapacity = 8
+
+    private let state = Mutex(State())
+    /// The model's parameters (and states), bound once for every batch size and tier. They outlive
+    /// the plans: releasing a plan keeps the weights and the optimizer's state.
     let storage = PersistentStore()
+
+    /// How many plans of each purpose are kept; beyond it the least recently used is released.
+    var capacity: Int {
+        get { state.withLock { $0.capacity } }
+        set {
+            state.withLock { state in
+                state.capacity = max(1, newValue)
+                for purpose in [Purpose.prediction, .trainStep, .testStep] { Self.evict(purpose, in: &state) }
+            }
+        }
+    }
+
+    /// How many plans are kept now.
+    var count: Int { state.withLock { $0.entries.count } }
 
     /// The cached model, or the one `make` compiles (outside the lock; a race compiles twice and
     /// keeps the first).
     func model(batchSize: Int, tier: CompilationTier, purpose: Purpose = .prediction,
                make: () throws -> CompiledModel) throws -> CompiledModel {
         let key = Key(batchSize: batchSize, tier: tier, purpose: purpose)
-        if let cached = entries.withLock({ $0[key] }) { return cached }
+        if let cached = state.withLock({ state -> CompiledModel? in
+            guard state.entries[key] != nil else { return nil }
+            state.clock += 1
+            state.entries[key]!.lastUse = state.clock
+            return state.entries[key]!.model
+        }) { return cached }
         let compiled = try make()
-        return entries.withLock { entries in
-            if let existing = entries[key] { return existing }
-            entries[key] = compiled
+        return state.withLock { state in
+            state.clock += 1
+            if let existing = state.entries[key] { return existing.model }
+            state.entries[key] = Entry(model: compiled, lastUse: state.clock)
+            Self.evict(purpose, in: &state)
             return compiled
         }
     }
 
+    /// Releases the least recently used plans of `purpose` beyond the capacity (a caller still
+    /// holding one keeps it alive until it lets go).
+    private static func evict(_ purpose: Purpose, in state: inout State) {
+        let keys = state.entries.filter { $0.key.purpose == purpose }.sorted { $0.value.lastUse < $1.value.lastUse }.map(\.key)
+        for key in keys.dropLast(state.capacity) { state.entries[key] = nil }
+    }
+
     /// Forgets the train and test steps (their configuration changed); the weights stay.
     func removeTrainingPlans() {
-        entries.withLock { entries in entries = entries.filter { $0.key.purpose == .prediction } }
+        state.withLock { state in state.entries = state.entries.filter { $0.key.purpose == .prediction } }
+    }
+
+    /// Releases every plan; the weights and states stay in ``storage``.
+    func removePlans() {
+        state.withLock { $0.entries.removeAll() }
     }
 
     func removeAll() {
-        entries.withLock { $0.removeAll() }
+        state.withLock { $0.entries.removeAll() }
         storage.removeAll()
     }
 }

@@ -14,16 +14,42 @@ public enum TutorialModel: String, CaseIterable, Sendable {
     /// Input 64, shared Dense 128 relu, heads Dense 10 softmax and Dense 5 softmax.
     case multitask
 
+    /// The per-sample input shape at the tutorial's size.
+    public var inputShape: [Int] {
+        switch self {
+        case .cnn: [64, 64, 3]
+        case .lstm: [100, 32]
+        case .attention: [128, 64]
+        case .multitask: [64]
+        }
+    }
+
+    /// The per-sample shape of each output (class probabilities).
+    public var outputShapes: [[Int]] { self == .multitask ? [[10], [5]] : [[10]] }
+
+    /// How many inputs and outputs the model has.
+    public var inputCount: Int { 1 }
+    public var outputCount: Int { outputShapes.count }
+
+    /// One line per model: its name, input shape and output shapes (for `--help`).
+    public static var signatures: String {
+        allCases.map { model in
+            let shapes = model.outputShapes.map { "(batch, \($0.map(String.init).joined(separator: ", ")))" }
+            return "\(model.rawValue): input (batch, \(model.inputShape.map(String.init).joined(separator: ", "))) -> "
+                + shapes.joined(separator: ", ")
+        }.joined(separator: "\n")
+    }
+
     /// Builds the model with weights drawn from `seed`.
     public func make(seed: UInt64 = 0) -> Model {
         let model: Model = switch self {
-        case .cnn: Self.cnn(inputShape: [64, 64, 3], seed: seed)
-        case .lstm: Self.lstm(timesteps: 100, features: 32, seed: seed)
-        case .attention: Self.attention(timesteps: 128, features: 64, seed: seed)
-        case .multitask: Self.multitask(seed: seed)
+        case .cnn: Self.cnn(inputShape: inputShape, seed: seed)
+        case .lstm: Self.lstm(timesteps: inputShape[0], features: inputShape[1], seed: seed)
+        case .attention: Self.attention(timesteps: inputShape[0], features: inputShape[1], seed: seed)
+        case .multitask: Self.multitask(inputSize: inputShape[0], seed: seed)
         }
         // Keras needs one metric per output for a multi-output model given metrics as a list.
-        let metrics = Array(repeating: Metric.accuracy, count: self == .multitask ? 2 : 1)
+        let metrics = Array(repeating: Metric.accuracy, count: outputCount)
         model.compile(optimizer: .adam(), loss: .categoricalCrossentropy, metrics: metrics)
         return model
     }

@@ -41,6 +41,17 @@ public struct Tensor: Equatable, Sendable {
     /// The number of elements.
     public var elementCount: Int { scalars.count }
 
+    /// The samples `range` of the first axis (rows of a matrix, images of a batch).
+    /// - Throws: ``TensorError/rowsOutOfRange(range:rows:)`` for a range outside the first axis.
+    public func rows(_ range: Range<Int>) throws -> Tensor {
+        guard rank >= 1, range.lowerBound >= 0, range.upperBound <= shape[0] else {
+            throw TensorError.rowsOutOfRange(range: range, rows: shape.first ?? 0)
+        }
+        let width = shape.dropFirst().elementCount
+        return Tensor(shape: [range.count] + shape.dropFirst(),
+                      scalars: Array(scalars[range.lowerBound * width ..< range.upperBound * width]))
+    }
+
     /// The same elements under another shape with the same element count.
     public func reshaped(to newShape: [Int]) throws -> Tensor {
         guard newShape.elementCount == elementCount else {
@@ -54,6 +65,7 @@ public struct Tensor: Equatable, Sendable {
 public enum TensorError: Error, Equatable, CustomStringConvertible {
     case elementCountMismatch(shape: [Int], count: Int)
     case reshapeMismatch(from: [Int], to: [Int])
+    case rowsOutOfRange(range: Range<Int>, rows: Int)
 
     public var description: String {
         switch self {
@@ -61,6 +73,8 @@ public enum TensorError: Error, Equatable, CustomStringConvertible {
             "shape \(shape) holds \(shape.elementCount) elements, but \(count) were given"
         case let .reshapeMismatch(from, to):
             "cannot reshape \(from) (\(from.elementCount) elements) to \(to) (\(to.elementCount) elements)"
+        case let .rowsOutOfRange(range, rows):
+            "rows \(range.lowerBound)..<\(range.upperBound) are outside the tensor's \(rows) rows"
         }
     }
 }

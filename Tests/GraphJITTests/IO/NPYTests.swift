@@ -222,7 +222,7 @@ struct NPYTests {
 
     @Test("error descriptions")
     func errorDescriptions() {
-        #expect(NPYError(.unsupportedDType("<f8")).description == "unsupported dtype '<f8' (expected '<f4', little-endian float32)")
+        #expect(NPYError(.unsupportedDType("<f8")).description == "unsupported dtype '<f8' (expected '<f4', little-endian float32: save it with np.save(path, x.astype(np.float32)))")
         #expect(NPYError(.badMagic(found: [0x50, 0x4B])).description == "not a .npy file: expected the magic string \\x93NUMPY, found 50 4b")
         #expect(NPYError(.unsupportedVersion(major: 4, minor: 0)).description.contains("4.0"))
         #expect(NPYError(.malformedHeader(message: "missing key 'shape'", header: "{'descr': '<f4', 'fortran_order': False}")).description
