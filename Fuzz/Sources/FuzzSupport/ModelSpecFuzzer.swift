@@ -105,9 +105,12 @@ public enum ModelSpecFuzzer {
             return
         }
         var generator = SeededGenerator(seed: spec.seed &+ 0x5EED)
-        let inputs = spec.inputShapes.map { shape in
+        var inputs: [Tensor] = []
+        for shape in spec.inputShapes {
             let full = [batch] + shape
-            return Tensor(shape: full, scalars: (0..<full.elementCount).map { _ in generator.uniform(-1, 1) })
+            guard let tensor = try? Tensor(shape: full, scalars: (0 ..< full.elementCount).map { _ in generator.uniform(-1, 1) })
+            else { return }
+            inputs.append(tensor)
         }
         let predictStart = clock.now
         let reference = Result { try model.predict(inputs, engine: .reference) }

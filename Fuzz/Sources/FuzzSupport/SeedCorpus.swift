@@ -24,12 +24,12 @@ public enum SeedCorpus {
 
     static func npy() throws -> [(String, [UInt8])] {
         let tensors: [(String, Tensor)] = [
-            ("scalar", Tensor(shape: [], scalars: [1.5])),
-            ("empty", Tensor(shape: [0], scalars: [])),
-            ("empty-0x5", Tensor(shape: [0, 5], scalars: [])),
-            ("specials", Tensor(shape: [6], scalars: [.nan, .infinity, -.infinity, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude])),
-            ("2x3", Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])),
-            ("1x2x3x4", Tensor(shape: [1, 2, 3, 4], scalars: (0..<24).map(Float.init))),
+            ("scalar", try Tensor(shape: [], scalars: [1.5])),
+            ("empty", try Tensor(shape: [0], scalars: [])),
+            ("empty-0x5", try Tensor(shape: [0, 5], scalars: [])),
+            ("specials", try Tensor(shape: [6], scalars: [.nan, .infinity, -.infinity, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude])),
+            ("2x3", try Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])),
+            ("1x2x3x4", try Tensor(shape: [1, 2, 3, 4], scalars: (0..<24).map(Float.init))),
         ]
         var seeds = tensors.map { ("valid-\($0.0).npy", [UInt8](NPY.encode($0.1))) }
         for (name, tensor) in [tensors[4]] {
@@ -74,12 +74,12 @@ public enum SeedCorpus {
     static func safetensors() throws -> [(String, [UInt8])] {
         let valid: [(String, [String: Tensor], [String: String])] = [
             ("empty", [:], [:]),
-            ("one", ["w": Tensor(shape: [2, 2], scalars: [1, 2, 3, 4])], [:]),
+            ("one", ["w": try Tensor(shape: [2, 2], scalars: [1, 2, 3, 4])], [:]),
             ("several", [
-                "dense.kernel": Tensor(shape: [3, 2], scalars: [0.5, -1, 2, .nan, .infinity, -0.0]),
-                "dense.bias": Tensor(shape: [2], scalars: [0, 1]),
-                "scalar": Tensor(shape: [], scalars: [7]),
-                "zero": Tensor(shape: [0, 4], scalars: []),
+                "dense.kernel": try Tensor(shape: [3, 2], scalars: [0.5, -1, 2, .nan, .infinity, -0.0]),
+                "dense.bias": try Tensor(shape: [2], scalars: [0, 1]),
+                "scalar": try Tensor(shape: [], scalars: [7]),
+                "zero": try Tensor(shape: [0, 4], scalars: []),
             ], ["format": "graphjit", "model": "sequential"]),
         ]
         var seeds = try valid.map { ("valid-\($0.0).safetensors", [UInt8](try Safetensors.encode($0.1, metadata: $0.2))) }

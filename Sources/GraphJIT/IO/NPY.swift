@@ -65,7 +65,7 @@ public enum NPY {
                                                      actualByteCount: bytes.count - dataOffset))
                 }
                 let scalars = convert(UnsafeRawBufferPointer(rebasing: bytes[dataOffset...]), descr: header.descr, size: size)
-                return (Tensor(shape: header.shape, scalars: scalars), header.descr)
+                return (Tensor(shape: header.shape, uncheckedScalars: scalars), header.descr)
             }
             guard header.descr == float32Descr else { throw NPYError(.unsupportedDType(header.descr)) }
             guard !header.isFortranOrder else { throw NPYError(.fortranOrder(shape: header.shape)) }
@@ -78,7 +78,7 @@ public enum NPY {
                                                  actualByteCount: actualByteCount))
             }
             let scalars = LittleEndianFloats.decodeFloat32(UnsafeRawBufferPointer(rebasing: bytes[dataOffset...]))
-            return (Tensor(shape: header.shape, scalars: scalars), nil)
+            return (Tensor(shape: header.shape, uncheckedScalars: scalars), nil)
         }
     }
 

@@ -56,7 +56,7 @@ public enum Safetensors {
         for entry in header.entries {
             // The header checked that the range lies inside `data` and matches dtype × shape.
             let scalars = entry.dtype.decode(UnsafeRawBufferPointer(rebasing: data[entry.dataRange]))
-            tensors[entry.name] = Tensor(shape: entry.shape, scalars: scalars)
+            tensors[entry.name] = Tensor(shape: entry.shape, uncheckedScalars: scalars)
         }
         return SafetensorsFile(names: header.entries.map(\.name), tensors: tensors, metadata: header.metadata)
     }

@@ -83,7 +83,7 @@ struct KerasFileReader {
                     throw ModelFileError(.weights, file: source, location: "layer '\(name)'", reason: "an empty weight name")
                 }
                 let holder = try group.group(atPath: Array(components.dropLast()))
-                tensors[parameter] = Tensor(shape: shape, scalars: try holder.readFloats(last, shape: shape))
+                tensors[parameter] = Tensor(shape: shape, uncheckedScalars: try holder.readFloats(last, shape: shape))
             }
         }
         try model.setParameters(tensors, source: source)

@@ -66,7 +66,7 @@ struct KerasWeightsLayout {
                 }
                 let holder = try layerGroup.group(atPath: Array(variable.path.dropLast()))
                 do {
-                    tensors[name] = Tensor(shape: shape, scalars: try holder.readFloats(variable.path.last!, shape: shape))
+                    tensors[name] = Tensor(shape: shape, uncheckedScalars: try holder.readFloats(variable.path.last!, shape: shape))
                 } catch let error as ModelFileError where error.kind == .weights {
                     throw ModelFileError(.weights, file: error.file, location: "layer '\(group.layerName)' \(variable.weight)",
                                          reason: "\(error.location ?? ""): \(error.reason)")
@@ -119,7 +119,7 @@ struct KerasWeightsLayout {
                     throw ModelFileError(.weights, file: root.file.source, location: vars.path,
                                          reason: "the model has no weight '\(entry.parameter)' for optimizer variable \(index + 2)")
                 }
-                slots[entry.state] = Tensor(shape: shape, scalars: try vars.readFloats(String(index + 2), shape: shape))
+                slots[entry.state] = Tensor(shape: shape, uncheckedScalars: try vars.readFloats(String(index + 2), shape: shape))
             }
         }
         return (iterations, learningRate, slots, count == expectedCount)

@@ -29,7 +29,7 @@ extension Model {
             }
             for (index, result) in results.enumerated() { outputs[index].scalars += result.scalars }
         }
-        return outputs.map { Tensor(shape: $0.shape, scalars: $0.scalars) }
+        return outputs.map { Tensor(shape: $0.shape, uncheckedScalars: $0.scalars) }
     }
 
     /// Runs a single-input, single-output model (in batches of `batchSize`, as ``predict(_:batchSize:engine:)``).

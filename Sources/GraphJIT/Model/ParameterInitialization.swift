@@ -10,11 +10,11 @@ extension ParameterInitializer {
         case .zeros:
             return .zeros(shape)
         case let .unitForgetBias(units):
-            return Tensor(shape: shape, scalars: (0..<shape.elementCount).map { $0 >= units && $0 < 2 * units ? 1 : 0 })
+            return Tensor(shape: shape, uncheckedScalars: (0..<shape.elementCount).map { $0 >= units && $0 < 2 * units ? 1 : 0 })
         case let .glorotUniform(fanIn, fanOut):
             let limit = Float((6.0 / Double(fanIn + fanOut)).squareRoot())
             return Tensor(shape: shape,
-                          scalars: (0..<shape.elementCount).map { _ in generator.uniform(-limit, limit) })
+                          uncheckedScalars: (0..<shape.elementCount).map { _ in generator.uniform(-limit, limit) })
         case .orthogonal:
             return Self.orthogonal(shape: shape, using: &generator)
         }
@@ -44,6 +44,6 @@ extension ParameterInitializer {
                 scalars[r * columns + c] = Float(rows >= columns ? q[c][r] : q[r][c])
             }
         }
-        return Tensor(shape: shape, scalars: scalars)
+        return Tensor(shape: shape, uncheckedScalars: scalars)
     }
 }

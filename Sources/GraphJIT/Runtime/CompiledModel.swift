@@ -115,7 +115,7 @@ public final class CompiledModel: Sendable {
         try withBuffers(inputs) { inputBuffers in
             try run(inputs: inputBuffers, outputs: outputBuffers)
         }
-        return zip(graph.outputs, outputBuffers).map { Tensor(shape: graph[$0].shape, scalars: Array($1)) }
+        return zip(graph.outputs, outputBuffers).map { Tensor(shape: graph[$0].shape, uncheckedScalars: Array($1)) }
     }
 
     /// Runs the model on caller-owned memory: no allocation once a context is pooled.

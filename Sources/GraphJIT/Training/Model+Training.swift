@@ -233,7 +233,7 @@ extension Model {
     /// ``GraphJITIR/TrainingGraph/slotName(_:of:)`` names them. Both engines continue from them.
     func restoreOptimizer(iterations: Int64, slots: [String: Tensor]) {
         var states = slots
-        states[TrainingGraph.iterationsName] = Tensor(shape: [1], scalars: [Float(iterations)])
+        states[TrainingGraph.iterationsName] = Tensor(shape: [1], uncheckedScalars: [Float(iterations)])
         trainingState.referenceStates = states
         compiledCache.storage.preset(states)
     }

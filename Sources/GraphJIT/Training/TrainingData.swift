@@ -80,6 +80,6 @@ struct TrainingData {
         var scalars: [Float] = []
         scalars.reserveCapacity(rows.count * width)
         for row in rows { scalars += tensor.scalars[(row * width)..<((row + 1) * width)] }
-        return Tensor(shape: [rows.count] + tensor.shape.dropFirst(), scalars: scalars)
+        return Tensor(shape: [rows.count] + tensor.shape.dropFirst(), uncheckedScalars: scalars)
     }
 }

@@ -29,6 +29,6 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// A tensor of standard normal samples.
     public mutating func normalTensor(shape: [Int]) -> Tensor {
-        Tensor(shape: shape, scalars: (0..<shape.elementCount).map { _ in Float(normal()) })
+        Tensor(shape: shape, uncheckedScalars: (0..<shape.elementCount).map { _ in Float(normal()) })
     }
 }

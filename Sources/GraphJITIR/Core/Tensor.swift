@@ -6,12 +6,21 @@ public struct Tensor: Equatable, Sendable {
     /// The extent of each axis, outermost first.
     public let shape: [Int]
     /// The elements in row-major order; `scalars.count == shape.elementCount`.
-    public var scalars: [Float]
+    public package(set) var scalars: [Float]
 
     /// Creates a tensor from its shape and row-major elements.
-    /// - Precondition: `scalars.count` equals the product of `shape` (a programmer error otherwise;
-    ///   use ``init(validating:scalars:)`` for untrusted data).
-    public init(shape: [Int], scalars: [Float]) {
+    /// - Throws: ``TensorError/elementCountMismatch(shape:count:)`` when `scalars.count` is not the
+    ///   product of `shape`, or an extent is negative.
+    public init(shape: [Int], scalars: [Float]) throws {
+        guard shape.allSatisfy({ $0 >= 0 }), shape.checkedElementCount == scalars.count else {
+            throw TensorError.elementCountMismatch(shape: shape, count: scalars.count)
+        }
+        self.init(shape: shape, uncheckedScalars: scalars)
+    }
+
+    /// A tensor whose element count the caller knows matches its shape (GraphJIT's own code: shapes
+    /// it computed). A mismatch is a bug in GraphJIT and stops the program.
+    package init(shape: [Int], uncheckedScalars scalars: [Float]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative extent in shape \(shape)")
         precondition(scalars.count == shape.elementCount,
                      "shape \(shape) holds \(shape.elementCount) elements, got \(scalars.count)")
@@ -19,17 +28,9 @@ public struct Tensor: Equatable, Sendable {
         self.scalars = scalars
     }
 
-    /// Creates a tensor from untrusted data, throwing when the element count does not match the shape.
-    public init(validating shape: [Int], scalars: [Float]) throws {
-        guard shape.allSatisfy({ $0 >= 0 }), scalars.count == shape.elementCount else {
-            throw TensorError.elementCountMismatch(shape: shape, count: scalars.count)
-        }
-        self.init(shape: shape, scalars: scalars)
-    }
-
     /// A tensor of the given shape with every element equal to `value`.
     public init(repeating value: Float, shape: [Int]) {
-        self.init(shape: shape, scalars: Array(repeating: value, count: shape.elementCount))
+        self.init(shape: shape, uncheckedScalars: Array(repeating: value, count: shape.elementCount))
     }
 
     /// A tensor of zeros.
@@ -49,30 +50,41 @@ public struct Tensor: Equatable, Sendable {
         }
         let width = shape.dropFirst().elementCount
         return Tensor(shape: [range.count] + shape.dropFirst(),
-                      scalars: Array(scalars[range.lowerBound * width ..< range.upperBound * width]))
+                      uncheckedScalars: Array(scalars[range.lowerBound * width ..< range.upperBound * width]))
     }
 
     /// The same elements under another shape with the same element count.
     public func reshaped(to newShape: [Int]) throws -> Tensor {
-        guard newShape.elementCount == elementCount else {
+        guard newShape.checkedElementCount == elementCount else {
             throw TensorError.reshapeMismatch(from: shape, to: newShape)
         }
-        return Tensor(shape: newShape, scalars: scalars)
+        return Tensor(shape: newShape, uncheckedScalars: scalars)
     }
 }
 
 /// Errors about tensor construction and reshaping.
 public enum TensorError: Error, Equatable, CustomStringConvertible {
+    /// A shape's element count for messages (a user's shape may overflow `Int`, or be negative).
+    private static func count(_ shape: [Int]) -> String {
+        shape.checkedElementCount.map(String.init) ?? (shape.contains { $0 < 0 } ? "no" : "more than \(Int.max)")
+    }
+
     case elementCountMismatch(shape: [Int], count: Int)
     case reshapeMismatch(from: [Int], to: [Int])
     case rowsOutOfRange(range: Range<Int>, rows: Int)
+    case raggedRows(row: Int, count: Int, expected: Int)
+    case labelOutOfRange(label: Int, classes: Int)
 
     public var description: String {
         switch self {
         case let .elementCountMismatch(shape, count):
-            "shape \(shape) holds \(shape.elementCount) elements, but \(count) were given"
+            "shape \(shape) holds \(Self.count(shape)) elements, but \(count) were given"
         case let .reshapeMismatch(from, to):
-            "cannot reshape \(from) (\(from.elementCount) elements) to \(to) (\(to.elementCount) elements)"
+            "cannot reshape \(from) (\(Self.count(from)) elements) to \(to) (\(Self.count(to)) elements)"
+        case let .raggedRows(row, count, expected):
+            "row \(row) has \(count) values, the first row has \(expected): rows must have the same length"
+        case let .labelOutOfRange(label, classes):
+            "label \(label) is not a class of 0..<\(classes)"
         case let .rowsOutOfRange(range, rows):
             "rows \(range.lowerBound)..<\(range.upperBound) are outside the tensor's \(rows) rows"
         }

@@ -72,3 +72,12 @@ public enum WeightsError: Error, Equatable, CustomStringConvertible {
         return names.count > 10 ? "\(shown) and \(names.count - 10) more" : shown
     }
 }
+
+extension ParameterStore: CustomStringConvertible {
+    /// The weights' names and shapes, not their values (`print(model.parameters)` stays short).
+    public var description: String {
+        let total = names.reduce(0) { $0 + (tensors[$1]?.elementCount ?? 0) }
+        let list = names.map { "\($0) \(tensors[$0]?.shape ?? [])" }.joined(separator: ", ")
+        return "ParameterStore(\(names.count) weights, \(total) values: \(list))"
+    }
+}

@@ -18,7 +18,7 @@ public struct ActivationOp: OperationDefinition {
     @_specialize(exported: false, where A == Float)
     public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
                                                             accumulator: A.Type) -> [Tensor] {
-        [Tensor(shape: inputs[0].shape, scalars: inputs[0].scalars.map { function($0) })]
+        [Tensor(shape: inputs[0].shape, uncheckedScalars: inputs[0].scalars.map { function($0) })]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering { .stage(.activation(function)) }

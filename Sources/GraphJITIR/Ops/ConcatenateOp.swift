@@ -39,7 +39,7 @@ public struct ConcatenateOp: OperationDefinition {
                 out.append(contentsOf: input.scalars[(o * chunk)..<((o + 1) * chunk)])
             }
         }
-        return [Tensor(shape: shape, scalars: out)]
+        return [Tensor(shape: shape, uncheckedScalars: out)]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

@@ -47,7 +47,7 @@ public struct Conv2DOp: OperationDefinition {
                 }
             }
         }
-        return [Tensor(shape: shape, scalars: out)]
+        return [Tensor(shape: shape, uncheckedScalars: out)]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

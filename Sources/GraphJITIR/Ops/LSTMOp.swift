@@ -63,8 +63,8 @@ public struct LSTMOp: OperationDefinition {
             }
             if !attributes.returnSequences { out.replaceSubrange((b * units)..<((b + 1) * units), with: h) }
         }
-        let hidden = Tensor(shape: outputShapes[0], scalars: out)
-        return attributes.exposesCellStates ? [hidden, Tensor(shape: outputShapes[1], scalars: states)] : [hidden]
+        let hidden = Tensor(shape: outputShapes[0], uncheckedScalars: out)
+        return attributes.exposesCellStates ? [hidden, Tensor(shape: outputShapes[1], uncheckedScalars: states)] : [hidden]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

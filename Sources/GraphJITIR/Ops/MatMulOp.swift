@@ -29,7 +29,7 @@ public struct MatMulOp: OperationDefinition {
                 out[row * n + column] = Float(sum)
             }
         }
-        return [Tensor(shape: outputShapes[0], scalars: out)]
+        return [Tensor(shape: outputShapes[0], uncheckedScalars: out)]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

@@ -41,7 +41,7 @@ public struct MaxPool2DOp: OperationDefinition {
                 }
             }
         }
-        return [Tensor(shape: shape, scalars: out)]
+        return [Tensor(shape: shape, uncheckedScalars: out)]
     }
 
     /// The maximum of one channel of one window of the NHWC tensor `x` and the index in `x` of the

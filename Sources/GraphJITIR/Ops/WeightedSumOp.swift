@@ -48,7 +48,7 @@ public struct WeightedSumOp: OperationDefinition {
                 }
             }
         }
-        return [Tensor(shape: outputShapes[0], scalars: out)]
+        return [Tensor(shape: outputShapes[0], uncheckedScalars: out)]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

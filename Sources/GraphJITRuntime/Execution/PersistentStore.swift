@@ -100,7 +100,7 @@ package final class PersistentStore: Sendable {
     /// The current contents of a bound persistent value, or `nil` if no plan has bound it.
     package func read(_ name: String) -> Tensor? {
         guard let buffer = values.withLock({ $0[name] }) else { return nil }
-        return access.withReadLock { Tensor(shape: buffer.shape, scalars: buffer.contents) }
+        return access.withReadLock { Tensor(shape: buffer.shape, uncheckedScalars: buffer.contents) }
     }
 
     /// Forgets every buffer (plans holding them keep theirs alive).

@@ -319,10 +319,10 @@ struct ShapeErrorTests {
         }
     }
 
-    @Test("Tensor(validating:) rejects a wrong element count; predict(_: Tensor) needs one output")
+    @Test("Tensor(shape:scalars:) rejects a wrong element count; predict(_: Tensor) needs one output")
     func tensorAndOutputCount() throws {
         #expect(throws: TensorError.elementCountMismatch(shape: [2, 3], count: 5)) {
-            try Tensor(validating: [2, 3], scalars: [1, 2, 3, 4, 5])
+            try Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5])
         }
         #expect(throws: TensorError.reshapeMismatch(from: [2, 3], to: [4, 2])) {
             try Tensor.zeros([2, 3]).reshaped(to: [4, 2])

@@ -14,7 +14,7 @@ struct FileHandlingTests {
         return folder
     }
 
-    private static let tensor = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+    private static let tensor = Tensor(shape: [2, 3], uncheckedScalars: [1, 2, 3, 4, 5, 6])
 
     /// Runs `body` on its own thread (not the concurrency pool: opening a FIFO blocks until the
     /// other end opens, and blocked pool threads would starve the other end) and returns its result.

@@ -19,7 +19,7 @@ struct NPYTests {
     @Test("a 15.7 MB tensor survives a trip through a file")
     func largeRoundTrip() throws {
         let shape = [31 * 31 * 32, 128]
-        let tensor = Tensor(shape: shape, scalars: (0 ..< shape.elementCount).map { Float($0) * 0.25 - 1000 })
+        let tensor = Tensor(shape: shape, uncheckedScalars: (0 ..< shape.elementCount).map { Float($0) * 0.25 - 1000 })
         let url = try temporaryFileURL("large.npy")
         defer { removeTemporaryDirectory(of: url) }
         try NPY.write(tensor, to: url)
@@ -29,7 +29,7 @@ struct NPYTests {
     @Test("special float values keep their bit patterns")
     func specialValues() throws {
         let scalars: [Float] = [0, -0.0, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .nan]
-        let decoded = try NPY.decode(NPY.encode(Tensor(shape: [7], scalars: scalars)))
+        let decoded = try NPY.decode(NPY.encode(Tensor(shape: [7], uncheckedScalars: scalars)))
         #expect(decoded.scalars.map(\.bitPattern) == scalars.map(\.bitPattern))
     }
 
@@ -64,7 +64,7 @@ struct NPYTests {
         let values: [Float] = [1, -2, 0.5, 3.25, 0, 100]
         for value in values { expected += littleEndianBytes(value.bitPattern) }
 
-        let tensor = Tensor(shape: [2, 3], scalars: values)
+        let tensor = Tensor(shape: [2, 3], uncheckedScalars: values)
         #expect([UInt8](NPY.encode(tensor)) == expected)
         #expect(try NPY.decode(Data(expected)) == tensor)
     }
@@ -76,7 +76,7 @@ struct NPYTests {
         let dictionary = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" + String(repeating: " ", count: 20)
         let file = Self.numpyFile(dictionary: dictionary, version: (major, minor), data: (0 ..< 6).flatMap { littleEndianBytes(Float($0).bitPattern) })
         #expect(Array(file[6 ..< 12]) == [major, minor, 0x74, 0, 0, 0])
-        #expect(try NPY.decode(Data(file)) == Tensor(shape: [2, 3], scalars: [0, 1, 2, 3, 4, 5]))
+        #expect(try NPY.decode(Data(file)) == Tensor(shape: [2, 3], uncheckedScalars: [0, 1, 2, 3, 4, 5]))
     }
 
     @Test("a version 3.0 header is decoded as UTF-8")
@@ -117,7 +117,7 @@ struct NPYTests {
         let dictionary = Array("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}\n".utf8)
         let file = [0x93] + Array("NUMPY".utf8) + [1, 0] + littleEndianBytes(UInt16(dictionary.count)) + dictionary
             + littleEndianBytes(Float(7).bitPattern)
-        #expect(try NPY.decode(Data(file)) == Tensor(shape: [1], scalars: [7]))
+        #expect(try NPY.decode(Data(file)) == Tensor(shape: [1], uncheckedScalars: [7]))
     }
 
     // MARK: - Malformed files

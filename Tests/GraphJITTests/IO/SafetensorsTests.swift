@@ -44,7 +44,7 @@ struct SafetensorsTests {
     @Test("a 15.7 MB tensor (the tutorial CNN's dense kernel) survives a trip through a file")
     func largeRoundTrip() throws {
         let shape = [31 * 31 * 32, 128]
-        let tensor = Tensor(shape: shape, scalars: (0 ..< shape.elementCount).map { Float($0) * 0.25 - 1000 })
+        let tensor = Tensor(shape: shape, uncheckedScalars: (0 ..< shape.elementCount).map { Float($0) * 0.25 - 1000 })
         let url = try temporaryFileURL("large.safetensors")
         defer { removeTemporaryDirectory(of: url) }
         try Safetensors.write(["dense.kernel": tensor], to: url)
@@ -68,9 +68,9 @@ struct SafetensorsTests {
     static let referenceHeader = #"{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[2,3],"data_offsets":[4,28]},"z":{"dtype":"F32","shape":[0,3],"data_offsets":[28,28]}}"#
         + "   "
     static let referenceTensors = [
-        "a": Tensor(shape: [], scalars: [0]),
-        "b": Tensor(shape: [2, 3], scalars: [0, 1, 2, 3, 4, 5]),
-        "z": Tensor(shape: [0, 3], scalars: []),
+        "a": Tensor(shape: [], uncheckedScalars: [0]),
+        "b": Tensor(shape: [2, 3], uncheckedScalars: [0, 1, 2, 3, 4, 5]),
+        "z": Tensor(shape: [0, 3], uncheckedScalars: []),
     ]
 
     static var referenceFile: Data {
@@ -120,7 +120,7 @@ struct SafetensorsTests {
         """
         let data = Self.makeFile(header: header, data: [0, 0, 0, 0] + littleEndianBytes(Float(1.5).bitPattern) + littleEndianBytes(Float(-2).bitPattern))
         let file = try Safetensors.decode(data)
-        #expect(file.tensors == ["wéight": Tensor(shape: [2], scalars: [1.5, -2])])
+        #expect(file.tensors == ["wéight": Tensor(shape: [2], uncheckedScalars: [1.5, -2])])
     }
 
     // MARK: - Dtype conversion
@@ -158,8 +158,8 @@ struct SafetensorsTests {
         let header = #"{"d":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},"f":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},"h":{"dtype":"F16","shape":[1],"data_offsets":[12,14]}}"#
         let data = littleEndianBytes(Double(2).bitPattern) + littleEndianBytes(Float(3).bitPattern) + littleEndianBytes(UInt16(0x4400))
         let file = try Safetensors.decode(Self.makeFile(header: header, data: data))
-        #expect(file.tensors == ["d": Tensor(shape: [1], scalars: [2]), "f": Tensor(shape: [1], scalars: [3]),
-                                 "h": Tensor(shape: [1], scalars: [4])])
+        #expect(file.tensors == ["d": Tensor(shape: [1], uncheckedScalars: [2]), "f": Tensor(shape: [1], uncheckedScalars: [3]),
+                                 "h": Tensor(shape: [1], uncheckedScalars: [4])])
     }
 
     // MARK: - Malformed files

@@ -39,7 +39,7 @@ struct KerasFileRoundTripTests {
             let classes = shape.last!
             var scalars = [Float](repeating: 0, count: shape.elementCount)
             for row in 0 ..< shape.elementCount / classes { scalars[row * classes + Int.random(in: 0 ..< classes, using: &generator)] = 1 }
-            return Tensor(shape: shape, scalars: scalars)
+            return Tensor(shape: shape, uncheckedScalars: scalars)
         }
         return (inputs, targets)
     }

@@ -46,8 +46,8 @@ struct PredictBatchingTests {
         model.compile(optimizer: .adam(), loss: .categoricalCrossentropy, metrics: [.accuracy, .accuracy])
         var generator = SeededGenerator(seed: 2)
         let x = generator.normalTensor(shape: [4, 6])
-        let targets = [Tensor(shape: [4, 10], scalars: (0 ..< 40).map { $0 % 11 == 0 ? 1 : 0 }),
-                       Tensor(shape: [4, 5], scalars: (0 ..< 20).map { $0 % 6 == 0 ? 1 : 0 })]
+        let targets = [Tensor(shape: [4, 10], uncheckedScalars: (0 ..< 40).map { $0 % 11 == 0 ? 1 : 0 }),
+                       Tensor(shape: [4, 5], uncheckedScalars: (0 ..< 20).map { $0 % 6 == 0 ? 1 : 0 })]
         _ = try model.trainOnBatch([x], targets)
         let trained = model.parameters
         let state = try #require(model.optimizerState())

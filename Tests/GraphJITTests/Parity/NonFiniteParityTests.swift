@@ -109,8 +109,8 @@ struct NonFiniteParityTests {
     @Test("the Double reference is exactly rounded: a sum beyond the float range is ±inf, a partial-sum overflow is not modeled")
     func referenceOverflow() throws {
         let model = Sequential(inputShape: [3]) { Dense(units: 2, useBias: false) }
-        try model.setParameters(["dense.kernel": Tensor(shape: [3, 2], scalars: [1, 1, 1, 1, -1, 1])])
-        let x = Tensor(shape: [1, 3], scalars: [3e38, 3e38, 3e38])
+        try model.setParameters(["dense.kernel": Tensor(shape: [3, 2], uncheckedScalars: [1, 1, 1, 1, -1, 1])])
+        let x = Tensor(shape: [1, 3], uncheckedScalars: [3e38, 3e38, 3e38])
         // Column 0: 3e38 + 3e38 - 3e38, exactly 3e38 (a float32 engine summing left to right overflows
         // first: that depends on the order). Column 1: exactly 9e38, beyond the range in any order.
         let exact = try model.predict([x], engine: .reference)[0].scalars
@@ -134,7 +134,7 @@ extension NonFiniteParityTests {
         // Columns (over axis 1): finite; with a NaN; with +inf; all -inf; finite with a -inf.
         let scalars: [Float] = [1, n, 2, 2, 0, -inf, 3, 1, -inf, 4, inf, -inf,
                                 0.5, 1, -inf, 1, 2, -inf, n, inf, -inf, -1, 3, -inf]
-        let input = Tensor(shape: [2, 4, 3], scalars: scalars)
+        let input = Tensor(shape: [2, 4, 3], uncheckedScalars: scalars)
         let empty = ParameterStore(order: [], tensors: [:])
         let reference = try ReferenceInterpreter().run(graph, inputs: [input], parameters: empty)
         for tier in [CompilationTier.instant, .optimized] {

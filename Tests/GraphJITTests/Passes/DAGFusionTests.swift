@@ -58,7 +58,7 @@ struct DAGFusionTests {
         // v has its own buffer, which the in-place softmax does not overwrite.
         #expect(module.kernels[0].arguments.contains(.value(v)))
         try Self.checkEngines(graph, parameters: ParameterStore(order: ["project.kernel", "project.bias"], tensors: [
-            "project.kernel": Tensor.seededNormal([4, 1], seed: 3), "project.bias": Tensor(shape: [1], scalars: [0.3]),
+            "project.kernel": Tensor.seededNormal([4, 1], seed: 3), "project.bias": Tensor(shape: [1], uncheckedScalars: [0.3]),
         ]), inputs: [Tensor.seededNormal([2, 6, 4], seed: 4)])
     }
 

@@ -65,11 +65,11 @@ struct StateValueTests {
         #expect(kernel.source.contains("the new value of acc.total, written in place"))
         #expect(!kernel.source.contains("memcpy"))
 
-        let increment4 = Tensor(shape: [4], scalars: [1, -2, 0.5, 3])
+        let increment4 = Tensor(shape: [4], uncheckedScalars: [1, -2, 0.5, 3])
         let result = try Self.checkSteps(graph, parameters: Self.store(["acc.increment": increment4]),
                                          inputs: [Tensor.seededNormal([2, 4], seed: 3)], calls: 3)
         // After three calls the total is three increments, and the third call reported it.
-        let expected = Tensor(shape: [2, 4], scalars: (0..<8).map { 3 * increment4.scalars[$0 % 4] })
+        let expected = Tensor(shape: [2, 4], uncheckedScalars: (0..<8).map { 3 * increment4.scalars[$0 % 4] })
         #expect(result.states["acc.total"] == expected)
         #expect(maxAbsoluteDifference([result.reference[2][1]], [expected]) == 0)
     }
@@ -87,7 +87,7 @@ struct StateValueTests {
         let y = try builder.apply(.biasAdd, [x, total])  // reads the old total, after `next` is computed
         let graph = try builder.finish(outputs: [y])
         #expect(ModelCompiler().generate(graph).inPlaceUpdates.isEmpty)
-        let steps = Tensor(shape: [4], scalars: [1, 2, -1, 0.25])
+        let steps = Tensor(shape: [4], uncheckedScalars: [1, 2, -1, 0.25])
         let result = try Self.checkSteps(graph, parameters: Self.store(["acc.step": steps]),
                                          inputs: [Tensor.seededNormal([3, 4], seed: 4)], calls: 3)
         // Call 1 sees total 0, call 2 relu(0)+step, call 3 relu(step)+step.
@@ -110,7 +110,7 @@ struct StateValueTests {
         #expect(module.inPlaceUpdates.count == 1)
 
         let parameters = Self.store(["dense.kernel": Tensor.seededNormal([6, 3], seed: 5),
-                                     "sgd.delta": Tensor(shape: [3], scalars: [0.5, -1, 2])])
+                                     "sgd.delta": Tensor(shape: [3], uncheckedScalars: [0.5, -1, 2])])
         let result = try Self.checkSteps(graph, parameters: parameters, inputs: [Tensor.seededNormal([5, 6], seed: 6)],
                                          calls: 3)
         #expect(result.reference[0] != result.reference[1])  // the weight really changed between calls
@@ -159,7 +159,7 @@ struct StateValueTests {
         try builder.update(previous, with: current)  // the value `current` held when the call started
         let graph = try builder.finish(outputs: [try builder.apply(.activation(.relu), [x])])
         #expect(ModelCompiler().generate(graph).inPlaceUpdates.isEmpty)
-        let result = try Self.checkSteps(graph, parameters: Self.store(["history.step": Tensor(shape: [4], scalars: [1, 2, 3, 4])]),
+        let result = try Self.checkSteps(graph, parameters: Self.store(["history.step": Tensor(shape: [4], uncheckedScalars: [1, 2, 3, 4])]),
                                          inputs: [Tensor.seededNormal([4], seed: 9)], calls: 3)
         #expect(result.states["history.current"]!.scalars == [3, 6, 9, 12])
         #expect(result.states["history.previous"]!.scalars == [2, 4, 6, 8])

@@ -258,7 +258,7 @@ extension Tensor {
     static func seededNormal(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
         var generator = SeededGenerator(seed: seed)
         let normal = generator.normalTensor(shape: shape)
-        return Tensor(shape: shape, scalars: normal.scalars.map { $0 * scale })
+        return Tensor(shape: shape, uncheckedScalars: normal.scalars.map { $0 * scale })
     }
 }
 

@@ -21,8 +21,8 @@ struct CommandLineTrainingTests {
         func path(_ name: String) -> String { directory.appending(path: name).path }
         var generator = SeededGenerator(seed: 4)
         let x = generator.normalTensor(shape: [24, 64])
-        let y1 = Tensor(shape: [24, 10], scalars: (0..<240).map { $0 % 10 == ($0 / 10 * 3) % 10 ? 1 : 0 })
-        let y2 = Tensor(shape: [24, 5], scalars: (0..<120).map { $0 % 5 == ($0 / 5) % 5 ? 1 : 0 })
+        let y1 = Tensor(shape: [24, 10], uncheckedScalars: (0..<240).map { $0 % 10 == ($0 / 10 * 3) % 10 ? 1 : 0 })
+        let y2 = Tensor(shape: [24, 5], uncheckedScalars: (0..<120).map { $0 % 5 == ($0 / 5) % 5 ? 1 : 0 })
         try NPY.write(x, to: URL(fileURLWithPath: path("x.npy")))
         try NPY.write(y1, to: URL(fileURLWithPath: path("y1.npy")))
         try NPY.write(y2, to: URL(fileURLWithPath: path("y2.npy")))

@@ -67,13 +67,13 @@ struct GradientCheckTests {
             cases.append(Case(name: "loss \(function)", shapes: [[3, 4], sparse ? [3] : [3, 4]], differentiable: [true, false],
                               build: { inputs, builder in try builder.apply(GraphJITIR.Operation(LossOp(function: function)), inputs) },
                               makeInput: { index, shape, generator in
-                                  if index == 1 && sparse { return Tensor(shape: shape, scalars: (0..<shape.elementCount).map { Float($0 % 4) }) }
-                                  if index == 1 { return Tensor(shape: shape, scalars: (0..<shape.elementCount).map { $0 % 4 == $0 / 4 % 4 ? 1 : 0 }) }
+                                  if index == 1 && sparse { return Tensor(shape: shape, uncheckedScalars: (0..<shape.elementCount).map { Float($0 % 4) }) }
+                                  if index == 1 { return Tensor(shape: shape, uncheckedScalars: (0..<shape.elementCount).map { $0 % 4 == $0 / 4 % 4 ? 1 : 0 }) }
                                   // Probabilities: positive and away from the clip.
                                   let scalars = (0..<shape.elementCount).map { _ in
                                       probabilities ? Float.random(in: 0.2...1, using: &generator) : Float.random(in: -1.5...1.5, using: &generator)
                                   }
-                                  return Tensor(shape: shape, scalars: scalars)
+                                  return Tensor(shape: shape, uncheckedScalars: scalars)
                               }))
         }
         return cases
@@ -98,7 +98,7 @@ struct GradientCheckTests {
         var generator = SeededGenerator(seed: seed)
         return testCase.shapes.enumerated().map { index, shape in
             testCase.makeInput?(index, shape, &generator)
-                ?? Tensor(shape: shape, scalars: (0..<shape.elementCount).map { _ in Float.random(in: -1...1, using: &generator) })
+                ?? Tensor(shape: shape, uncheckedScalars: (0..<shape.elementCount).map { _ in Float.random(in: -1...1, using: &generator) })
         }
     }
 
@@ -107,7 +107,7 @@ struct GradientCheckTests {
     /// A tensor of uniform(-1, 1) draws.
     static func uniform(_ shape: [Int], seed: UInt64) -> Tensor {
         var generator = SeededGenerator(seed: seed)
-        return Tensor(shape: shape, scalars: (0..<shape.elementCount).map { _ in Float.random(in: -1...1, using: &generator) })
+        return Tensor(shape: shape, uncheckedScalars: (0..<shape.elementCount).map { _ in Float.random(in: -1...1, using: &generator) })
     }
 
     @Test("the reference gradient matches central finite differences", arguments: cases)

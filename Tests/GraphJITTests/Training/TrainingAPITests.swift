@@ -9,7 +9,7 @@ struct TrainingAPITests {
     static func data(samples: Int = 20, seed: UInt64 = 3) -> (x: Tensor, y: Tensor) {
         var generator = SeededGenerator(seed: seed)
         let x = generator.normalTensor(shape: [samples, 5])
-        let y = Tensor(shape: [samples, 3], scalars: (0..<(samples * 3)).map { $0 % 3 == ($0 / 3) % 3 ? 1 : 0 })
+        let y = Tensor(shape: [samples, 3], uncheckedScalars: (0..<(samples * 3)).map { $0 % 3 == ($0 / 3) % 3 ? 1 : 0 })
         return (x, y)
     }
 
@@ -130,8 +130,8 @@ struct TrainingAPITests {
     func dictForm() throws {
         var generator = SeededGenerator(seed: 8)
         let x = generator.normalTensor(shape: [12, 6])
-        let y1 = Tensor(shape: [12, 10], scalars: (0..<120).map { $0 % 10 == ($0 / 10) % 10 ? 1 : 0 })
-        let y2 = Tensor(shape: [12, 5], scalars: (0..<60).map { $0 % 5 == ($0 / 5) % 5 ? 1 : 0 })
+        let y1 = Tensor(shape: [12, 10], uncheckedScalars: (0..<120).map { $0 % 10 == ($0 / 10) % 10 ? 1 : 0 })
+        let y2 = Tensor(shape: [12, 5], uncheckedScalars: (0..<60).map { $0 % 5 == ($0 / 5) % 5 ? 1 : 0 })
         let listed = TutorialModel.multitask(inputSize: 6, hidden: 8, seed: 4)
         listed.compile(optimizer: .adam(), losses: [.categoricalCrossentropy, .meanSquaredError], metrics: [.accuracy, .accuracy],
                        lossWeights: [1, 0.5])

@@ -15,8 +15,8 @@ struct TrainingInputTests {
         return model
     }
 
-    static let x = Tensor(shape: [4, 3], scalars: (0..<12).map { Float($0) / 6 - 1 })
-    static let y = Tensor(shape: [4, 2], scalars: [1, 0, 0, 1, 1, 0, 0, 1])
+    static let x = Tensor(shape: [4, 3], uncheckedScalars: (0..<12).map { Float($0) / 6 - 1 })
+    static let y = Tensor(shape: [4, 2], uncheckedScalars: [1, 0, 0, 1, 1, 0, 0, 1])
 
     static func expectError(_ message: String, _ body: () throws -> Void) {
         do {
@@ -59,10 +59,10 @@ struct TrainingInputTests {
         let model = Self.mlp()
         model.compile(optimizer: .adam(), loss: .sparseCategoricalCrossentropy, metrics: [.accuracy])
         Self.expectError("holds label 2.0 in sample 1; labels must be integers in 0..<2") {
-            try model.trainOnBatch([Self.x], [Tensor(shape: [4], scalars: [0, 2, 1, 0])])
+            try model.trainOnBatch([Self.x], [Tensor(shape: [4], uncheckedScalars: [0, 2, 1, 0])])
         }
-        Self.expectError("holds label 0.5") { try model.trainOnBatch([Self.x], [Tensor(shape: [4], scalars: [0, 0.5, 1, 0])]) }
-        #expect(try model.trainOnBatch([Self.x], [Tensor(shape: [4], scalars: [0, 1, 1, 0])])["loss"]!.isFinite)
+        Self.expectError("holds label 0.5") { try model.trainOnBatch([Self.x], [Tensor(shape: [4], uncheckedScalars: [0, 0.5, 1, 0])]) }
+        #expect(try model.trainOnBatch([Self.x], [Tensor(shape: [4], uncheckedScalars: [0, 1, 1, 0])])["loss"]!.isFinite)
     }
 
     @Test("multi-output metrics must be one per output, as Keras requires")

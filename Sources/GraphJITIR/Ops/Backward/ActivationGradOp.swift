@@ -22,7 +22,7 @@ public struct ActivationGradOp: OperationDefinition {
         let scalars = zip(inputs[0].scalars, inputs[1].scalars).map { dy, operand in
             Float(Double(dy) * derivative(Double(operand)))
         }
-        return [Tensor(shape: inputs[0].shape, scalars: scalars)]
+        return [Tensor(shape: inputs[0].shape, uncheckedScalars: scalars)]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

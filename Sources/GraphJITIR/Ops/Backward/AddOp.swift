@@ -15,7 +15,7 @@ public struct AddOp: OperationDefinition {
     @_specialize(exported: false, where A == Float)
     public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
                                                             accumulator: A.Type) -> [Tensor] {
-        [Tensor(shape: inputs[0].shape, scalars: zip(inputs[0].scalars, inputs[1].scalars).map { $0 + $1 })]
+        [Tensor(shape: inputs[0].shape, uncheckedScalars: zip(inputs[0].scalars, inputs[1].scalars).map { $0 + $1 })]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering { .stage(.add(node.inputs[1])) }

@@ -19,7 +19,7 @@ public struct BiasGradOp: OperationDefinition {
         let n = dy.shape.last!
         var sums = [A](repeating: 0, count: n)
         for (index, value) in dy.scalars.enumerated() { sums[index % n] += A(value) }
-        return [Tensor(shape: [n], scalars: sums.map { Float($0) })]
+        return [Tensor(shape: [n], uncheckedScalars: sums.map { Float($0) })]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

@@ -42,7 +42,7 @@ public struct Conv2DFilterGradOp: OperationDefinition {
                 }
             }
         }
-        return [Tensor(shape: outputShapes[0], scalars: out.map { Float($0) })]
+        return [Tensor(shape: outputShapes[0], uncheckedScalars: out.map { Float($0) })]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

@@ -43,7 +43,7 @@ public struct Conv2DInputGradOp: OperationDefinition {
                 }
             }
         }
-        return [Tensor(shape: shape, scalars: out.map { Float($0) })]
+        return [Tensor(shape: shape, uncheckedScalars: out.map { Float($0) })]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

@@ -90,7 +90,7 @@ public struct LSTMGradOp: OperationDefinition {
                 }
             }
         }
-        return [Tensor(shape: z.shape, scalars: dz), Tensor(shape: recurrent.shape, scalars: dU.map { Float($0) })]
+        return [Tensor(shape: z.shape, uncheckedScalars: dz), Tensor(shape: recurrent.shape, uncheckedScalars: dU.map { Float($0) })]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

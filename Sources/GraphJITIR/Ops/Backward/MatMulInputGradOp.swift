@@ -27,7 +27,7 @@ public struct MatMulInputGradOp: OperationDefinition {
                 out[r * k + i] = Float(sum)
             }
         }
-        return [Tensor(shape: outputShapes[0], scalars: out)]
+        return [Tensor(shape: outputShapes[0], uncheckedScalars: out)]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

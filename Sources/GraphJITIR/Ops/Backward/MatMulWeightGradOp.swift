@@ -28,7 +28,7 @@ public struct MatMulWeightGradOp: OperationDefinition {
                 out[i * n + j] = Float(sum)
             }
         }
-        return [Tensor(shape: outputShapes[0], scalars: out)]
+        return [Tensor(shape: outputShapes[0], uncheckedScalars: out)]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

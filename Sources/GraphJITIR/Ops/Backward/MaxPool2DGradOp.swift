@@ -38,7 +38,7 @@ public struct MaxPool2DGradOp: OperationDefinition {
                 }
             }
         }
-        return [Tensor(shape: x.shape, scalars: out.map { Float($0) })]
+        return [Tensor(shape: x.shape, uncheckedScalars: out.map { Float($0) })]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

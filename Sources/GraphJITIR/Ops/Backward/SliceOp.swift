@@ -39,7 +39,7 @@ public struct SliceOp: OperationDefinition {
         var out: [Float] = []
         out.reserveCapacity(outer * count)
         for o in 0..<outer { out.append(contentsOf: inputs[0].scalars[(o * row + offset)..<(o * row + offset + count)]) }
-        return [Tensor(shape: outputShapes[0], scalars: out)]
+        return [Tensor(shape: outputShapes[0], uncheckedScalars: out)]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

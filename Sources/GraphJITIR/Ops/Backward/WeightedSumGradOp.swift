@@ -39,7 +39,7 @@ public struct WeightedSumGradOp: OperationDefinition {
                 }
             }
         }
-        return [Tensor(shape: w.shape, scalars: dw), Tensor(shape: v.shape, scalars: dv)]
+        return [Tensor(shape: w.shape, uncheckedScalars: dw), Tensor(shape: v.shape, uncheckedScalars: dv)]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

@@ -30,7 +30,7 @@ public struct LossGradOp: OperationDefinition {
                                              target: target.scalars[(r * width)..<((r + 1) * width)]).gradient
             out += gradient.map { Float($0 * seed / Double(rows)) }
         }
-        return [Tensor(shape: prediction.shape, scalars: out)]
+        return [Tensor(shape: prediction.shape, uncheckedScalars: out)]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

@@ -30,7 +30,7 @@ public struct LossOp: OperationDefinition {
             sum += function.evaluate(prediction: prediction.scalars[(r * classes)..<((r + 1) * classes)],
                                      target: target.scalars[(r * width)..<((r + 1) * width)]).loss
         }
-        return [Tensor(shape: [1], scalars: [Float(sum / Double(rows))])]
+        return [Tensor(shape: [1], uncheckedScalars: [Float(sum / Double(rows))])]
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

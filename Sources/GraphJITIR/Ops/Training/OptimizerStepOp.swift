@@ -47,14 +47,14 @@ public struct OptimizerStepOp: OperationDefinition {
             }
             return unchanged
         }
-        var outputs = [Tensor(shape: [1], scalars: [iterations + 1])]
+        var outputs = [Tensor(shape: [1], uncheckedScalars: [iterations + 1])]
         for p in 0..<parameterCount {
             let base = 1 + p * stride
             let slots = inputs[(base + 2)..<(base + stride)].map(\.scalars)
             let (theta, newSlots) = rule.step(parameter: inputs[base].scalars, gradient: inputs[base + 1].scalars,
                                               slots: Array(slots), iterations: iterations)
-            outputs.append(Tensor(shape: inputs[base].shape, scalars: theta))
-            outputs += newSlots.map { Tensor(shape: inputs[base].shape, scalars: $0) }
+            outputs.append(Tensor(shape: inputs[base].shape, uncheckedScalars: theta))
+            outputs += newSlots.map { Tensor(shape: inputs[base].shape, uncheckedScalars: $0) }
         }
         return outputs
     }
