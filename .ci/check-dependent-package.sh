@@ -51,6 +51,25 @@ rm -rf "$CONSUMER"/.build* "$CONSUMER/Package.resolved" "$CONSUMER/.swiftpm"
 sed -i -e "s|@GRAPHJIT_URL@|file://$CLONE|g" -e "s|@GRAPHJIT_VERSION@|$VERSION|g" "$CONSUMER/Package.swift"
 if grep -q '@GRAPHJIT_' "$CONSUMER/Package.swift"; then fail "placeholders left in the consumer's Package.swift"; fi
 
+# 2b. Every Swift program in the README (a ```swift block that starts with `import`) becomes an
+#     executable target of the consumer, compiled as pasted and run below.
+README_EXAMPLES=()
+awk -v dir="$CONSUMER/Sources" '
+    /^```swift$/ { inside = 1; n++; lines = ""; next }
+    /^```$/ && inside { inside = 0; if (lines ~ /^import /) { d = dir "/ReadmeExample" n; system("mkdir -p " d); printf "%s", lines > (d "/main.swift"); close(d "/main.swift") } next }
+    inside { lines = lines $0 "\n" }
+' "$REPO/README.md"
+for folder in "$CONSUMER"/Sources/ReadmeExample*; do
+    [ -d "$folder" ] || continue
+    README_EXAMPLES+=("$(basename "$folder")")
+done
+[ ${#README_EXAMPLES[@]} -ge 4 ] || fail "found ${#README_EXAMPLES[@]} Swift programs in README.md, expected at least 4"
+targets=""
+for example in "${README_EXAMPLES[@]}"; do
+    targets+="        .executableTarget(name: \"$example\", dependencies: [.product(name: \"GraphJIT\", package: \"GraphJIT\")]),\n"
+done
+sed -i "s|        // @README_EXAMPLES@.*|$targets|" "$CONSUMER/Package.swift"
+
 # 3. Build and run. The scratch path and the dependency cache stay inside the temporary folder;
 #    kernels the optimizing tier compiles go there too.
 export GRAPHJIT_CACHE_DIR="$TEMP/kernel-cache"
@@ -64,5 +83,15 @@ echo "dependent-package check: built in $((SECONDS - start)) s"
 
 BIN=$(swift build "${SWIFTPM_ARGS[@]}" --show-bin-path)
 "$BIN/DependentCheck" || fail "the consumer ran but its checks failed (exit $?)"
+
+# The README's programs, each in a folder holding the Keras file one of them opens ("cnn.keras":
+# the small tutorial CNN Keras saved, from the fixtures).
+for example in "${README_EXAMPLES[@]}"; do
+    run="$TEMP/run-$example"
+    mkdir -p "$run"
+    cp "$REPO/Tests/GraphJITTests/Fixtures/KerasFiles/cnn_sequential.keras" "$run/cnn.keras"
+    (cd "$run" && "$BIN/$example" >"$run/output.txt" 2>&1) || { cat "$run/output.txt" >&2; fail "README example $example failed"; }
+    echo "dependent-package check: README $example ran ($(wc -l <"$run/output.txt") lines of output)"
+done
 
 echo "dependent-package check: PASSED (GraphJIT $COMMIT as a versioned dependency, $CONFIGURATION build)"

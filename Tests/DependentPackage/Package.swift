@@ -3,8 +3,8 @@
 //
 // This is a template: .ci/check-dependent-package.sh copies it into a temporary folder and replaces
 // @GRAPHJIT_URL@ (a file:// URL of a temporary clone of the repository) and @GRAPHJIT_VERSION@
-// (the tag it made there). SwiftPM refuses unsafe build flags in a dependency reached this way,
-// which is what the check is for.
+// (the tag it made there), and adds a target for every Swift program in the README. SwiftPM refuses
+// unsafe build flags in a dependency reached this way, which is what the check is for.
 import PackageDescription
 
 let package = Package(
@@ -17,5 +17,6 @@ let package = Package(
             name: "DependentCheck",
             dependencies: [.product(name: "GraphJIT", package: "GraphJIT")]
         ),
+        // @README_EXAMPLES@ (one executable target per Swift program in the README, added by the script)
     ]
 )
