@@ -26,6 +26,13 @@ public final class Conv2D: Layer {
         self.name = name
     }
 
+    /// Keras's positional form with square windows: `Conv2D(32, kernelSize: 3, activation: .relu)`.
+    public convenience init(_ filters: Int, kernelSize: Int, strides: Int = 1, padding: Padding = .valid,
+                            activation: ActivationFunction = .linear, useBias: Bool = true, name: String? = nil) {
+        self.init(filters: filters, kernelSize: [kernelSize, kernelSize], strides: [strides, strides], padding: padding,
+                  activation: activation, useBias: useBias, name: name)
+    }
+
     public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
         try requireConfiguration(filters > 0, "filters must be positive, got \(filters)", in: builder)
         try requireConfiguration(kernelSize.count == 2 && kernelSize.allSatisfy { $0 > 0 },

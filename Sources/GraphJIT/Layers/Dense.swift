@@ -19,6 +19,12 @@ public final class Dense: Layer {
         self.name = name
     }
 
+    /// Keras's positional form: `Dense(128, activation: .relu)`.
+    public convenience init(_ units: Int, activation: ActivationFunction = .linear, useBias: Bool = true,
+                            name: String? = nil) {
+        self.init(units: units, activation: activation, useBias: useBias, name: name)
+    }
+
     public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
         try requireConfiguration(units > 0, "units must be positive, got \(units)", in: builder)
         let x = try singleInput(inputs, in: builder)

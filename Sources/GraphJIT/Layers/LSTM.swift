@@ -26,6 +26,14 @@ public final class LSTM: Layer {
         self.name = name
     }
 
+    /// Keras's positional form: `LSTM(50, returnSequences: true)`.
+    public convenience init(_ units: Int, activation: ActivationFunction = .tanh,
+                            recurrentActivation: ActivationFunction = .sigmoid, returnSequences: Bool = false,
+                            useBias: Bool = true, name: String? = nil) {
+        self.init(units: units, activation: activation, recurrentActivation: recurrentActivation,
+                  returnSequences: returnSequences, useBias: useBias, name: name)
+    }
+
     public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
         try requireConfiguration(units > 0, "units must be positive, got \(units)", in: builder)
         try requireConfiguration(units <= Int.max / 4, "units \(units) is too large: the kernels have 4·units columns",

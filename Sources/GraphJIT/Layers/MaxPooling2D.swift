@@ -16,6 +16,11 @@ public final class MaxPooling2D: Layer {
         self.name = name
     }
 
+    /// Square pools: `MaxPooling2D(poolSize: 2)`.
+    public convenience init(poolSize: Int, strides: Int? = nil, padding: Padding = .valid, name: String? = nil) {
+        self.init(poolSize: [poolSize, poolSize], strides: strides.map { [$0, $0] }, padding: padding, name: name)
+    }
+
     public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
         try requireConfiguration(poolSize.count == 2 && poolSize.allSatisfy { $0 > 0 },
                                  "poolSize must be two positive extents, got \(poolSize)", in: builder)

@@ -9,7 +9,12 @@ import Foundation
 /// Construction never throws; a malformed model reports its error (naming the layer and the
 /// shapes) from the first call that needs the graph: ``summary()``, ``makeGraph(batchSize:)``,
 /// ``predict(_:engine:)``.
-public class Model {
+///
+/// Concurrency: `predict`, `summary()`, `makeGraph` and the compiled models may be called from
+/// concurrent tasks (compiled plans, their weights and their caches are locked). Calls that change
+/// the model (`compile`, `fit` and the other training calls, weight setters, `save`/`load` of weights)
+/// must not overlap with any other call on the same model.
+public class Model: @unchecked Sendable {  // See "Concurrency" above: what may run concurrently is locked.
     /// The model's name (`functional`, `sequential`, or the user's).
     public let name: String
     let topology: Result<ModelTopology, GraphError>

@@ -31,7 +31,7 @@ func checkSoftmaxRows(_ output: Tensor, _ label: String) {
 let model = Sequential(inputShape: [4]) {
     Dense(units: 3, activation: .softmax)
 }
-let batch = Tensor(shape: [2, 4], uncheckedScalars: [
+let batch = try Tensor(shape: [2, 4], scalars: [
     0.5, -1.0, 2.0, 0.25,
     -0.75, 1.5, 0.0, -2.0,
 ])
