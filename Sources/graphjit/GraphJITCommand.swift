@@ -117,7 +117,7 @@ struct Summary: ParsableCommand {
     func validate() throws { try options.refuseIgnoredSeed() }
 
     func run() throws {
-        print(try options.makeModel().summary())
+        print(try options.makeModel().summary(showingCompileConfiguration: true))
     }
 }
 

@@ -38,6 +38,7 @@ struct KerasFileFixtureTests {
         let optimizerClass: String?
         let iterations: Int?
         let hasResume: Bool
+        let summaryText: String?
         var testDescription: String { "\(name) (\(format))" }
     }
 
@@ -99,6 +100,15 @@ struct KerasFileFixtureTests {
                 #expect(Self.maximumDifference(output, keras) <= 1e-5, "\(engine): \(Self.maximumDifference(output, keras))")
             }
         }
+    }
+
+    @Test("summary() of a model Keras saved is Keras's own summary, byte for byte (Connected to included)",
+          arguments: cases.filter { $0.format == "keras3" })
+    func summaryText(_ testCase: Case) throws {
+        let model = try Model.load(contentsOf: Self.directory.appending(path: testCase.file))
+        let keras = try #require(testCase.summaryText).trimmingCharacters(in: .newlines)
+        let ours = try model.summary()
+        #expect(ours == keras, "GraphJIT:\n\(ours)\nKeras:\n\(keras)")
     }
 
     @Test("one more training step from the saved optimizer state is Keras's next step, on both engines",
