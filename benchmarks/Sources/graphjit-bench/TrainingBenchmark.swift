@@ -84,7 +84,7 @@ struct TrainingExport {
                 counts[label] += 1
             }
             classCounts.append(counts)
-            try NPY.write(Tensor(shape: [samples, count], scalars: onehot), to: files.targets(output))
+            try NPY.write(Tensor(shape: [samples, count], uncheckedScalars: onehot), to: files.targets(output))
         }
         let meta: [String: Any] = [
             "model": tutorial.rawValue, "samples": samples, "input_shape": inputShape, "classes": classes,
@@ -217,7 +217,7 @@ struct TrainingTimer {
     private func slice(_ tensor: Tensor, start: Int, count: Int) -> Tensor {
         let row = tensor.shape.dropFirst().reduce(1, *)
         return Tensor(shape: [count] + tensor.shape.dropFirst(),
-                      scalars: Array(tensor.scalars[(start * row)..<((start + count) * row)]))
+                      uncheckedScalars: Array(tensor.scalars[(start * row)..<((start + count) * row)]))
     }
 }
 
