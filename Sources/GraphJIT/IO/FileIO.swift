@@ -3,7 +3,7 @@ import GraphJITIR
 
 /// Reading and writing the files users name, as a shell user expects of them.
 ///
-/// - Reading: a regular file is read whole (its size checked against the ``MemoryBudget`` first);
+/// - Reading: a regular file is read whole (its size checked against the `MemoryBudget` first);
 ///   a pipe, FIFO or character device (`<(cat x.npy)`, `/dev/stdin`) is read to its end in chunks,
 ///   up to ``streamLimit`` (or the budget, if lower), so `/dev/zero` is an error, not a hang or an
 ///   out-of-memory.

@@ -67,7 +67,9 @@ public enum Safetensors {
     /// writes it: compact JSON header, tensors sorted by name and stored back to back, header padded
     /// with spaces to a multiple of 8 bytes. (Metadata keys are sorted too; the reference leaves
     /// their order to a hash map.)
-    /// - Parameter metadata: free-form strings stored under `__metadata__` (omitted when empty).
+    /// - Parameters:
+    ///   - tensors: the tensors by name.
+    ///   - metadata: free-form strings stored under `__metadata__` (omitted when empty).
     /// - Throws: ``SafetensorsError`` if a tensor is named `__metadata__`.
     public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
         guard tensors[SafetensorsHeader.metadataKey] == nil else {

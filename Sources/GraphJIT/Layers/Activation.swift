@@ -7,6 +7,7 @@ public final class Activation: Layer {
     public let name: String?
     public var kerasBaseName: String { "activation" }
 
+    /// Applies `function` to its input.
     public init(_ function: ActivationFunction, name: String? = nil) {
         self.function = function
         self.name = name

@@ -14,6 +14,7 @@ public final class AttentionLayer: Layer {
     public let name: String?
     public var kerasBaseName: String { "attention_layer" }
 
+    /// The tutorial's additive attention with a hidden size of `units`.
     public init(units: Int, name: String? = nil) {
         self.units = units
         self.name = name

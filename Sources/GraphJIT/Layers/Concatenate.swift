@@ -8,6 +8,7 @@ public final class Concatenate: Layer {
     public let name: String?
     public var kerasBaseName: String { "concatenate" }
 
+    /// Concatenates its inputs along `axis` (the last by default).
     public init(axis: Int = -1, name: String? = nil) {
         self.axis = axis
         self.name = name

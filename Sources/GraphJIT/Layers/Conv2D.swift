@@ -15,6 +15,8 @@ public final class Conv2D: Layer {
     public let name: String?
     public var kerasBaseName: String { "conv2d" }
 
+    /// A convolution of `filters` output channels over `kernelSize` (height, width) windows, moved by
+    /// `strides`, with `valid` or `same` padding; `activation` after the bias.
     public init(filters: Int, kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid,
                 activation: ActivationFunction = .linear, useBias: Bool = true, name: String? = nil) {
         self.filters = filters

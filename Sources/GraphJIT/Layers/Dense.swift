@@ -12,6 +12,7 @@ public final class Dense: Layer {
     public let name: String?
     public var kerasBaseName: String { "dense" }
 
+    /// A dense layer of `units` outputs; `activation` after the bias (linear by default).
     public init(units: Int, activation: ActivationFunction = .linear, useBias: Bool = true, name: String? = nil) {
         self.units = units
         self.activation = activation

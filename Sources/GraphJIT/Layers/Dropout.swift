@@ -12,6 +12,7 @@ public final class Dropout: Layer {
     public let name: String?
     public var kerasBaseName: String { "dropout" }
 
+    /// Drops a fraction `rate` of the units while training (the identity at inference).
     public init(rate: Double, name: String? = nil) {
         self.rate = rate
         self.name = name

@@ -6,6 +6,7 @@ public final class Flatten: Layer {
     public let name: String?
     public var kerasBaseName: String { "flatten" }
 
+    /// Flattens every axis after the batch axis.
     public init(name: String? = nil) { self.name = name }
 
     public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {

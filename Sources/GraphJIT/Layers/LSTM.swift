@@ -15,6 +15,8 @@ public final class LSTM: Layer {
     public let name: String?
     public var kerasBaseName: String { "lstm" }
 
+    /// An LSTM of `units` cells; `returnSequences` keeps every step's output (batch, timesteps, units)
+    /// instead of the last one.
     public init(units: Int, activation: ActivationFunction = .tanh,
                 recurrentActivation: ActivationFunction = .sigmoid, returnSequences: Bool = false,
                 useBias: Bool = true, name: String? = nil) {

@@ -3,7 +3,7 @@ import GraphJITRuntime
 import GraphJITIR
 /// A Keras-style layer: configuration plus a lowering into static-graph operations.
 ///
-/// Layers hold configuration only. Their weights live in the model's ``ParameterStore`` under
+/// Layers hold configuration only. Their weights live in the model's `ParameterStore` under
 /// `<layer name>.<weight>`, and every shape is inferred from the input shape, so no layer asks
 /// for its input size. Layers are classes because identity matters: applying one layer object
 /// twice shares its weights, as in Keras.
@@ -13,7 +13,7 @@ public protocol Layer: AnyObject {
     /// The name given by the user, or `nil` for an automatic Keras-style name.
     var name: String? { get }
     /// Lowers the layer applied to `inputs` (full shapes, batch first) into `builder`, whose
-    /// ``GraphBuilder/scope`` is this layer's name. Returns the output value.
+    /// `GraphBuilder.scope` is this layer's name. Returns the output value.
     func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID
 }
 
@@ -34,13 +34,13 @@ extension Layer {
 // MARK: - Helpers for lowering
 
 extension Layer {
-    /// Throws ``GraphError/invalidConfiguration`` unless `condition` holds.
+    /// Throws `GraphError.invalidConfiguration` unless `condition` holds.
     func requireConfiguration(_ condition: Bool, _ reason: @autoclosure () -> String,
                               in builder: GraphBuilder) throws {
         if !condition { throw GraphError.invalidConfiguration(layer: builder.scope, reason: reason()) }
     }
 
-    /// Throws ``GraphError/shapeMismatch`` for the layer's inputs unless `condition` holds.
+    /// Throws `GraphError.shapeMismatch` for the layer's inputs unless `condition` holds.
     func requireInput(_ condition: Bool, _ inputs: [ValueID], expected: @autoclosure () -> String,
                       in builder: GraphBuilder) throws {
         if !condition {

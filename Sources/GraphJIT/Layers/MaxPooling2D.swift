@@ -9,6 +9,7 @@ public final class MaxPooling2D: Layer {
     public let name: String?
     public var kerasBaseName: String { "max_pooling2d" }
 
+    /// The maximum over `poolSize` windows, moved by `strides` (the pool size when `nil`).
     public init(poolSize: [Int] = [2, 2], strides: [Int]? = nil, padding: Padding = .valid, name: String? = nil) {
         self.poolSize = poolSize
         self.strides = strides ?? poolSize

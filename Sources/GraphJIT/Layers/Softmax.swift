@@ -8,6 +8,7 @@ public final class Softmax: Layer {
     public let name: String?
     public var kerasBaseName: String { "softmax" }
 
+    /// Softmax over `axis` (the last by default).
     public init(axis: Int = -1, name: String? = nil) {
         self.axis = axis
         self.name = name

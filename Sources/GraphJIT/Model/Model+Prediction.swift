@@ -10,7 +10,7 @@ extension Model {
     /// data. Returns one tensor per output, every sample in order.
     ///
     /// Inputs are checked against the model's input shapes; a mismatch throws
-    /// ``GraphError/inputShapeMismatch(input:expected:actual:)`` naming the input.
+    /// `GraphError.inputShapeMismatch(input:expected:actual:)` naming the input.
     public func predict(_ inputs: [Tensor], batchSize: Int = 32, engine: Engine = .jit) throws -> [Tensor] {
         guard batchSize >= 1 else { throw GraphError.invalidModel(reason: "predict's batch size must be at least 1, got \(batchSize)") }
         let samples = try self.batchSize(of: inputs)
@@ -32,7 +32,7 @@ extension Model {
         return outputs.map { Tensor(shape: $0.shape, uncheckedScalars: $0.scalars) }
     }
 
-    /// Runs a single-input, single-output model (in batches of `batchSize`, as ``predict(_:batchSize:engine:)``).
+    /// Runs a single-input, single-output model (in batches of `batchSize`, as `predict(_:batchSize:engine:)`).
     public func predict(_ input: Tensor, batchSize: Int = 32, engine: Engine = .jit) throws -> Tensor {
         let outputs = try predict([input], batchSize: batchSize, engine: engine)
         guard outputs.count == 1 else {

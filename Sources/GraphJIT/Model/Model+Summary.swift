@@ -139,7 +139,7 @@ extension Model {
         return consumers.values.allSatisfy { $0 == 1 }
     }
 
-    /// The rows of ``summary()``: each layer (and, for a functional model, each input) with its
+    /// The rows of ``summary(showingCompileConfiguration:)``: each layer (and, for a functional model, each input) with its
     /// Keras class, per-sample output shape and parameter count, in Keras's order.
     func summaryRows() throws -> [(layer: String, type: String, outputShape: [Int], parameters: Int, connections: [String])] {
         let topology = try topology.get()

@@ -7,8 +7,8 @@ import Foundation
 ///
 /// Declare it with the functional API (`Model(inputs:outputs:)`) or as a ``Sequential`` stack.
 /// Construction never throws; a malformed model reports its error (naming the layer and the
-/// shapes) from the first call that needs the graph: ``summary()``, ``makeGraph(batchSize:)``,
-/// ``predict(_:engine:)``.
+/// shapes) from the first call that needs the graph: ``summary(showingCompileConfiguration:)``, ``makeGraph(batchSize:)``,
+/// `predict(_:batchSize:engine:)`.
 ///
 /// Concurrency: `predict`, `summary()`, `makeGraph` and the compiled models may be called from
 /// concurrent tasks (compiled plans, their weights and their caches are locked). Calls that change
@@ -39,7 +39,7 @@ public class Model: @unchecked Sendable {  // See "Concurrency" above: what may 
     let trainingState = TrainingState()
     /// The seed the default weights were drawn from.
     public let seed: UInt64
-    /// What ``compile(optimizer:loss:metrics:)`` recorded, if it was called.
+    /// What ``compile(optimizer:loss:metrics:lossWeights:)`` recorded, if it was called.
     public internal(set) var trainingConfiguration: TrainingConfiguration?
     /// Compiled JIT plans by batch size and tier, created on first use.
     let compiledCache = CompiledModelCache()
@@ -154,7 +154,7 @@ public class Model: @unchecked Sendable {  // See "Concurrency" above: what may 
 ///         Dense(units: 128, activation: .relu)
 ///         Dense(units: 10, activation: .softmax)
 ///     }
-public final class Sequential: Model {
+public final class Sequential: Model, @unchecked Sendable {  // As Model.
     /// Creates the stack on an input of `inputShape` (per sample, no batch axis).
     public convenience init(inputShape: [Int], name: String? = nil, seed: UInt64 = 0,
                             @LayerBuilder _ layers: () -> [any Layer]) {

@@ -27,7 +27,7 @@ extension Model {
     }
 
     /// The layer named `name` (Keras's `model.get_layer(name)`).
-    /// - Throws: ``GraphError/invalidModel(reason:)`` naming the layers there are.
+    /// - Throws: `GraphError.invalidModel(reason:)` naming the layers there are.
     public func layer(named name: String) throws -> ModelLayer {
         let all = try layers
         guard let found = all.first(where: { $0.name == name }) else {

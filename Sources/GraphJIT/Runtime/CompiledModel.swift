@@ -7,7 +7,7 @@ import Synchronization
 /// A model compiled by the JIT for one batch size: fused C kernels, a static memory plan and
 /// bound weights.
 ///
-/// Safe to call from several threads at once: each call checks an ``ExecutionContext`` out of a
+/// Safe to call from several threads at once: each call checks an `ExecutionContext` out of a
 /// pool (creating one only when all are busy), so calls never share an arena and the hot path
 /// allocates nothing but the returned tensors (use ``run(inputs:outputs:)`` to avoid even that).
 /// With ``CompilationTier/automatic`` the model starts on tcc's kernels and swaps in clang's when
@@ -102,7 +102,7 @@ public final class CompiledModel: Sendable {
     // MARK: Persistent values
 
     /// The current contents of a parameter or state the plan uses, after every call so far
-    /// (calls of a graph with ``Graph/updates`` change them); `nil` for other names.
+    /// (calls of a graph with `Graph.updates` change them); `nil` for other names.
     public func currentValue(of name: String) -> Tensor? { weights.store.read(name) }
 
     // MARK: Running

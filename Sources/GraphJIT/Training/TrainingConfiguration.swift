@@ -1,7 +1,7 @@
 import GraphJITIR
 
 /// An optimizer, as `compile` takes it: Keras 3's optimizers with their defaults. Every step runs
-/// in float32, in Keras's order of operations (see ``GraphJITIR/OptimizerRule``).
+/// in float32, in Keras's order of operations (see `OptimizerRule`).
 public enum Optimizer: Equatable, Sendable {
     /// `keras.optimizers.Adam`.
     case adam(learningRate: Double = 0.001, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-7)
