@@ -109,9 +109,11 @@ public enum FileIO {
 
 /// A file that could not be read or written: the path, what was tried and why.
 public struct FileError: Error, Equatable, CustomStringConvertible {
+    /// The path as the user gave it.
     public let path: String
     /// `read` or `write`.
     public let action: String
+    /// What is wrong, in words.
     public let reason: String
 
     init(path: String, action: String, reason: String) {
@@ -124,5 +126,6 @@ public struct FileError: Error, Equatable, CustomStringConvertible {
         self.init(path: path, action: action, reason: String(cString: strerror(code)))
     }
 
+    /// A one-line message.
     public var description: String { "cannot \(action) \(path): \(reason)" }
 }

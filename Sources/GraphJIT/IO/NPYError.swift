@@ -40,6 +40,7 @@ public struct NPYError: Error, Equatable, Sendable, CustomStringConvertible {
 
     // MARK: - Description
 
+    /// A one-line message.
     public var description: String {
         let location = file.map { "\($0.path): " } ?? ""
         return location + reason.description
@@ -47,6 +48,7 @@ public struct NPYError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 extension NPYError.Reason: CustomStringConvertible {
+    /// A one-line message.
     public var description: String {
         switch self {
         case let .badMagic(found):

@@ -57,6 +57,7 @@ public struct SafetensorsError: Error, Equatable, Sendable, CustomStringConverti
 
     // MARK: - Description
 
+    /// A one-line message.
     public var description: String {
         let location = file.map { "\($0.path): " } ?? ""
         return location + reason.description
@@ -64,6 +65,7 @@ public struct SafetensorsError: Error, Equatable, Sendable, CustomStringConverti
 }
 
 extension SafetensorsError.Reason: CustomStringConvertible {
+    /// A one-line message.
     public var description: String {
         switch self {
         case let .notSafetensors(format):

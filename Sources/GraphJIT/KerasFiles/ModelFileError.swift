@@ -15,13 +15,16 @@ public struct ModelFileError: Error, CustomStringConvertible, Equatable, Sendabl
         case weights
     }
 
+    /// What kind of problem it is.
     public let kind: Kind
     /// The file's name as the user gave it.
     public let file: String
     /// The layer (`dense_5`), HDF5 path (`/layers/dense/vars/0`) or entry the problem is in, if any.
     public let location: String?
+    /// What is wrong, in words.
     public let reason: String
 
+    /// An error of `kind` in `file`, at `location` if known.
     public init(_ kind: Kind, file: String, location: String? = nil, reason: String) {
         self.kind = kind
         self.file = file
@@ -29,6 +32,7 @@ public struct ModelFileError: Error, CustomStringConvertible, Equatable, Sendabl
         self.reason = reason
     }
 
+    /// A one-line message.
     public var description: String {
         if let location { "\(file): \(location): \(reason)" } else { "\(file): \(reason)" }
     }

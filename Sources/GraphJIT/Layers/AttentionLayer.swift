@@ -10,8 +10,11 @@ import GraphJITIR
 /// Weights: `W.kernel`, `W.bias`, `V.kernel`, `V.bias`, named under the layer
 /// (`attention_layer.W.kernel`, ...).
 public final class AttentionLayer: Layer {
+    /// The number of output features (Keras's `units`).
     public let units: Int
+    /// The name given by the user, or `nil` for Keras's automatic name.
     public let name: String?
+    /// The base of Keras's automatic names for this layer.
     public var kerasBaseName: String { "attention_layer" }
 
     /// The tutorial's additive attention with a hidden size of `units`.
@@ -20,6 +23,7 @@ public final class AttentionLayer: Layer {
         self.name = name
     }
 
+    /// Lowers the layer into graph operations (see `Layer`).
     public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
         try requireConfiguration(units > 0, "units must be positive, got \(units)", in: builder)
         let x = try singleInput(inputs, in: builder)

@@ -6,13 +6,21 @@ import GraphJITIR
 /// Weights: `kernel` `(kernelHeight, kernelWidth, inputChannels, filters)` (HWIO, Keras's layout),
 /// glorot-uniform; `bias` `(filters)`, zeros.
 public final class Conv2D: Layer {
+    /// The number of output channels.
     public let filters: Int
+    /// The window's height and width.
     public let kernelSize: [Int]
+    /// The step between windows, down and across.
     public let strides: [Int]
+    /// `valid` (windows inside the input) or `same` (padded to `ceil(n / stride)` outputs).
     public let padding: Padding
+    /// The activation applied to the output (Keras's `activation`).
     public let activation: ActivationFunction
+    /// Whether a bias is added (Keras's `use_bias`).
     public let useBias: Bool
+    /// The name given by the user, or `nil` for Keras's automatic name.
     public let name: String?
+    /// The base of Keras's automatic names for this layer.
     public var kerasBaseName: String { "conv2d" }
 
     /// A convolution of `filters` output channels over `kernelSize` (height, width) windows, moved by
@@ -35,6 +43,7 @@ public final class Conv2D: Layer {
                   activation: activation, useBias: useBias, name: name)
     }
 
+    /// Lowers the layer into graph operations (see `Layer`).
     public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
         try requireConfiguration(filters > 0, "filters must be positive, got \(filters)", in: builder)
         try requireConfiguration(kernelSize.count == 2 && kernelSize.allSatisfy { $0 > 0 },

@@ -6,10 +6,15 @@ import GraphJITIR
 /// Applied to an input of any rank, it acts on the last axis (a `(batch, T, F)` input gives
 /// `(batch, T, units)`). Weights: `kernel` `(F, units)`, glorot-uniform; `bias` `(units)`, zeros.
 public final class Dense: Layer {
+    /// The number of output features (Keras's `units`).
     public let units: Int
+    /// The activation applied to the output (Keras's `activation`).
     public let activation: ActivationFunction
+    /// Whether a bias is added (Keras's `use_bias`).
     public let useBias: Bool
+    /// The name given by the user, or `nil` for Keras's automatic name.
     public let name: String?
+    /// The base of Keras's automatic names for this layer.
     public var kerasBaseName: String { "dense" }
 
     /// A dense layer of `units` outputs; `activation` after the bias (linear by default).
@@ -26,6 +31,7 @@ public final class Dense: Layer {
         self.init(units: units, activation: activation, useBias: useBias, name: name)
     }
 
+    /// Lowers the layer into graph operations (see `Layer`).
     public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
         try requireConfiguration(units > 0, "units must be positive, got \(units)", in: builder)
         let x = try singleInput(inputs, in: builder)

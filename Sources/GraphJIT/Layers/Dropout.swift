@@ -9,7 +9,9 @@ import GraphJITIR
 public final class Dropout: Layer {
     /// The fraction of the input units to drop, in `[0, 1)`.
     public let rate: Double
+    /// The name given by the user, or `nil` for Keras's automatic name.
     public let name: String?
+    /// The base of Keras's automatic names for this layer.
     public var kerasBaseName: String { "dropout" }
 
     /// Drops a fraction `rate` of the units while training (the identity at inference).
@@ -18,6 +20,7 @@ public final class Dropout: Layer {
         self.name = name
     }
 
+    /// Lowers the layer into graph operations (see `Layer`).
     public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
         try requireConfiguration(rate >= 0 && rate < 1, "rate must be in [0, 1), got \(rate)", in: builder)
         return try singleInput(inputs, in: builder)

@@ -7,12 +7,19 @@ import GraphJITIR
 /// glorot-uniform; `recurrent_kernel` `(units, 4·units)`, orthogonal; `bias` `(4·units)`, zeros but
 /// ones on the forget gate (Keras's `unit_forget_bias=True`). State starts at zero.
 public final class LSTM: Layer {
+    /// The number of output features (Keras's `units`).
     public let units: Int
+    /// The activation applied to the output (Keras's `activation`).
     public let activation: ActivationFunction
+    /// The gates' activation (Keras's `recurrent_activation`).
     public let recurrentActivation: ActivationFunction
+    /// Whether every step's output is returned, `(batch, timesteps, units)`, or only the last.
     public let returnSequences: Bool
+    /// Whether a bias is added (Keras's `use_bias`).
     public let useBias: Bool
+    /// The name given by the user, or `nil` for Keras's automatic name.
     public let name: String?
+    /// The base of Keras's automatic names for this layer.
     public var kerasBaseName: String { "lstm" }
 
     /// An LSTM of `units` cells; `returnSequences` keeps every step's output (batch, timesteps, units)
@@ -36,6 +43,7 @@ public final class LSTM: Layer {
                   returnSequences: returnSequences, useBias: useBias, name: name)
     }
 
+    /// Lowers the layer into graph operations (see `Layer`).
     public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
         try requireConfiguration(units > 0, "units must be positive, got \(units)", in: builder)
         try requireConfiguration(units <= Int.max / 4, "units \(units) is too large: the kernels have 4·units columns",

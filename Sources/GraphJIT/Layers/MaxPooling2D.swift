@@ -3,10 +3,15 @@ import GraphJITRuntime
 import GraphJITIR
 /// 2-D max pooling over NHWC inputs, as `keras.layers.MaxPooling2D`. Strides default to the pool size.
 public final class MaxPooling2D: Layer {
+    /// The pooling window's height and width.
     public let poolSize: [Int]
+    /// The step between windows, down and across.
     public let strides: [Int]
+    /// `valid` (windows inside the input) or `same` (padded to `ceil(n / stride)` outputs).
     public let padding: Padding
+    /// The name given by the user, or `nil` for Keras's automatic name.
     public let name: String?
+    /// The base of Keras's automatic names for this layer.
     public var kerasBaseName: String { "max_pooling2d" }
 
     /// The maximum over `poolSize` windows, moved by `strides` (the pool size when `nil`).
@@ -22,6 +27,7 @@ public final class MaxPooling2D: Layer {
         self.init(poolSize: [poolSize, poolSize], strides: strides.map { [$0, $0] }, padding: padding, name: name)
     }
 
+    /// Lowers the layer into graph operations (see `Layer`).
     public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
         try requireConfiguration(poolSize.count == 2 && poolSize.allSatisfy { $0 > 0 },
                                  "poolSize must be two positive extents, got \(poolSize)", in: builder)

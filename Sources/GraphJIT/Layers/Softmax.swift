@@ -5,7 +5,9 @@ import GraphJITIR
 public final class Softmax: Layer {
     /// The axis, counted on the full shape (batch included); negative counts from the end.
     public let axis: Int
+    /// The name given by the user, or `nil` for Keras's automatic name.
     public let name: String?
+    /// The base of Keras's automatic names for this layer.
     public var kerasBaseName: String { "softmax" }
 
     /// Softmax over `axis` (the last by default).
@@ -14,6 +16,7 @@ public final class Softmax: Layer {
         self.name = name
     }
 
+    /// Lowers the layer into graph operations (see `Layer`).
     public func lower(_ inputs: [ValueID], into builder: inout GraphBuilder) throws -> ValueID {
         let x = try singleInput(inputs, in: builder)
         let rank = builder.shape(of: x).count

@@ -23,6 +23,7 @@ public struct Engine: Equatable, Hashable, Sendable, CustomStringConvertible {
         Engine(kind: .reference(accumulation))
     }
 
+    /// A one-line message.
     public var description: String {
         switch kind {
         case .reference: "reference"
@@ -41,5 +42,6 @@ public enum CompilationTier: String, CaseIterable, Hashable, Sendable, CustomStr
     /// without blocking callers.
     case automatic
 
+    /// A one-line message.
     public var description: String { rawValue }
 }

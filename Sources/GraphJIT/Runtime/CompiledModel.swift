@@ -154,11 +154,15 @@ public final class CompiledModel: Sendable {
 extension CompiledModel {
     /// One kernel's measured time.
     public struct KernelTiming: Sendable {
+        /// The kernel's name in the generated C.
         public let name: String
         /// The layers the kernel fuses.
         public let layers: [String]
+        /// The compiler that built it (tcc or clang).
         public let backend: CompilerBackend
+        /// The median time of one call, in seconds.
         public let medianSeconds: Double
+        /// The multiply-adds of one call.
         public let multiplyAdds: Int
         /// Achieved GFLOP/s (2 flops per multiply-add).
         public var gflops: Double { medianSeconds > 0 ? 2 * Double(multiplyAdds) / medianSeconds / 1e9 : 0 }

@@ -10,8 +10,11 @@ public protocol Callback: AnyObject {
 }
 
 extension Callback {
+    /// Called once before the first epoch.
     public func onTrainBegin(model: Model) throws {}
+    /// Called after each epoch with its logs (validation included).
     public func onEpochEnd(_ epoch: Int, logs: [String: Double], model: Model) throws {}
+    /// Called once after the last epoch.
     public func onTrainEnd(model: Model) throws {}
 }
 
@@ -34,10 +37,15 @@ public enum MonitorMode: Sendable {
 
 /// Stops training when the monitored value stops improving, as `keras.callbacks.EarlyStopping`.
 public final class EarlyStopping: Callback {
+    /// The log key watched (`val_loss`, `accuracy`, ...).
     public let monitor: String
+    /// The least change that counts as an improvement.
     public let minDelta: Double
+    /// Epochs without improvement before training stops.
     public let patience: Int
+    /// Whether smaller or larger values of the monitored key are better.
     public let mode: MonitorMode
+    /// Whether the best epoch's weights are restored when training stops.
     public let restoreBestWeights: Bool
     /// The epoch training stopped after, if it did.
     public private(set) var stoppedEpoch: Int?
@@ -45,6 +53,7 @@ public final class EarlyStopping: Callback {
     private var wait = 0
     private var bestWeights: [String: GraphJITIR.Tensor]?
 
+    /// Stops training when `monitor` has not improved by `minDelta` for `patience` epochs, as Keras's `EarlyStopping`.
     public init(monitor: String = "val_loss", minDelta: Double = 0, patience: Int = 0, mode: MonitorMode = .auto,
                 restoreBestWeights: Bool = false) {
         self.monitor = monitor
@@ -54,6 +63,7 @@ public final class EarlyStopping: Callback {
         self.restoreBestWeights = restoreBestWeights
     }
 
+    /// Called once before the first epoch.
     public func onTrainBegin(model: Model) throws {
         best = mode.initial(key: monitor)
         wait = 0
@@ -61,6 +71,7 @@ public final class EarlyStopping: Callback {
         bestWeights = nil
     }
 
+    /// Called after each epoch with its logs (validation included).
     public func onEpochEnd(_ epoch: Int, logs: [String: Double], model: Model) throws {
         guard let value = logs[monitor] else {
             throw TrainingError.invalidConfiguration("EarlyStopping monitors '\(monitor)', which the logs lack (they have "
@@ -85,12 +96,17 @@ public final class EarlyStopping: Callback {
 /// `keras.callbacks.ModelCheckpoint(save_weights_only=True)`, to a safetensors file. `{epoch}` in
 /// the file name becomes the epoch number from 1, zero-padded to two digits.
 public final class ModelCheckpoint: Callback {
+    /// Where the weights are saved.
     public let url: URL
+    /// The log key watched (`val_loss`, `accuracy`, ...).
     public let monitor: String
+    /// Whether only an epoch that improves on the best is saved.
     public let saveBestOnly: Bool
+    /// Whether smaller or larger values of the monitored key are better.
     public let mode: MonitorMode
     private var best = Double.infinity
 
+    /// Saves the weights after epochs, as Keras's `ModelCheckpoint`.
     public init(url: URL, monitor: String = "val_loss", saveBestOnly: Bool = false, mode: MonitorMode = .auto) {
         self.url = url
         self.monitor = monitor
@@ -98,8 +114,10 @@ public final class ModelCheckpoint: Callback {
         self.mode = mode
     }
 
+    /// Called once before the first epoch.
     public func onTrainBegin(model: Model) throws { best = mode.initial(key: monitor) }
 
+    /// Called after each epoch with its logs (validation included).
     public func onEpochEnd(_ epoch: Int, logs: [String: Double], model: Model) throws {
         if saveBestOnly {
             guard let value = logs[monitor] else {

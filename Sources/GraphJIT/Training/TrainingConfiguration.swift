@@ -92,11 +92,15 @@ public struct TrainingConfiguration: Equatable, Sendable {
 
     /// Keras's dict form of `compile`'s arguments: keys are output names (`dense_1`).
     public struct ByOutput: Equatable, Sendable {
+        /// The loss of each output, by output name.
         public let losses: [String: Loss]
+        /// The metrics of each output, by output name.
         public let metrics: [String: [Metric]]
+        /// Each output's loss weight, by output name (`nil`: every weight 1).
         public let lossWeights: [String: Double]?
     }
 
+    /// The list form: one loss per output (or one for all), metrics per output for several outputs.
     public init(optimizer: Optimizer, losses: [Loss], lossWeights: [Double]? = nil, metrics: [Metric]) {
         self.optimizer = optimizer
         self.losses = losses

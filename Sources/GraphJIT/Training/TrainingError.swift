@@ -13,6 +13,7 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     /// An operation that cannot be trained yet.
     case unsupported(String)
 
+    /// A one-line message.
     public var description: String {
         switch self {
         case .notCompiled:

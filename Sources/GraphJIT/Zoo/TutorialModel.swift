@@ -29,6 +29,7 @@ public enum TutorialModel: String, CaseIterable, Sendable {
 
     /// How many inputs and outputs the model has.
     public var inputCount: Int { 1 }
+    /// How many outputs the model has.
     public var outputCount: Int { outputShapes.count }
 
     /// One line per model: its name, input shape and output shapes (for `--help`).
