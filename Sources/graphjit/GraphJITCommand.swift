@@ -157,8 +157,9 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Input .npy (float32, C order, batch first); one per model input.") var input: [String]
     @Option(name: .long, help: "Output .npy; one per model output, in order.") var output: [String]
     @Option(help: "jit or reference.") var engine: EngineChoice = .jit
-    @Option(help: "JIT tier: instant (tcc), optimized (clang), automatic (tcc now, clang when ready; the library's default).")
-    var tier: CompilationTier = .automatic
+    // Instant by default: a one-shot command would exit while automatic's clang compile still runs.
+    @Option(help: "JIT tier: instant (tcc, the default for one-shot commands), optimized (clang), automatic (tcc now, clang when ready; the library's default).")
+    var tier: CompilationTier = .instant
     @Option(parsing: .unconditional, help: "Samples per JIT call (Keras's predict batch size).") var batchSize = 32
 
     mutating func validate() throws {
@@ -189,7 +190,7 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the JIT and the reference on seeded random inputs and compare.")
     @OptionGroup var options: ModelOptions
     @Option(parsing: .unconditional, help: "Batch size.") var batchSize = 2
-    @Option(help: "JIT tier.") var tier: CompilationTier = .automatic
+    @Option(help: "JIT tier (instant by default, as run).") var tier: CompilationTier = .instant
     @Option(parsing: .unconditional, help: "The largest max abs difference allowed between the JIT and the reference; exit 1 above it.")
     var tolerance = 1e-4
 
