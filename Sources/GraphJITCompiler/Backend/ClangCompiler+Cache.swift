@@ -31,12 +31,13 @@ extension ClangCompiler {
     // MARK: - Cache key
 
     /// The SHA-256 (hex) of everything that determines the compiled object: a format tag, clang's
-    /// version, the full command line, the CPU identity and the source as compiled.
+    /// version, the full command line, the CPU identity and the source as compiled. (The object's
+    /// recorded name, `-soname`, is derived from this key, so it is covered by the tag.)
     func cacheKey(forPrefixedSource prefixedSource: String) -> String {
         var hasher = Crypto.SHA256()
         // Each field is length-prefixed so that no two different inputs hash the same byte stream.
         let fields = [
-            "graphjit-clang-cache-v1",
+            "graphjit-clang-cache-v2",
             clangVersion,
             (flags + ["-o", "<out>", "<source>"] + Self.linkArguments).joined(separator: "\u{0}"),
             Self.cpuIdentity,

@@ -104,7 +104,8 @@ public struct ClangCompiler: Sendable {
         let temporary = cache.directory.appending(path: ".\(libraryURL.lastPathComponent).\(UUID().uuidString).tmp")
         defer { unlink(temporary.path) }
         let (compileTime, diagnostics) = try build(
-            prefixedSource, fileName: fileName, moduleName: moduleName, source: source, into: temporary
+            prefixedSource, fileName: fileName, moduleName: moduleName, source: source, into: temporary,
+            namedAs: libraryURL
         )
         notes.append(diagnostics)
         func load(_ path: String, url: URL) throws -> ClangModule {
@@ -152,13 +153,15 @@ public struct ClangCompiler: Sendable {
         return (SharedObjectCache(directory: folder), "\(reason), nor is \(fallback.path); using \(folder.path)")
     }
 
-    /// Runs clang, writing the shared object to `output`; returns the time clang took and its output.
+    /// Runs clang, writing the shared object to `output` under the cache name `finalURL` (see
+    /// ``SharedObjectCache/linkerArguments(naming:)``); returns the time clang took and its output.
     private func build(
         _ prefixedSource: String,
         fileName: String,
         moduleName: String,
         source: String,
-        into output: URL
+        into output: URL,
+        namedAs finalURL: URL
     ) throws -> (Duration, String) {
         func failure(_ stage: CompileError.Stage, _ message: String) -> CompileError {
             CompileError(backend: .clang, moduleName: moduleName, stage: stage, diagnostics: message, source: source)
@@ -175,6 +178,7 @@ public struct ClangCompiler: Sendable {
         }
 
         let arguments = flags + ["-o", output.path, sourceURL.path] + Self.linkArguments
+            + SharedObjectCache.linkerArguments(naming: finalURL)
         let clangStart = ContinuousClock.now
         let result: ProcessResult
         do {

@@ -256,7 +256,7 @@ struct RuntimeLibraryCache: Sendable {
             hasher.update(data: Array("\(bytes.count):".utf8))
             hasher.update(data: Array(bytes))
         }
-        field("graphjit-runtime-cache-v1".utf8)
+        field("graphjit-runtime-cache-v2".utf8)  // v2: the library records its cache name (-soname)
         field(clangVersion.utf8)
         field((Self.compileFlags + ["|"] + Self.linkFlags).joined(separator: "\u{0}").utf8)
         for (path, data) in sources.contents {
@@ -315,12 +315,13 @@ struct RuntimeLibraryCache: Sendable {
 
         let start = ContinuousClock.now
         let objects = try compileObjects(into: work)
-        let link = try runClang(["-o", temporaryLibrary.path] + objects.map(\.path) + Self.linkFlags)
+        let link = try runClang(["-o", temporaryLibrary.path] + objects.map(\.path) + Self.linkFlags
+                                    + SharedObjectCache.linkerArguments(naming: libraryURL))
         guard link.status == 0 else { throw OptimizedRuntimeError(.link, link.output) }
         let compileTime = ContinuousClock.now - start
 
         // The record lands before the object (rename(2) replaces whatever a concurrent build put
-        // there; a reader that catches one build's record beside another's object rebuilds).
+        // there, and a concurrent build of these sources links to the same bytes).
         do throws(CacheStoreError) {
             try objectCache.store(temporaryLibrary, at: libraryURL, key: key)
         } catch {

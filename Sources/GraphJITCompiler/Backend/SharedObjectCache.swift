@@ -55,6 +55,14 @@ struct SharedObjectCache: Sendable {
 
     func objectURL(stem: String, key: String) -> URL { directory.appending(path: "\(stem)-\(key).so") }
 
+    /// Linker arguments that name an object by its final cache file name.
+    ///
+    /// Without them the linker writes the output path it was given (a unique temporary name) into
+    /// the object, so two concurrent builds of one source differ in a few bytes, and each build finds
+    /// the other's record beside its object: a mismatch, removed as corrupt, failing both. With the
+    /// final name recorded instead, the same source always links to the same bytes.
+    static func linkerArguments(naming url: URL) -> [String] { ["-Wl,-soname,\(url.lastPathComponent)"] }
+
     private static func recordURL(for object: URL) -> URL {
         object.deletingLastPathComponent().appending(path: object.lastPathComponent + ".sha256")
     }

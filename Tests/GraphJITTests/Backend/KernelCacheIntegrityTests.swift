@@ -159,4 +159,34 @@ struct KernelCacheIntegrityTests {
             #expect(module.diagnostics.contains("not a regular file"))
         }
     }
+
+    @Test("one source links to the same bytes whatever temporary name clang wrote it under")
+    func deterministicObjects() throws {
+        try Self.withCache { _, firstClang in
+            try Self.withCache { _, secondClang in
+                let first = try Self.compileAndRun(firstClang, factor: 3).libraryURL
+                let second = try Self.compileAndRun(secondClang, factor: 3).libraryURL
+                #expect(first.lastPathComponent == second.lastPathComponent)
+                #expect(try Data(contentsOf: first) == Data(contentsOf: second))
+            }
+        }
+    }
+
+    /// The CI failure this guards against: two test cases compiled one model at once, each
+    /// object embedding its own temporary file name, so each compile found the other's record
+    /// beside its object, removed the entry as corrupt and failed.
+    @Test("concurrent compiles of one source into a cold cache all load and compute")
+    func concurrentColdCompiles() async throws {
+        let directory = FileManager.default.temporaryDirectory.appending(path: "graphjit-integrity-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let clang = try ClangCompiler(cacheDirectory: directory)
+        let diagnostics = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<6 {
+                group.addTask { try Self.compileAndRun(clang, factor: 5, name: "race").diagnostics }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(diagnostics.count == 6)
+        #expect(!diagnostics.contains { $0.contains("removed") }, "\(diagnostics)")
+    }
 }
