@@ -44,7 +44,7 @@ struct Fit: ParsableCommand {
         try model.save(to: URL(fileURLWithPath: saveWeights))
         print("wrote \(saveWeights)")
         if let history {
-            try result.jsonData().write(to: URL(fileURLWithPath: history))
+            try FileIO.write(result.jsonData(), to: URL(fileURLWithPath: history))
             print("wrote \(history)")
         }
     }
@@ -70,7 +70,7 @@ struct Evaluate: ParsableCommand {
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try encoder.encode(results).write(to: URL(fileURLWithPath: json))
+            try FileIO.write(encoder.encode(results), to: URL(fileURLWithPath: json))
             print("wrote \(json)")
         }
     }
@@ -87,6 +87,5 @@ private func readData(model: Model, inputs: [String], targets: [String]) throws 
         throw ValidationError("the model has \(outputs.count) output(s) (\(outputs.joined(separator: ", "))); pass one "
                               + "--target for each, in order (got \(targets.count))")
     }
-    return (try inputs.map { try NPY.read(contentsOf: URL(fileURLWithPath: $0)) },
-            try targets.map { try NPY.read(contentsOf: URL(fileURLWithPath: $0)) })
+    return (try ModelOptions.readInputs(inputs), try ModelOptions.readInputs(targets))
 }

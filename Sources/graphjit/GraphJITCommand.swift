@@ -10,6 +10,20 @@ struct GraphJITCommand: ParsableCommand {
         version: GraphJITVersion.current,
         subcommands: [Summary.self, Dump.self, Run.self, Check.self, Fit.self, Evaluate.self, Convert.self]
     )
+
+    /// Runs the command, then lets background compiles of the automatic tier finish (only models
+    /// called more than once start one), so no clang is cut off at exit. Errors print as one line
+    /// naming the file (``CommandLineError``).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+            CompiledModel.waitForBackgroundOptimizations()
+        } catch {
+            CompiledModel.waitForBackgroundOptimizations()
+            exit(withError: CommandLineError.presentable(error))
+        }
+    }
 }
 
 // MARK: - Shared options
@@ -157,9 +171,8 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Input .npy (float32, C order, batch first); one per model input.") var input: [String]
     @Option(name: .long, help: "Output .npy; one per model output, in order.") var output: [String]
     @Option(help: "jit or reference.") var engine: EngineChoice = .jit
-    // Instant by default: a one-shot command would exit while automatic's clang compile still runs.
-    @Option(help: "JIT tier: instant (tcc, the default for one-shot commands), optimized (clang), automatic (tcc now, clang when ready; the library's default).")
-    var tier: CompilationTier = .instant
+    @Option(help: "JIT tier: automatic (tcc at once, clang in the background from the second batch on, as the library), instant (tcc only) or optimized (clang first).")
+    var tier: CompilationTier = .automatic
     @Option(parsing: .unconditional, help: "Samples per JIT call (Keras's predict batch size).") var batchSize = 32
 
     mutating func validate() throws {
@@ -190,7 +203,7 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the JIT and the reference on seeded random inputs and compare.")
     @OptionGroup var options: ModelOptions
     @Option(parsing: .unconditional, help: "Batch size.") var batchSize = 2
-    @Option(help: "JIT tier (instant by default, as run).") var tier: CompilationTier = .instant
+    @Option(help: "JIT tier: automatic (the default, as run), instant or optimized.") var tier: CompilationTier = .automatic
     @Option(parsing: .unconditional, help: "The largest max abs difference allowed between the JIT and the reference; exit 1 above it.")
     var tolerance = 1e-4
 

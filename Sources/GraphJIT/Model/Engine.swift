@@ -38,8 +38,9 @@ public enum CompilationTier: String, CaseIterable, Hashable, Sendable, CustomStr
     case instant
     /// clang `-O3 -march=native` into a shared object, cached on disk.
     case optimized
-    /// Starts on the instant tier and swaps in the optimized kernels when they are ready,
-    /// without blocking callers.
+    /// Starts on the instant tier; from the model's second call, compiles the optimized kernels in
+    /// the background and swaps them in when they are ready, without blocking callers. The
+    /// library's and the command line's default.
     case automatic
 
     /// A one-line message.

@@ -10,8 +10,10 @@ import Synchronization
 /// Safe to call from several threads at once: each call checks an `ExecutionContext` out of a
 /// pool (creating one only when all are busy), so calls never share an arena and the hot path
 /// allocates nothing but the returned tensors (use ``run(inputs:outputs:)`` to avoid even that).
-/// With ``CompilationTier/automatic`` the model starts on tcc's kernels and swaps in clang's when
-/// they are ready; callers never wait for the swap.
+/// With ``CompilationTier/automatic`` the model starts on tcc's kernels; when it is called a
+/// second time (``callsBeforeOptimizing``) clang compiles the same C in the background, and its
+/// kernels are swapped in when ready. Callers never wait for the swap, and a model called once (a
+/// one-shot command) never pays for clang.
 public final class CompiledModel: Sendable {
     /// The graph that was compiled.
     public let graph: Graph
@@ -25,6 +27,17 @@ public final class CompiledModel: Sendable {
     private let pool = Mutex<[ExecutionContext]>([])
     private let report: Mutex<CompileReport>
     private let optimizing = DispatchGroup()
+    /// The optimized tier's compile, until it is started (``CompilationTier/automatic`` only).
+    private let pendingTierUp: Mutex<(@Sendable () throws -> KernelTable)?>
+    private let calls = Atomic<Int>(0)
+
+    /// The call of an ``CompilationTier/automatic`` model that starts the optimized tier's
+    /// background compile: the second, so that the first call runs at once on tcc and a model
+    /// called only once never starts clang.
+    public static let callsBeforeOptimizing = 2
+
+    /// Every background compile of the process, for ``waitForBackgroundOptimizations()``.
+    private static let backgroundCompiles = DispatchGroup()
 
     /// Compiles `graph` with `parameters` on `tier`. States start at zero; the model keeps its
     /// parameters and states between calls (see ``currentValue(of:)``).
@@ -49,7 +62,7 @@ public final class CompiledModel: Sendable {
         Self.record(kernels, in: &report)
         self.table = Mutex(kernels)
         self.report = Mutex(report)
-        if let tierUp { startOptimizing(tierUp) }
+        self.pendingTierUp = Mutex(tierUp)
     }
 
     private static func record(_ kernels: KernelTable, in report: inout CompileReport) {
@@ -63,10 +76,19 @@ public final class CompiledModel: Sendable {
 
     // MARK: Tiering
 
-    private func startOptimizing(_ tierUp: @escaping @Sendable () throws -> KernelTable) {
+    /// Starts the optimized tier's background compile unless it has started already (or the tier
+    /// is not automatic).
+    private func startOptimizingIfPending() {
+        guard let tierUp = pendingTierUp.withLock({ pending in defer { pending = nil }; return pending }) else {
+            return
+        }
         optimizing.enter()
+        Self.backgroundCompiles.enter()
         DispatchQueue.global(qos: .utility).async { [self] in
-            defer { optimizing.leave() }
+            defer {
+                optimizing.leave()
+                Self.backgroundCompiles.leave()
+            }
             do {
                 let optimized = try tierUp()
                 table.withLock { $0 = optimized }
@@ -77,12 +99,23 @@ public final class CompiledModel: Sendable {
         }
     }
 
-    /// Blocks until a background optimization (``CompilationTier/automatic``) has finished, and
-    /// returns the backend now in use. Callers never need this; tests and benchmarks do.
+    /// Compiles the optimized kernels now if they are pending (``CompilationTier/automatic``),
+    /// blocks until they are in use or have failed, and returns the backend now in use. Callers
+    /// never need this; tests and benchmarks do.
     @discardableResult
     public func waitForOptimizedTier() -> CompilerBackend {
+        startOptimizingIfPending()
         optimizing.wait()
         return activeBackend
+    }
+
+    /// Blocks until every background compile this process started has finished.
+    ///
+    /// A command-line program calls this before it exits, so that no clang process or compile
+    /// thread is cut off mid-way (the object would not reach the cache, and leak checkers report
+    /// the thread's memory). It never starts a compile: models called only once have none.
+    public static func waitForBackgroundOptimizations() {
+        backgroundCompiles.wait()
     }
 
     /// The compiler whose kernels calls use now.
@@ -133,6 +166,9 @@ public final class CompiledModel: Sendable {
         }
         guard outputs.count == plan.outputs.count else {
             throw GraphError.invalidModel(reason: "expected \(plan.outputs.count) output buffers, got \(outputs.count)")
+        }
+        if calls.wrappingAdd(1, ordering: .relaxed).newValue == Self.callsBeforeOptimizing {
+            startOptimizingIfPending()
         }
         let kernels = table.withLock { $0 }
         let context = pool.withLock { $0.popLast() } ?? ExecutionContext(plan: plan, weights: weights)

@@ -22,7 +22,9 @@ extension Callback {
 public enum MonitorMode: Sendable {
     /// `max` for keys containing `acc`, `min` otherwise (Keras's `auto`).
     case auto
+    /// A smaller value is better (a loss).
     case min
+    /// A larger value is better (an accuracy).
     case max
 
     func improves(_ value: Double, on best: Double, key: String, minDelta: Double) -> Bool {

@@ -79,6 +79,8 @@ public enum Metric: String, Equatable, Sendable {
 
 /// What `compile` recorded.
 public struct TrainingConfiguration: Equatable, Sendable {
+    /// The optimizer and its hyperparameters; ``Model/setLearningRate(_:)`` replaces it with the same
+    /// optimizer at another learning rate.
     public private(set) var optimizer: Optimizer
     /// One loss per output, or a single loss applied to every output (empty when given by name).
     public let losses: [Loss]

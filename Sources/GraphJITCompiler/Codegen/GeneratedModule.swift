@@ -19,6 +19,7 @@ public struct GeneratedKernel: Equatable, Sendable {
 public struct GeneratedModule: Equatable, Sendable {
     /// A C identifier naming the module (used for the file name in diagnostics).
     public let name: String
+    /// One kernel per fused group, in execution order (the order of the compiled kernel table).
     public let kernels: [GeneratedKernel]
     /// The target options the C was generated for.
     public let target: TargetOptions

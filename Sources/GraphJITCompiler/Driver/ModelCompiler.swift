@@ -13,6 +13,7 @@ public struct ModelCompiler: Sendable {
     /// What the generated C may assume about the machine.
     public var target: TargetOptions
 
+    /// Creates a compiler that generates C for `target` (this machine by default).
     public init(target: TargetOptions = .current) { self.target = target }
 
     /// The generated kernels and the runtime index with 32-bit `int`s (the ABI's `M`, `N`, `K`,

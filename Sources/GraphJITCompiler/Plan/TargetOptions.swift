@@ -14,6 +14,14 @@ public struct TargetOptions: Hashable, Sendable, CustomStringConvertible {
     /// The least work worth a thread hand-off in a parallel loop (ONNX Runtime uses about 64K).
     public var parallelGrainMultiplyAdds: Int
 
+    /// Creates options from explicit machine values.
+    ///
+    /// - Parameters:
+    ///   - workerSlots: Per-worker scratch slots a parallel kernel allocates; a value below 1 counts as 1.
+    ///   - bandedConvolutionMultiplyAdds: The least multiply-adds for which a convolution with fewer
+    ///     images than worker slots is split into bands of rows.
+    ///   - parallelGrainMultiplyAdds: The least work, in multiply-adds, worth a thread hand-off in a
+    ///     parallel loop.
     public init(workerSlots: Int, bandedConvolutionMultiplyAdds: Int = 1_000_000,
                 parallelGrainMultiplyAdds: Int = 65_536) {
         self.workerSlots = max(1, workerSlots)

@@ -29,6 +29,7 @@ import GraphJITIR
 ///   one GEMM over their concatenated weights, as the multitask heads do.
 /// Nothing is recomputed: a value read by two kernels is materialized once.
 public struct FusionPass: Sendable {
+    /// Creates the pass; it has no options.
     public init() {}
 
     /// The kernel groups of `graph`, in execution order.

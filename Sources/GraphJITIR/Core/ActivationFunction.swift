@@ -9,12 +9,19 @@ public enum ActivationFunction: Hashable, Sendable, CustomStringConvertible {
     /// Softmax over the last axis.
     case softmax
 
+    /// The identity (Keras's `linear`, the default for layers).
     public static var linear: Self { .elementwise(.linear) }
+    /// `max(x, 0)`; NaN stays NaN.
     public static var relu: Self { .elementwise(.relu) }
+    /// `1 / (1 + exp(-x))`.
     public static var sigmoid: Self { .elementwise(.sigmoid) }
+    /// The hyperbolic tangent.
     public static var tanh: Self { .elementwise(.tanh) }
+    /// Keras's `gelu` (its default, `approximate=False`): `x/2 · (1 + erf(x/√2))`.
     public static var gelu: Self { .elementwise(.gelu) }
+    /// Keras's `gelu` with `approximate=True`: the tanh approximation.
     public static var geluTanh: Self { .elementwise(.geluTanh) }
+    /// Keras's `silu`, also called `swish`: `x · sigmoid(x)`.
     public static var silu: Self { .elementwise(.silu) }
     /// Keras's other name for ``silu``.
     public static var swish: Self { .elementwise(.silu) }

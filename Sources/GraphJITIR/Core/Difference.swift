@@ -1,6 +1,9 @@
 /// The largest absolute and relative element differences between two tensors of one shape.
 public struct Difference: Sendable, CustomStringConvertible {
+    /// The largest `|actual − expected|` over the elements; NaN in both counts as equal, NaN in only
+    /// one as an infinite difference.
     public let maxAbsolute: Float
+    /// The largest `|actual − expected| / max(|expected|, 1e-6)` over the elements.
     public let maxRelative: Float
 
     /// Compares `actual` with `expected`; relative differences are taken against `max(|expected|, 1e-6)`.

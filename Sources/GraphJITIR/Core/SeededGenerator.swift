@@ -5,6 +5,7 @@ import Foundation
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
+    /// Creates a generator whose sequence is determined by `seed` alone.
     public init(seed: UInt64) { state = seed }
 
     public mutating func next() -> UInt64 {

@@ -69,10 +69,19 @@ public enum TensorError: Error, Equatable, CustomStringConvertible {
         shape.checkedElementCount.map(String.init) ?? (shape.contains { $0 < 0 } ? "no" : "more than \(Int.max)")
     }
 
+    /// The scalars do not fill the shape: `shape` is the shape asked for (it may have a negative
+    /// extent), `count` the number of scalars given.
     case elementCountMismatch(shape: [Int], count: Int)
+    /// A reshape to another element count: `from` is the tensor's shape, `to` the shape asked for.
     case reshapeMismatch(from: [Int], to: [Int])
+    /// A range of rows outside the first axis: `range` is the range asked for, `rows` the first
+    /// axis's extent (0 for a tensor of rank 0).
     case rowsOutOfRange(range: Range<Int>, rows: Int)
+    /// Rows of unequal length: row `row` (counted from 0) has `count` values, the first row `expected`.
     case raggedRows(row: Int, count: Int, expected: Int)
+    /// A class label outside `0 ..< classes`: `label` is that label, `classes` the number of classes.
+    /// Also thrown, with the first label (or 0), when `classes` is not positive or the one-hot
+    /// matrix would be too large to count.
     case labelOutOfRange(label: Int, classes: Int)
 
     public var description: String {

@@ -35,8 +35,11 @@ public enum ValueRole: Equatable, Hashable, Sendable {
 
 /// A tensor of the graph: its static shape and where it comes from.
 public struct GraphValue: Equatable, Sendable {
+    /// The value's identity: its index in ``Graph/values``.
     public let id: ValueID
+    /// The value's static shape, batch first for values that have a batch axis.
     public let shape: [Int]
+    /// Where the value comes from: a model input, a parameter, a state or a node's output.
     public let role: ValueRole
     /// A readable name: the input's or parameter's name, or the producing layer's.
     public let name: String
@@ -44,8 +47,11 @@ public struct GraphValue: Equatable, Sendable {
 
 /// One operation applied to values, producing one value or several (``outputs``).
 public struct GraphNode: Equatable, Sendable {
+    /// The node's position in ``Graph/nodes``, which is topological order.
     public let index: Int
+    /// The operation the node applies.
     public let operation: Operation
+    /// The values the node reads, in the operation's operand order.
     public let inputs: [ValueID]
     /// The values the node defines, in the operation's output order.
     public let outputs: [ValueID]
@@ -70,17 +76,24 @@ public enum ParameterInitializer: Equatable, Hashable, Sendable {
 
 /// A parameter the graph needs: its full name, shape and default initializer.
 public struct ParameterSpec: Equatable, Sendable {
+    /// The full name, `<layer>.<weight>` (`dense.kernel`).
     public let name: String
+    /// The weight's shape.
     public let shape: [Int]
+    /// How the weight is initialized when the model creates fresh weights.
     public let initializer: ParameterInitializer
+    /// The graph value holding the parameter (its role is ``ValueRole/parameter(_:)``).
     public let value: ValueID
 }
 
 /// A non-trainable persistent value the graph keeps between calls: its name and shape. States start
 /// at zero, as Keras's optimizer variables do.
 public struct StateSpec: Equatable, Sendable {
+    /// The full name (`optimizer.iterations`, `optimizer.dense.kernel.momentum`).
     public let name: String
+    /// The state's shape.
     public let shape: [Int]
+    /// The graph value holding the state (its role is ``ValueRole/state(_:)``).
     public let value: ValueID
 }
 
@@ -91,9 +104,13 @@ public struct StateSpec: Equatable, Sendable {
 /// computing ``value`` write straight into the target's storage when nothing reads the old
 /// contents afterwards, so most updates are in place.
 public struct StateUpdate: Equatable, Hashable, Sendable {
+    /// The persistent value (a parameter or a state) whose contents are replaced.
     public let target: ValueID
+    /// The value computed in the call that becomes the target's new contents (of the target's shape).
     public let value: ValueID
 
+    /// Records that `target` holds `value` after a call; ``GraphBuilder/update(_:with:)`` checks
+    /// that the target is persistent and the shapes agree.
     public init(target: ValueID, value: ValueID) {
         self.target = target
         self.value = value

@@ -3,11 +3,13 @@
 /// Layers lower themselves through a builder. The builder tracks the layer being lowered (its
 /// ``scope``) so that shape errors and parameter names carry the layer's name.
 public struct GraphBuilder: Sendable {
+    /// The graph built so far; ``finish(outputs:)`` sets its outputs and verifies it.
     public private(set) var graph = Graph()
     /// The name of the layer being lowered; parameters are named `<scope>.<weight>`.
     public var scope: String = ""
     private var parameterIndex: [String: Int] = [:]
 
+    /// Creates a builder with an empty graph and an empty ``scope``.
     public init() {}
 
     /// A builder that goes on from a finished graph (to append a loss, a backward pass and an

@@ -50,7 +50,12 @@ public struct ParameterStore: Equatable, Sendable {
 
 /// Errors loading weights into a model.
 public enum WeightsError: Error, Equatable, CustomStringConvertible {
+    /// The weights' names are not the model's: `source` says where the weights came from (a file
+    /// name, `"the given tensors"`), `missing` lists the model's names the weights lack, `unexpected`
+    /// the names the weights hold that the model lacks.
     case nameMismatch(source: String, missing: [String], unexpected: [String])
+    /// A weight of the wrong shape: `source` says where the weights came from, `name` is the
+    /// weight's full name, `expected` the model's shape for it and `actual` the shape given.
     case shapeMismatch(source: String, name: String, expected: [Int], actual: [Int])
 
     public var description: String {

@@ -1,7 +1,10 @@
 /// An elementwise activation (softmax is ``SoftmaxOp``: it cannot be written here).
+/// Input: `x`; output: `f(x)`, of `x`'s shape.
 public struct ActivationOp: OperationDefinition {
+    /// The activation applied to each element.
     public let function: ElementwiseActivation
 
+    /// Creates an op that applies `function` to each element.
     public init(function: ElementwiseActivation) { self.function = function }
 
     public var mnemonic: String { function.rawValue }

@@ -1,5 +1,6 @@
 /// `x[..., N] + b[N]`.
 public struct BiasAddOp: OperationDefinition {
+    /// Creates the op; it has no attributes.
     public init() {}
 
     public var mnemonic: String { "bias_add" }

@@ -1,7 +1,11 @@
 /// Concatenation of several inputs along one axis (a non-negative index).
+/// Inputs: two or more tensors of one rank whose extents agree except on the axis, joined in
+/// order; output: their shape with the extents on the axis summed.
 public struct ConcatenateOp: OperationDefinition {
+    /// The axis the inputs are joined along (a non-negative index).
     public let axis: Int
 
+    /// Creates a concatenation along `axis`.
     public init(axis: Int) { self.axis = axis }
 
     public var mnemonic: String { "concatenate" }

@@ -3,6 +3,7 @@ public struct Conv2DOp: OperationDefinition {
     /// The window's geometry, resolved once (so the reference and the C agree on padding).
     public let window: Window2D
 
+    /// Creates a convolution over `window`; the input's spatial size must be the window's input size.
     public init(window: Window2D) { self.window = window }
 
     public var mnemonic: String { "conv2d" }

@@ -5,7 +5,9 @@
 /// no code at all. The scheduler (`Schedule/`) combines an anchor with its stages into a typed
 /// kernel, and nothing downstream looks at operations again.
 public enum KernelLowering: Hashable, Sendable {
+    /// The node anchors a kernel: a contraction, a recurrence, a copy or calls of runtime routines.
     case anchor(KernelAnchor)
+    /// The node is a step of the kernel it is fused into (or of a kernel of its own, on its input).
     case stage(KernelStage)
     /// The output aliases the input's storage (a reshape).
     case view

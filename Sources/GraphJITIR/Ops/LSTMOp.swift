@@ -5,8 +5,10 @@
 /// with `returnSequences`; with `exposesCellStates` also the cell state after every step
 /// `[B, T, u]` (what backpropagation through time reads). The initial state is zero.
 public struct LSTMOp: OperationDefinition {
+    /// The layer's units and activations, and which outputs the node has.
     public let attributes: LSTMAttributes
 
+    /// Creates the recurrence of an LSTM layer with these attributes.
     public init(attributes: LSTMAttributes) { self.attributes = attributes }
 
     public var mnemonic: String { "lstm" }
@@ -90,13 +92,20 @@ public struct LSTMOp: OperationDefinition {
 
 /// Static attributes of an ``LSTMOp``.
 public struct LSTMAttributes: Equatable, Hashable, Sendable {
+    /// The hidden size `u` (Keras's `units`); the four gates make `4u` columns.
     public var units: Int
+    /// The activation of the candidate and of the cell state in `h = o ⊙ act(c)` (Keras's `activation`).
     public var activation: ElementwiseActivation
+    /// The activation of the input, forget and output gates (Keras's `recurrent_activation`).
     public var recurrentActivation: ElementwiseActivation
+    /// Whether the first output is the hidden state of every step, `[B, T, u]`, rather than the last
+    /// step's, `[B, u]` (Keras's `return_sequences`).
     public var returnSequences: Bool
     /// Whether the node has a second output: the cell state after every step.
     public var exposesCellStates: Bool
 
+    /// Creates the attributes; the parameters are the properties of the same names (no cell-state
+    /// output by default).
     public init(units: Int, activation: ElementwiseActivation, recurrentActivation: ElementwiseActivation,
                 returnSequences: Bool, exposesCellStates: Bool = false) {
         self.units = units

@@ -1,5 +1,6 @@
 /// `x[..., K] · w[K, N] -> [..., N]`: a Dense layer's product on the last axis.
 public struct MatMulOp: OperationDefinition {
+    /// Creates the op; it has no attributes.
     public init() {}
 
     public var mnemonic: String { "matmul" }

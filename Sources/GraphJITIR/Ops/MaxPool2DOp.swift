@@ -5,8 +5,10 @@
 /// a NaN among finite taps is dropped, a window of nothing but NaN and `-inf` gives
 /// `-greatestFiniteMagnitude`, and `+inf` wins.
 public struct MaxPool2DOp: OperationDefinition {
+    /// The pooling window's geometry: its size, strides, padding and spatial sizes.
     public let window: Window2D
 
+    /// Creates a max pooling over `window`; the input's spatial size must be the window's input size.
     public init(window: Window2D) { self.window = window }
 
     public var mnemonic: String { "max_pool2d" }

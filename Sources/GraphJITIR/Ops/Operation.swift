@@ -7,6 +7,7 @@ public struct Operation: Hashable, Sendable, CustomStringConvertible {
     /// The definition: ask it anything about the operation.
     public let definition: any OperationDefinition
 
+    /// Wraps an operation's definition.
     public init(_ definition: some OperationDefinition) { self.definition = definition }
 
     /// The definition as `T`, if this operation is one.
@@ -15,8 +16,11 @@ public struct Operation: Hashable, Sendable, CustomStringConvertible {
     /// Whether this operation is a `T`.
     public func `is`<T: OperationDefinition>(_ type: T.Type) -> Bool { definition is T }
 
+    /// The definition's short name, as dumps and generated C comments show it (`matmul`).
     public var mnemonic: String { definition.mnemonic }
+    /// What the operation does to memory, which is what fusion decides by.
     public var kind: OperationKind { definition.kind }
+    /// The definition's attributes for dumps (`axis=1`), empty when there are none.
     public var attributeDescription: String { definition.attributeDescription }
     public var description: String {
         attributeDescription.isEmpty ? mnemonic : "\(mnemonic) {\(attributeDescription)}"
@@ -48,16 +52,26 @@ public struct Operation: Hashable, Sendable, CustomStringConvertible {
 // MARK: - Factories
 
 extension Operation {
+    /// `x[..., K] · w[K, N]` (``MatMulOp``).
     public static var matmul: Operation { Operation(MatMulOp()) }
+    /// An NHWC convolution over `window` (``Conv2DOp``).
     public static func conv2d(_ window: Window2D) -> Operation { Operation(Conv2DOp(window: window)) }
+    /// `x[..., N] + b[N]` (``BiasAddOp``).
     public static var biasAdd: Operation { Operation(BiasAddOp()) }
+    /// An elementwise activation (``ActivationOp``).
     public static func activation(_ function: ElementwiseActivation) -> Operation {
         Operation(ActivationOp(function: function))
     }
+    /// Softmax over `axis`, a non-negative index (``SoftmaxOp``).
     public static func softmax(axis: Int) -> Operation { Operation(SoftmaxOp(axis: axis)) }
+    /// NHWC max pooling over `window` (``MaxPool2DOp``).
     public static func maxPool2d(_ window: Window2D) -> Operation { Operation(MaxPool2DOp(window: window)) }
+    /// The input's elements under `shape`, a view (``ReshapeOp``).
     public static func reshape(_ shape: [Int]) -> Operation { Operation(ReshapeOp(shape: shape)) }
+    /// The inputs joined along `axis`, a non-negative index (``ConcatenateOp``).
     public static func concatenate(axis: Int) -> Operation { Operation(ConcatenateOp(axis: axis)) }
+    /// The recurrent part of an LSTM layer (``LSTMOp``).
     public static func lstm(_ attributes: LSTMAttributes) -> Operation { Operation(LSTMOp(attributes: attributes)) }
+    /// The sum of weights times values over `axis` (``WeightedSumOp``).
     public static func weightedSum(axis: Int) -> Operation { Operation(WeightedSumOp(axis: axis)) }
 }

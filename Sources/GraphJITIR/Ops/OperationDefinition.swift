@@ -64,7 +64,9 @@ public enum OperationKind: Sendable {
 
 /// What shape inference expected and did not get; the graph builder adds the layer and shapes.
 public struct ShapeExpectation: Error, Equatable, Sendable {
+    /// What was expected, as the end of the message `expected …` (`a bias of shape [10]`).
     public let expected: String
+    /// Creates an expectation from its phrase.
     public init(_ expected: String) { self.expected = expected }
 }
 

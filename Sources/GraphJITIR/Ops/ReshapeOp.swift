@@ -1,7 +1,9 @@
 /// The same elements under another shape: a view, never a copy.
 public struct ReshapeOp: OperationDefinition {
+    /// The output's shape; it must hold as many elements as the input.
     public let shape: [Int]
 
+    /// Creates a reshape to `shape`.
     public init(shape: [Int]) { self.shape = shape }
 
     public var mnemonic: String { "reshape" }

@@ -22,14 +22,26 @@ public struct RoutineLowering: Hashable, Sendable {
 
     /// `count` floats of `from` copied into `to`.
     public struct Copy: Hashable, Sendable {
+        /// The value copied.
         public let from: ValueID
+        /// The value written, with as many elements as ``from``.
         public let to: ValueID
+        /// Creates a copy of every element of `from` into `to`.
         public init(from: ValueID, to: ValueID) {
             self.from = from
             self.to = to
         }
     }
 
+    /// Creates a lowering from its calls and, optionally, a finiteness guard.
+    ///
+    /// - Parameters:
+    ///   - calls: The calls, in order.
+    ///   - guardFinite: The values that must be entirely finite for the calls to run; empty for no guard.
+    ///   - fallback: The copies made instead of the calls when a guarded value is not finite.
+    ///   - multiplyAdds: Multiply-adds per call, for GFLOP/s reports.
+    ///   - aliasesElementwise: Whether each output may share its storage with an input of the same
+    ///     shape (see ``aliasesElementwise``).
     public init(calls: [RuntimeInvocation], guardFinite: [ValueID] = [], fallback: [Copy] = [], multiplyAdds: Int = 0,
                 aliasesElementwise: Bool = false) {
         self.calls = calls
@@ -47,9 +59,12 @@ public struct RoutineLowering: Hashable, Sendable {
 
 /// `rt->function(operands...)`.
 public struct RuntimeInvocation: Hashable, Sendable {
+    /// The routine's name in the runtime's table (`sgemm_t`, `adam_update`), called as `rt->function`.
     public let function: String
+    /// The arguments, in the routine's parameter order.
     public let operands: [RuntimeOperand]
 
+    /// A call of `function` with `operands`.
     public init(_ function: String, _ operands: [RuntimeOperand]) {
         self.function = function
         self.operands = operands

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Softmax over one axis (a non-negative index), max-subtracted.
+/// Softmax over one axis (a non-negative index), max-subtracted. Input: `x`; output: of `x`'s
+/// shape.
 ///
 /// Non-finite entries follow TensorFlow 2.21 (measured, CPU): the maximum skips NaN entries; `-inf`
 /// entries give 0; a row with a `+inf` or NaN entry gives NaN at those entries and 0 everywhere else
@@ -9,8 +10,10 @@ import Foundation
 /// NaN to a few other entries of a row that holds a NaN, depending on its vector lanes; GraphJIT
 /// writes 0 there.
 public struct SoftmaxOp: OperationDefinition {
+    /// The axis normalized over (a non-negative index).
     public let axis: Int
 
+    /// Creates a softmax over `axis`.
     public init(axis: Int) { self.axis = axis }
 
     public var mnemonic: String { "softmax" }

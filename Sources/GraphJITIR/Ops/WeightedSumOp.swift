@@ -1,9 +1,12 @@
 /// `Σ over axis of weights · values`: values `[..., T, ..., D]` with `T` at `axis`, weights of the
 /// same shape but `1` on the last axis (broadcast over `D`); the output drops `axis`. For the
-/// attention layer: weights `[B, T, 1]`, values `[B, T, D]`, axis 1 -> `[B, D]`.
+/// attention layer: weights `[B, T, 1]`, values `[B, T, D]`, axis 1 -> `[B, D]`. Inputs: the
+/// weights, then the values.
 public struct WeightedSumOp: OperationDefinition {
+    /// The axis `T` summed over (a non-negative index, not the last).
     public let axis: Int
 
+    /// Creates a weighted sum over `axis`.
     public init(axis: Int) { self.axis = axis }
 
     public var mnemonic: String { "weighted_sum" }

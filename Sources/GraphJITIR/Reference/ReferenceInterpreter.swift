@@ -33,12 +33,16 @@ import Foundation
 public struct ReferenceInterpreter: Sendable {
     /// The type sums and products accumulate in.
     public enum Accumulation: Sendable {
+        /// Sums and products in `Float`, as a float32 engine computes them.
         case float
+        /// Sums and products in `Double` (the default): at least as accurate as any engine it judges.
         case double
     }
 
+    /// The type sums and products accumulate in.
     public var accumulation: Accumulation
 
+    /// Creates an interpreter that accumulates in `accumulation` (`Double` by default).
     public init(accumulation: Accumulation = .double) {
         self.accumulation = accumulation
     }

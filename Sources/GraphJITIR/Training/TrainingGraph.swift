@@ -2,6 +2,7 @@
 public struct LossTerm: Equatable, Sendable {
     /// The value the loss reads: the model output, or the logits before its softmax.
     public let prediction: ValueID
+    /// The loss applied to ``prediction`` and the term's target.
     public let function: LossFunction
     /// The term's weight in the total loss (Keras's `loss_weights`; 1 by default).
     public let weight: Float
@@ -9,6 +10,8 @@ public struct LossTerm: Equatable, Sendable {
     /// and its loss `dense_1_loss`.
     public let outputName: String
 
+    /// Creates a term applying `function` to `prediction` with `weight`, for the output named
+    /// `outputName`.
     public init(prediction: ValueID, function: LossFunction, weight: Float, outputName: String) {
         self.prediction = prediction
         self.function = function
@@ -25,6 +28,7 @@ public struct LossTerm: Equatable, Sendable {
 /// backward pass and one ``OptimizerStepOp`` whose results update every parameter, every slot and
 /// `optimizer.iterations`.
 public struct TrainingGraph: Sendable {
+    /// The extended graph: inputs the model's, then the targets; outputs the losses, then the predictions.
     public let graph: Graph
     /// How many of the outputs are losses (the rest are predictions).
     public let lossCount: Int

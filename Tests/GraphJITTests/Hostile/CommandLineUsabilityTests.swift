@@ -101,4 +101,52 @@ struct CommandLineUsabilityTests {
         let error = try #require(throws: NPYError.self) { try NPY.read(contentsOf: url) }
         #expect(error.description.contains("x.astype(np.float32)"))
     }
+
+    @Test("run and check default to the library's automatic tier; a many-batch run exits cleanly with the right outputs")
+    func defaultTier() throws {
+        for command in ["run", "check"] {  // the help text wraps: compare with whitespace collapsed
+            let help = try GraphJITExecutable.run([command, "--help"]).output
+            #expect(help.split(whereSeparator: \.isWhitespace).joined(separator: " ").contains("default: automatic)"), "\(help)")
+        }
+
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var generator = SeededGenerator(seed: 9)
+        let input = generator.normalTensor(shape: [50, 64])
+        let inputURL = folder.appending(path: "x.npy")
+        try NPY.write(input, to: inputURL)
+        let outputs = ["a.npy", "b.npy"].map { folder.appending(path: $0).path }
+        // 7 calls of the batch-8 plan: the automatic tier starts clang at the second, and the
+        // command waits for it before exiting (no clang cut off, nothing for a leak checker).
+        let result = try GraphJITExecutable.run(["run", "--model", "multitask", "--input", inputURL.path,
+                                                 "--output", outputs[0], "--output", outputs[1], "--batch-size", "8"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.error.isEmpty, "\(result.error)")
+        let expected = try TutorialModel.multitask.make().predict([input], engine: .reference)
+        for (path, reference) in Swift.zip(outputs, expected) {
+            #expect(Difference(try NPY.read(contentsOf: URL(fileURLWithPath: path)), reference).maxAbsolute <= 1e-5)
+        }
+    }
+
+    @Test("a file that cannot be written is one line naming it", arguments: ["fit", "evaluate"])
+    func unwritableReport(_ command: String) throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var generator = SeededGenerator(seed: 2)
+        try NPY.write(generator.normalTensor(shape: [4, 64]), to: folder.appending(path: "x.npy"))
+        try NPY.write(Tensor.oneHot([1, 2, 3, 4], classes: 10), to: folder.appending(path: "y1.npy"))
+        try NPY.write(Tensor.oneHot([0, 1, 2, 3], classes: 5), to: folder.appending(path: "y2.npy"))
+        let report = folder.appending(path: "missing-folder/report.json").path
+        var arguments = [command, "--model", "multitask", "--input", folder.appending(path: "x.npy").path,
+                         "--target", folder.appending(path: "y1.npy").path, "--target", folder.appending(path: "y2.npy").path,
+                         "--engine", "reference"]
+        arguments += command == "fit" ? ["--save-weights", folder.appending(path: "w.safetensors").path, "--history", report]
+                                      : ["--json", report]
+        let result = try GraphJITExecutable.run(arguments)
+        #expect(result.status == 1)
+        let lines = result.error.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.error)")
+        #expect(result.error.contains("cannot write \(report)"), "\(result.error)")
+        #expect(!result.error.contains("NSCocoaErrorDomain"))
+    }
 }

@@ -77,7 +77,7 @@ struct KerasFileCommandLineTests {
         let result = try GraphJITExecutable.run(["fit", "--model", Self.fixture("lstm_sequential.keras"),
                                                  "--input", folder.appending(path: "x.npy").path,
                                                  "--target", folder.appending(path: "y.npy").path, "--batch-size", "4",
-                                                 "--no-shuffle", "--engine", "reference", "--save-weights", saved.path])
+                                                 "--no-shuffle", "--save-weights", saved.path])
         #expect(result.status == 0, "\(result.error)")
         let trained = try Model.load(contentsOf: saved)
         #expect(trained.optimizerState()?.iterations == 4)

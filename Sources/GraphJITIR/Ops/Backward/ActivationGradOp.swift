@@ -1,8 +1,10 @@
 /// `dy · f'(·)`: an elementwise activation's backward pass. The second input is the activation's
 /// output or its input, whichever its ``ElementwiseActivation/Derivative`` reads.
 public struct ActivationGradOp: OperationDefinition {
+    /// The forward activation, whose derivative is applied.
     public let function: ElementwiseActivation
 
+    /// Creates the backward pass of `function`.
     public init(function: ElementwiseActivation) { self.function = function }
 
     public var mnemonic: String { function.rawValue + "_grad" }

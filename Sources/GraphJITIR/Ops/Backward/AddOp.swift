@@ -1,5 +1,6 @@
 /// `a + b` of one shape: where the gradients of a value read by several nodes meet.
 public struct AddOp: OperationDefinition {
+    /// Creates the op; it has no attributes.
     public init() {}
 
     public var mnemonic: String { "add" }

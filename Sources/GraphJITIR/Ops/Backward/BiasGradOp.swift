@@ -1,5 +1,6 @@
 /// `Σ over every axis but the last of dy[..., N] -> [N]`: a bias's gradient.
 public struct BiasGradOp: OperationDefinition {
+    /// Creates the op; it has no attributes.
     public init() {}
 
     public var mnemonic: String { "bias_grad" }

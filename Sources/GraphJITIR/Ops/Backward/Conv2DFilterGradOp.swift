@@ -2,8 +2,10 @@
 /// dy[b, oy, ox, f]`, i.e. `im2col(x)ᵀ · dy` summed over the images. Inputs: `x`, `dy`; the kernel's
 /// height and width come from the window.
 public struct Conv2DFilterGradOp: OperationDefinition {
+    /// The forward convolution's window: the kernel's height and width, strides, padding and spatial sizes.
     public let window: Window2D
 
+    /// Creates the kernel gradient of the convolution over `window`.
     public init(window: Window2D) { self.window = window }
 
     public var mnemonic: String { "conv2d_filter_grad" }

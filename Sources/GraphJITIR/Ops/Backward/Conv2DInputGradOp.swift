@@ -1,8 +1,10 @@
 /// A convolution's input gradient: `col2im(dy · Kᵀ)`, each patch's gradient added back to the
 /// pixels it was taken from. Inputs: `dy [B, OH, OW, F]`, the kernel `[KH, KW, C, F]`.
 public struct Conv2DInputGradOp: OperationDefinition {
+    /// The forward convolution's window: the kernel's height and width, strides, padding and spatial sizes.
     public let window: Window2D
 
+    /// Creates the input gradient of the convolution over `window`.
     public init(window: Window2D) { self.window = window }
 
     public var mnemonic: String { "conv2d_input_grad" }

@@ -1,8 +1,12 @@
 /// A constant tensor: every element `value` (the seed of a backward pass, a loss weight).
+/// No inputs; output: a tensor of `shape`.
 public struct FillOp: OperationDefinition {
+    /// The value of every element.
     public let value: Float
+    /// The output's shape; shape inference requires a non-empty shape of positive extents.
     public let shape: [Int]
 
+    /// Creates a tensor of `shape` with every element `value`.
     public init(value: Float, shape: [Int]) {
         self.value = value
         self.shape = shape

@@ -9,8 +9,11 @@
 /// after the loop `dU = Σ_t h_{t−1}ᵀ · dz_t` as one GEMM. The kernel `W` and bias gradients are the
 /// projection's (`xᵀ · dz`, `Σ dz`), computed by the matmul and bias rules.
 public struct LSTMGradOp: OperationDefinition {
+    /// The forward LSTM's attributes; ``LSTMOp`` passes them with ``LSTMAttributes/exposesCellStates``
+    /// off, so the only gradient read is the hidden output's.
     public let attributes: LSTMAttributes
 
+    /// Creates the backward pass of an LSTM with these attributes.
     public init(attributes: LSTMAttributes) { self.attributes = attributes }
 
     public var mnemonic: String { "lstm_grad" }

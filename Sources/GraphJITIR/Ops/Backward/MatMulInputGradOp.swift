@@ -1,5 +1,6 @@
 /// `dy[..., N] · w[K, N]ᵀ -> [..., K]`: a Dense layer's gradient with respect to its input.
 public struct MatMulInputGradOp: OperationDefinition {
+    /// Creates the op; it has no attributes.
     public init() {}
 
     public var mnemonic: String { "matmul_input_grad" }

@@ -1,5 +1,6 @@
 /// `x[..., K]ᵀ · dy[..., N] -> [K, N]`, the leading axes summed: a Dense layer's kernel gradient.
 public struct MatMulWeightGradOp: OperationDefinition {
+    /// Creates the op; it has no attributes.
     public init() {}
 
     public var mnemonic: String { "matmul_weight_grad" }

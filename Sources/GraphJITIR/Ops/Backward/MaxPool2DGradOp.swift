@@ -2,8 +2,10 @@
 /// (the first in row-major window order, NaN taps skipped, as the forward pass chooses it); a
 /// window with no tap above `-greatestFiniteMagnitude` passes nothing. Inputs: `dy`, the pool's input `x`.
 public struct MaxPool2DGradOp: OperationDefinition {
+    /// The forward pool's window: its size, strides, padding and spatial sizes.
     public let window: Window2D
 
+    /// Creates the backward pass of the max pooling over `window`.
     public init(window: Window2D) { self.window = window }
 
     public var mnemonic: String { "max_pool2d_grad" }

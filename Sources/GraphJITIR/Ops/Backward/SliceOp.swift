@@ -1,9 +1,14 @@
 /// `x[..., start ..< start + length, ...]` along one axis: a concatenation's gradient.
 public struct SliceOp: OperationDefinition {
+    /// The axis sliced (a non-negative index).
     public let axis: Int
+    /// The first index kept on ``axis``.
     public let start: Int
+    /// How many indices are kept on ``axis`` (positive).
     public let length: Int
 
+    /// Creates a slice of `length` entries from `start` on `axis`; shape inference checks that they
+    /// lie within the input.
     public init(axis: Int, start: Int, length: Int) {
         self.axis = axis
         self.start = start

@@ -1,7 +1,9 @@
 /// `y ⊙ (dy − Σ_axis y·dy)`: softmax's backward pass from its output `y`. Inputs: `dy`, `y`.
 public struct SoftmaxGradOp: OperationDefinition {
+    /// The axis the forward softmax normalized over (a non-negative index).
     public let axis: Int
 
+    /// Creates the backward pass of a softmax over `axis`.
     public init(axis: Int) { self.axis = axis }
 
     public var mnemonic: String { "softmax_grad" }

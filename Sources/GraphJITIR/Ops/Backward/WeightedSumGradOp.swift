@@ -2,8 +2,10 @@
 /// the values `v` of ``WeightedSumOp``; outputs `dw[o, t, m] = Σ_d dctx[o, m, d] · v[o, t, m, d]`
 /// and `dv[o, t, m, d] = w[o, t, m] · dctx[o, m, d]`.
 public struct WeightedSumGradOp: OperationDefinition {
+    /// The forward sum's axis: the values' axis `T` (a non-negative index, not the last).
     public let axis: Int
 
+    /// Creates the backward pass of a weighted sum over `axis`.
     public init(axis: Int) { self.axis = axis }
 
     public var mnemonic: String { "weighted_sum_grad" }

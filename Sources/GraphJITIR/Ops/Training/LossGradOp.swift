@@ -3,8 +3,10 @@
 /// For the `FromLogits` cross-entropies that is the fused softmax + cross-entropy gradient
 /// `(softmax(z)·Σy − y) · seed / rows`.
 public struct LossGradOp: OperationDefinition {
+    /// The loss whose gradient is computed.
     public let function: LossFunction
 
+    /// Creates the gradient of `function`.
     public init(function: LossFunction) { self.function = function }
 
     public var mnemonic: String { function.rawValue + "_grad" }

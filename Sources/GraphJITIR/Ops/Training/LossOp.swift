@@ -2,8 +2,10 @@
 /// `[..., classes]` (logits for the `FromLogits` functions) and the target; output `[1]`, the mean
 /// of the per-row losses over every row (a partial batch divides by its own size).
 public struct LossOp: OperationDefinition {
+    /// The loss computed for each row.
     public let function: LossFunction
 
+    /// Creates a batch-mean loss of `function`.
     public init(function: LossFunction) { self.function = function }
 
     public var mnemonic: String { function.rawValue }

@@ -5,9 +5,14 @@
 /// and new slots. If any gradient holds a NaN or an infinity, nothing moves: every output is its
 /// old value (and `iterations` does not advance), so a failed step never leaves weights half-updated.
 public struct OptimizerStepOp: OperationDefinition {
+    /// The update rule and its hyperparameters; its ``OptimizerRule/slotNames`` give the number of
+    /// slots per parameter.
     public let rule: OptimizerRule
+    /// How many parameters the step moves: the op has `1 + parameterCount · (2 + slots)` inputs and
+    /// `1 + parameterCount · (1 + slots)` outputs.
     public let parameterCount: Int
 
+    /// Creates a step of `rule` over `parameterCount` parameters.
     public init(rule: OptimizerRule, parameterCount: Int) {
         self.rule = rule
         self.parameterCount = parameterCount
