@@ -12,14 +12,43 @@ extension Model {
     /// Inputs are checked against the model's input shapes; a mismatch throws
     /// `GraphError.inputShapeMismatch(input:expected:actual:)` naming the input.
     public func predict(_ inputs: [Tensor], batchSize: Int = 32, engine: Engine = .jit) throws -> [Tensor] {
+        try runInBatches(inputs, batchSize: batchSize, engine: engine, purpose: .prediction) { batch in
+            try makeGraph(batchSize: batch)
+        }
+    }
+
+    /// Runs the graph `makeGraph` builds for each batch size (its inputs: `inputs` in that order,
+    /// samples first) in batches of `batchSize` samples: the full batches share one plan, the
+    /// remainder has its own. Returns the graph's outputs with every sample in order.
+    func runInBatches(_ inputs: [Tensor], batchSize: Int, engine: Engine, purpose: CompiledModelCache.Purpose,
+                      makeGraph: (Int) throws -> Graph) throws -> [Tensor] {
         guard batchSize >= 1 else { throw GraphError.invalidModel(reason: "predict's batch size must be at least 1, got \(batchSize)") }
-        let samples = try self.batchSize(of: inputs)
-        if samples <= batchSize { return try predictBatch(inputs, engine: engine) }
+        // The model's inputs first; a graph may take more (a cotangent), with the same samples.
+        let modelInputs = try inputSignature().count
+        guard inputs.count >= modelInputs else {
+            throw GraphError.inputCountMismatch(expected: modelInputs, actual: inputs.count)
+        }
+        let samples = try self.batchSize(of: Array(inputs.prefix(modelInputs)))
+        for extra in inputs.dropFirst(modelInputs) where extra.shape.first != samples {
+            throw GraphError.invalidModel(reason: "a tensor of shape \(extra.shape) goes with inputs of \(samples) samples")
+        }
+        func run(_ batch: [Tensor], samples: Int) throws -> [Tensor] {
+            switch engine.kind {
+            case let .reference(accumulation):
+                return try ReferenceInterpreter(accumulation: accumulation)
+                    .run(makeGraph(samples), inputs: batch, parameters: parameters)
+            case let .jit(tier):
+                return try compiledPlan(batchSize: samples, tier: tier, purpose: purpose) {
+                    try makeGraph(samples)
+                }.predict(batch)
+            }
+        }
+        if samples <= batchSize { return try run(inputs, samples: samples) }
         var outputs: [(shape: [Int], scalars: [Float])] = []
         for start in stride(from: 0, to: samples, by: batchSize) {
             let end = min(start + batchSize, samples)
             let batch = try inputs.map { try $0.rows(start ..< end) }
-            let results = try predictBatch(batch, engine: engine)
+            let results = try run(batch, samples: end - start)
             if outputs.isEmpty {
                 outputs = results.map { result in
                     var scalars: [Float] = []
@@ -42,19 +71,6 @@ extension Model {
         return outputs[0]
     }
 
-    /// One batch through one plan.
-    private func predictBatch(_ inputs: [Tensor], engine: Engine) throws -> [Tensor] {
-        let batchSize = try batchSize(of: inputs)
-        switch engine.kind {
-        case let .reference(accumulation):
-            let graph = try makeGraph(batchSize: batchSize)
-            return try ReferenceInterpreter(accumulation: accumulation)
-                .run(graph, inputs: inputs, parameters: parameters)
-        case let .jit(tier):
-            return try compiled(batchSize: batchSize, tier: tier).predict(inputs)
-        }
-    }
-
     /// How many compiled plans (per purpose: prediction, train step, test step) the model keeps;
     /// beyond it the least recently used is released. Default 8.
     public var compiledPlanLimit: Int {
@@ -74,9 +90,14 @@ extension Model {
 
     /// The compiled JIT plan for a batch size (compiled on first use, then cached).
     public func compiled(batchSize: Int, tier: CompilationTier = .automatic) throws -> CompiledModel {
-        try compiledCache.model(batchSize: batchSize, tier: tier) {
-            try ModelCompiler().compile(makeGraph(batchSize: batchSize), parameters: parameters, tier: tier,
-                                        store: compiledCache.storage)
+        try compiledPlan(batchSize: batchSize, tier: tier, purpose: .prediction) { try makeGraph(batchSize: batchSize) }
+    }
+
+    /// The cached plan of `purpose` for a batch size and tier, compiling `makeGraph`'s graph on first use.
+    func compiledPlan(batchSize: Int, tier: CompilationTier, purpose: CompiledModelCache.Purpose,
+                      makeGraph: () throws -> Graph) throws -> CompiledModel {
+        try compiledCache.model(batchSize: batchSize, tier: tier, purpose: purpose) {
+            try ModelCompiler().compile(makeGraph(), parameters: parameters, tier: tier, store: compiledCache.storage)
         }
     }
 

@@ -14,6 +14,19 @@ final class CompiledModelCache: Sendable {
         case trainStep
         /// Losses and predictions.
         case testStep
+        /// Chosen forward values and gradients (``InspectionRequest``): what explanations run.
+        case inspection(InspectionRequest)
+
+        /// The purposes that share one ``capacity``: every inspection request counts as one family.
+        var family: Int {
+            switch self {
+            case .prediction: 0
+            case .trainStep: 1
+            case .testStep: 2
+            case .inspection: 3
+            }
+        }
+        static let familyCount = 4
     }
 
     private struct Key: Hashable {
@@ -48,7 +61,7 @@ final class CompiledModelCache: Sendable {
         set {
             state.withLock { state in
                 state.capacity = max(1, newValue)
-                for purpose in [Purpose.prediction, .trainStep, .testStep] { Self.evict(purpose, in: &state) }
+                for family in 0..<Purpose.familyCount { Self.evict(family: family, in: &state) }
             }
         }
     }
@@ -72,21 +85,24 @@ final class CompiledModelCache: Sendable {
             state.clock += 1
             if let existing = state.entries[key] { return existing.model }
             state.entries[key] = Entry(model: compiled, lastUse: state.clock)
-            Self.evict(purpose, in: &state)
+            Self.evict(family: purpose.family, in: &state)
             return compiled
         }
     }
 
-    /// Releases the least recently used plans of `purpose` beyond the capacity (a caller still
-    /// holding one keeps it alive until it lets go).
-    private static func evict(_ purpose: Purpose, in state: inout State) {
-        let keys = state.entries.filter { $0.key.purpose == purpose }.sorted { $0.value.lastUse < $1.value.lastUse }.map(\.key)
+    /// Releases the least recently used plans of a purpose family beyond the capacity (a caller
+    /// still holding one keeps it alive until it lets go).
+    private static func evict(family: Int, in state: inout State) {
+        let keys = state.entries.filter { $0.key.purpose.family == family }
+            .sorted { $0.value.lastUse < $1.value.lastUse }.map(\.key)
         for key in keys.dropLast(state.capacity) { state.entries[key] = nil }
     }
 
     /// Forgets the train and test steps (their configuration changed); the weights stay.
     func removeTrainingPlans() {
-        state.withLock { state in state.entries = state.entries.filter { $0.key.purpose == .prediction } }
+        state.withLock { state in
+            state.entries = state.entries.filter { ![Purpose.trainStep, .testStep].contains($0.key.purpose) }
+        }
     }
 
     /// Releases every plan; the weights and states stay in ``storage``.

@@ -1,0 +1,280 @@
+import GraphJITIR
+
+// MARK: - Intermediate values
+
+extension Model {
+    /// The names of the model's computed values, in graph order, for
+    /// ``predict(_:extraOutputs:batchSize:engine:)`` and ``InspectedValue/named(_:)``.
+    ///
+    /// A layer's output is named by the layer (`dense`, `attention_layer`); every other value is
+    /// `<layer>/<operation>`, so `attention_layer/softmax` is the attention layer's weights over
+    /// time and `conv2d/conv2d` a convolution before its bias and activation (see
+    /// `graphjit dump` for the operations). A layer's output is listed under both names.
+    public func valueNames() throws -> [String] {
+        let topology = try topology.get()
+        let (graph, callOutputs) = try topology.makeGraph(batchSize: 1)
+        return topology.valueNames(in: graph, callOutputs: callOutputs).map(\.name)
+    }
+
+    /// The name of each attention layer's weights (`attention_layer/softmax`: shape
+    /// `(batch, timesteps, 1)`, after the softmax over time), in layer order.
+    public func attentionWeightNames() throws -> [String] {
+        try topology.get().layers.filter { $0.layer is AttentionLayer }.map { "\($0.name)/softmax" }
+    }
+
+    /// Runs the model and returns its outputs followed by the named intermediate values, each with
+    /// every sample (`extraOutputs` as ``valueNames()`` lists them).
+    ///
+    /// The JIT materializes the requested values (fusion writes them to their own buffers instead
+    /// of fusing them away); the outputs are the same as ``predict(_:batchSize:engine:)``'s.
+    /// - Throws: `GraphError.invalidModel(reason:)` naming an unknown value, besides what
+    ///   `predict` throws.
+    public func predict(_ inputs: [Tensor], extraOutputs: [String], batchSize: Int = 32,
+                        engine: Engine = .jit) throws -> [Tensor] {
+        let outputs = (0 ..< (try outputNames().count)).map(InspectedValue.output) + extraOutputs.map(InspectedValue.named)
+        return try inspect(inputs, InspectionRequest(outputs: outputs), batchSize: batchSize, engine: engine)
+    }
+
+    /// The weights of the model's first attention layer (or of `layer`), `(batch, timesteps, 1)`.
+    /// - Throws: `GraphError.invalidModel(reason:)` when the model has no attention layer.
+    public func attentionWeights(_ inputs: [Tensor], layer: String? = nil, batchSize: Int = 32,
+                                 engine: Engine = .jit) throws -> Tensor {
+        let names = try attentionWeightNames()
+        guard let name = layer.map({ "\($0)/softmax" }) ?? names.first, names.contains(name) else {
+            throw GraphError.invalidModel(reason: layer.map { "'\($0)' is not an attention layer of the model" }
+                                          ?? "the model has no attention layer")
+        }
+        let request = InspectionRequest(outputs: [.named(name)])
+        return try inspect(inputs, request, batchSize: batchSize, engine: engine)[0]
+    }
+}
+
+// MARK: - Gradients
+
+extension Model {
+    /// Saliency: the gradient of one class score of each sample with respect to every input,
+    /// `∂p[c]/∂x`, as `tf.GradientTape` gives it.
+    ///
+    /// - Parameters:
+    ///   - inputs: one tensor per model input, samples first.
+    ///   - classes: the class to explain per sample; by default each sample's top class.
+    ///   - output: which model output holds the scores (default the first).
+    ///   - logits: differentiate the value before the output's softmax instead of the probability.
+    ///   - batchSize: samples per JIT call.
+    ///   - engine: the JIT (default) or the reference interpreter.
+    /// - Returns: one gradient per input, of the input's shape, and the classes explained.
+    public func saliency(_ inputs: [Tensor], classes: [Int]? = nil, output: Int = 0, logits: Bool = false,
+                         batchSize: Int = 32, engine: Engine = .jit) throws -> Attribution {
+        let classes = try explainedClasses(inputs, classes: classes, output: output, batchSize: batchSize, engine: engine)
+        let target: InspectedValue = logits ? .logits(ofOutput: output) : .output(output)
+        let request = InspectionRequest(outputs: [], target: target,
+                                        withRespectTo: (0 ..< inputs.count).map(InspectedValue.input))
+        let cotangent = try oneHotCotangent(classes, output: output)
+        let gradients = try inspect(inputs, request, cotangent: cotangent, batchSize: batchSize, engine: engine)
+        return Attribution(values: gradients, classes: classes, scoreDifferences: nil)
+    }
+
+    /// Integrated gradients (Sundararajan et al., as keras-io's `integrated_gradients.py`): for
+    /// each sample, the gradients of its class probability at `steps + 1` points on the straight
+    /// path from the baseline to the input, averaged by the trapezoidal rule and multiplied by
+    /// `input − baseline`.
+    ///
+    /// By completeness the attributions of a sample sum to about `F(x) − F(baseline)`
+    /// (``Attribution/scoreDifferences``); the gap shrinks as `steps` grows.
+    /// - Parameters:
+    ///   - inputs: one tensor per model input, samples first.
+    ///   - baselines: one per input, of one sample's shape (no batch axis); all zeros by default
+    ///     (a black image).
+    ///   - steps: intervals of the path (keras-io uses 50).
+    ///   - classes: the class to explain per sample; by default each sample's top class.
+    ///   - output: which model output holds the scores.
+    ///   - batchSize: path points per JIT call.
+    ///   - engine: the JIT (default) or the reference interpreter.
+    public func integratedGradients(_ inputs: [Tensor], baselines: [Tensor]? = nil, steps: Int = 50,
+                                    classes: [Int]? = nil, output: Int = 0, batchSize: Int = 32,
+                                    engine: Engine = .jit) throws -> Attribution {
+        guard steps >= 1 else { throw GraphError.invalidModel(reason: "integrated gradients need at least 1 step, got \(steps)") }
+        let classes = try explainedClasses(inputs, classes: classes, output: output, batchSize: batchSize, engine: engine)
+        let baselines = try baselines ?? inputs.map { Tensor.zeros(Array($0.shape.dropFirst())) }
+        guard baselines.count == inputs.count else {
+            throw GraphError.inputCountMismatch(expected: inputs.count, actual: baselines.count)
+        }
+        for (baseline, input) in Swift.zip(baselines, inputs) where baseline.shape != Array(input.shape.dropFirst()) {
+            throw GraphError.invalidModel(reason: "a baseline of shape \(baseline.shape) for an input of samples "
+                                          + "\(Array(input.shape.dropFirst())): baselines have one sample's shape")
+        }
+        let request = InspectionRequest(outputs: [.output(output)], target: .output(output),
+                                        withRespectTo: (0 ..< inputs.count).map(InspectedValue.input))
+        let points = steps + 1
+        var attributions = inputs.map { [Float](repeating: 0, count: $0.elementCount) }
+        var differences: [Float] = []
+        for (sample, explained) in classes.enumerated() {
+            // The path: baseline + (k / steps)(x − baseline), k = 0 ... steps, for every input at once.
+            var path: [Tensor] = []
+            for (input, baseline) in Swift.zip(inputs, baselines) {
+                let x = try input[sample].scalars, origin = baseline.scalars
+                var scalars = [Float]()
+                scalars.reserveCapacity(points * x.count)
+                for k in 0 ..< points {
+                    let alpha = Float(k) / Float(steps)
+                    for index in x.indices { scalars.append(origin[index] + alpha * (x[index] - origin[index])) }
+                }
+                path.append(Tensor(shape: [points] + baseline.shape, uncheckedScalars: scalars))
+            }
+            let cotangent = try oneHotCotangent(Array(repeating: explained, count: points), output: output)
+            let results = try inspect(path, request, cotangent: cotangent, batchSize: batchSize, engine: engine)
+            let scores = results[0], width = scores.shape.dropFirst().elementCount
+            differences.append(scores.scalars[steps * width + explained] - scores.scalars[explained])
+            for (position, gradients) in results.dropFirst().enumerated() {
+                let x = try inputs[position][sample].scalars, origin = baselines[position].scalars
+                let size = x.count
+                for index in 0 ..< size {
+                    var sum: Float = 0
+                    for k in 0 ..< steps {
+                        sum += (gradients.scalars[k * size + index] + gradients.scalars[(k + 1) * size + index]) / 2
+                    }
+                    attributions[position][sample * size + index] = (x[index] - origin[index]) * sum / Float(steps)
+                }
+            }
+        }
+        let values = Swift.zip(inputs, attributions).map { Tensor(shape: $0.shape, uncheckedScalars: $1) }
+        return Attribution(values: values, classes: classes, scoreDifferences: differences)
+    }
+
+    /// Grad-CAM (keras-io's `grad_cam.py`): the activations `A` of a convolutional layer weighted by
+    /// the mean gradient of the class logit over each channel, `ReLU(Σₖ αₖ Aₖ)`, per sample.
+    ///
+    /// - Parameters:
+    ///   - inputs: one tensor per model input, samples first.
+    ///   - layer: the convolutional layer; by default the model's last `Conv2D`.
+    ///   - classes: the class to explain per sample; by default each sample's top class.
+    ///   - output: which model output holds the scores; its logits are differentiated.
+    ///   - batchSize: samples per JIT call.
+    ///   - engine: the JIT (default) or the reference interpreter.
+    public func gradCAM(_ inputs: [Tensor], layer: String? = nil, classes: [Int]? = nil, output: Int = 0,
+                        batchSize: Int = 32, engine: Engine = .jit) throws -> GradCAM {
+        let convolutions = try topology.get().layers.filter { $0.layer is Conv2D }.map(\.name)
+        guard let layer = layer ?? convolutions.last else {
+            throw GraphError.invalidModel(reason: "Grad-CAM needs a Conv2D layer; the model has none")
+        }
+        guard convolutions.contains(layer) else {
+            throw GraphError.invalidModel(reason: "'\(layer)' is not a Conv2D layer of the model (those are "
+                                          + "\(convolutions.joined(separator: ", ")))")
+        }
+        let classes = try explainedClasses(inputs, classes: classes, output: output, batchSize: batchSize, engine: engine)
+        let request = InspectionRequest(outputs: [.named(layer)], target: .logits(ofOutput: output),
+                                        withRespectTo: [.named(layer)])
+        let cotangent = try oneHotCotangent(classes, output: output)
+        let results = try inspect(inputs, request, cotangent: cotangent, batchSize: batchSize, engine: engine)
+        let (activations, gradients) = (results[0], results[1])
+        let (samples, height, width, channels) = (activations.shape[0], activations.shape[1], activations.shape[2],
+                                                  activations.shape[3])
+        var raw = [Float](repeating: 0, count: samples * height * width)
+        var normalized = raw
+        let pixels = height * width
+        for sample in 0 ..< samples {
+            let base = sample * pixels * channels
+            var alpha = [Float](repeating: 0, count: channels)
+            for pixel in 0 ..< pixels {
+                for channel in 0 ..< channels { alpha[channel] += gradients.scalars[base + pixel * channels + channel] }
+            }
+            for channel in 0 ..< channels { alpha[channel] /= Float(pixels) }
+            var largest: Float = 0
+            for pixel in 0 ..< pixels {
+                var sum: Float = 0
+                for channel in 0 ..< channels { sum += alpha[channel] * activations.scalars[base + pixel * channels + channel] }
+                raw[sample * pixels + pixel] = max(sum, 0)
+                largest = max(largest, raw[sample * pixels + pixel])
+            }
+            if largest > 0 {
+                for pixel in 0 ..< pixels { normalized[sample * pixels + pixel] = raw[sample * pixels + pixel] / largest }
+            }
+        }
+        return GradCAM(heatmaps: Tensor(shape: [samples, height, width], uncheckedScalars: normalized),
+                       rawHeatmaps: Tensor(shape: [samples, height, width], uncheckedScalars: raw),
+                       classes: classes, layer: layer)
+    }
+}
+
+// MARK: - Running inspections
+
+extension Model {
+    /// The classes to explain: `classes` checked against the output, or each sample's top class.
+    private func explainedClasses(_ inputs: [Tensor], classes: [Int]?, output: Int, batchSize: Int,
+                                  engine: Engine) throws -> [Int] {
+        let outputs = try outputNames()
+        guard outputs.indices.contains(output) else {
+            throw GraphError.invalidModel(reason: "output \(output) does not exist: the model has \(outputs.count) "
+                                          + "(\(outputs.joined(separator: ", ")))")
+        }
+        let graph = try makeGraph(batchSize: 1)
+        let scoreCount = graph[graph.outputs[output]].shape.elementCount
+        let samples = inputs.first?.shape.first ?? 0
+        if let classes {
+            guard classes.count == samples else {
+                throw GraphError.invalidModel(reason: "\(classes.count) classes for \(samples) samples: give one per sample")
+            }
+            if let bad = classes.first(where: { !(0 ..< scoreCount).contains($0) }) {
+                throw GraphError.invalidModel(reason: "class \(bad) is not one of output '\(outputs[output])''s "
+                                              + "\(scoreCount) scores")
+            }
+            return classes
+        }
+        let scores = try predict(inputs, batchSize: batchSize, engine: engine)[output]
+        return try scores.reshaped(to: [samples, scoreCount]).argmax()
+    }
+
+    /// One one-hot row per class, shaped as the output's values (samples first).
+    private func oneHotCotangent(_ classes: [Int], output: Int) throws -> Tensor {
+        let graph = try makeGraph(batchSize: 1)
+        let sampleShape = Array(graph[graph.outputs[output]].shape.dropFirst())
+        let width = sampleShape.elementCount
+        var scalars = [Float](repeating: 0, count: classes.count * width)
+        for (sample, explained) in classes.enumerated() { scalars[sample * width + explained] = 1 }
+        return Tensor(shape: [classes.count] + sampleShape, uncheckedScalars: scalars)
+    }
+
+    /// Runs an inspection plan over `inputs` (then the cotangent, when it differentiates).
+    func inspect(_ inputs: [Tensor], _ request: InspectionRequest, cotangent: Tensor? = nil, batchSize: Int,
+                 engine: Engine) throws -> [Tensor] {
+        let all = inputs + (cotangent.map { [$0] } ?? [])
+        return try runInBatches(all, batchSize: batchSize, engine: engine, purpose: .inspection(request)) { batch in
+            try makeInspectionGraph(batchSize: batch, request)
+        }
+    }
+
+    /// The forward graph for `batchSize` extended as `request` asks.
+    func makeInspectionGraph(batchSize: Int, _ request: InspectionRequest) throws -> Graph {
+        let topology = try topology.get()
+        let (forward, callOutputs) = try topology.makeGraph(batchSize: batchSize)
+        let names = Dictionary(topology.valueNames(in: forward, callOutputs: callOutputs).map { ($0.name, $0.value) },
+                               uniquingKeysWith: { first, _ in first })
+        func resolve(_ value: InspectedValue) throws -> ValueID {
+            switch value {
+            case let .input(index):
+                guard forward.inputs.indices.contains(index) else {
+                    throw GraphError.invalidModel(reason: "input \(index) does not exist: the model has \(forward.inputs.count)")
+                }
+                return forward.inputs[index]
+            case let .output(index), let .logits(index):
+                guard forward.outputs.indices.contains(index) else {
+                    throw GraphError.invalidModel(reason: "output \(index) does not exist: the model has \(forward.outputs.count)")
+                }
+                let output = forward.outputs[index]
+                guard case .logits = value, let producer = forward.producer(of: output),
+                      ["softmax", "sigmoid"].contains(producer.operation.mnemonic) else { return output }
+                return producer.inputs[0]
+            case let .named(name):
+                guard let found = names[name] else {
+                    throw GraphError.invalidModel(reason: "the model has no value named '\(name)'; its values are "
+                                                  + topology.valueNames(in: forward, callOutputs: callOutputs)
+                                                      .map(\.name).joined(separator: ", "))
+                }
+                return found
+            }
+        }
+        return try InspectionGraph(forward: forward, outputs: request.outputs.map(resolve),
+                                   differentiating: request.target.map(resolve),
+                                   withRespectTo: request.withRespectTo.map(resolve)).graph
+    }
+}
