@@ -37,6 +37,16 @@ int gj_inflate_raw(const void *input, size_t input_count, void *output, size_t o
     return produced == output_count ? 0 : -1;
 }
 
+int gj_deflate_zlib(const void *input, size_t input_count, void *output, size_t *output_count) {
+    uLongf room = (uLongf)*output_count;
+    if ((size_t)room != *output_count || (uLong)input_count != input_count) return -1;
+    if (compress2(output, &room, input, (uLong)input_count, Z_BEST_COMPRESSION) != Z_OK) return -1;
+    *output_count = (size_t)room;
+    return 0;
+}
+
+size_t gj_zlib_bound(size_t input_count) { return (size_t)compressBound((uLong)input_count); }
+
 uint32_t gj_crc32(const void *bytes, size_t count) {
     uLong crc = crc32(0L, Z_NULL, 0);
     const unsigned char *p = bytes;

@@ -8,7 +8,7 @@ struct GraphJITCommand: ParsableCommand {
         commandName: "graphjit",
         abstract: "Run Keras-style models through GraphJIT's fused C kernels.",
         version: GraphJITVersion.current,
-        subcommands: [Summary.self, Dump.self, Run.self, Check.self, Fit.self, Evaluate.self, Convert.self]
+        subcommands: [Summary.self, Dump.self, Run.self, Check.self, Explain.self, Fit.self, Evaluate.self, Convert.self]
     )
 
     /// Runs the command, then lets background compiles of the automatic tier finish (only models

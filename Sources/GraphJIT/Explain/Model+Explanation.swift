@@ -26,7 +26,7 @@ extension Model {
     /// every sample (`extraOutputs` as ``valueNames()`` lists them).
     ///
     /// The JIT materializes the requested values (fusion writes them to their own buffers instead
-    /// of fusing them away); the outputs are the same as ``predict(_:batchSize:engine:)``'s.
+    /// of fusing them away); the outputs are the same as `predict(_:batchSize:engine:)`'s.
     /// - Throws: `GraphError.invalidModel(reason:)` naming an unknown value, besides what
     ///   `predict` throws.
     public func predict(_ inputs: [Tensor], extraOutputs: [String], batchSize: Int = 32,
@@ -95,7 +95,7 @@ extension Model {
                                     engine: Engine = .jit) throws -> Attribution {
         guard steps >= 1 else { throw GraphError.invalidModel(reason: "integrated gradients need at least 1 step, got \(steps)") }
         let classes = try explainedClasses(inputs, classes: classes, output: output, batchSize: batchSize, engine: engine)
-        let baselines = try baselines ?? inputs.map { Tensor.zeros(Array($0.shape.dropFirst())) }
+        let baselines = baselines ?? inputs.map { Tensor.zeros(Array($0.shape.dropFirst())) }
         guard baselines.count == inputs.count else {
             throw GraphError.inputCountMismatch(expected: inputs.count, actual: baselines.count)
         }

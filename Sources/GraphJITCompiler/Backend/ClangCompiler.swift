@@ -13,7 +13,7 @@ import Foundation
 ///
 /// Cache writes are atomic: clang writes a uniquely named temporary file inside the cache directory,
 /// which is then renamed over the final name, so concurrent processes never load a half-written file.
-/// Every object is verified before it is loaded (``SharedObjectCache``: owner, permissions, a
+/// Every object is verified before it is loaded (`SharedObjectCache`: owner, permissions, a
 /// SHA-256 recorded at write time); a bad entry is removed and recompiled, never loaded.
 ///
 /// ```swift

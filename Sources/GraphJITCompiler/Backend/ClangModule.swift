@@ -5,7 +5,7 @@ import Foundation
 
 /// A shared object compiled by ``ClangCompiler`` and loaded with `dlopen`; owns the library handle.
 ///
-/// The library is closed in `deinit`: keep the module alive for as long as any ``KernelFunction``
+/// The library is closed in `deinit`: keep the module alive for as long as any `KernelFunction`
 /// obtained from it may be called.
 ///
 /// `@unchecked Sendable`: all stored properties are immutable after init, and `dlsym`/`dlclose`

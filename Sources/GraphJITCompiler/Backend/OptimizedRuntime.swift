@@ -11,14 +11,14 @@ import Synchronization
 /// compiler flags), where its GEMM, im2col and vector math run 40-100x slower than in a release
 /// build. In such a build the first model compilation (``installIfNeeded()``, called once from the
 /// model compiler):
-/// 1. finds the runtime's sources relative to this file (``RuntimeSources``);
+/// 1. finds the runtime's sources relative to this file (`RuntimeSources`);
 /// 2. compiles `runtime-c/src/*.c` with the toolchain's clang (found as the optimizing tier finds
 ///    it, ``ClangCompiler/locateClang(environment:)``) at SwiftPM release's level into a shared
 ///    object, cached beside the JIT's kernels (``ClangCompiler/defaultCacheDirectory(environment:)``)
-///    under the SHA-256 of the sources, clang's version and the flags (``RuntimeLibraryCache``);
+///    under the SHA-256 of the sources, clang's version and the flags (`RuntimeLibraryCache`);
 /// 3. loads it with `RTLD_NOW | RTLD_LOCAL`, checks its ABI version and that it was optimized, and
 ///    installs its entry points (`gj_runtime_install`): from then on `gj_runtime_get()` and every
-///    other host entry point of the runtime are the loaded copy's (``LoadedRuntime``).
+///    other host entry point of the runtime are the loaded copy's (`LoadedRuntime`).
 ///
 /// A release build changes nothing (``Status/alreadyOptimized``). Any failure leaves the linked
 /// runtime serving calls and is reported in ``status``; nothing here stops the process.
@@ -218,7 +218,7 @@ extension RuntimeSources {
 // MARK: - The cached shared object
 
 /// The optimized runtime's shared object in the kernel cache: `runtime-c-<key>.so`, stored and
-/// verified by ``SharedObjectCache`` like the JIT's kernels (a record of the key and the object's
+/// verified by `SharedObjectCache` like the JIT's kernels (a record of the key and the object's
 /// SHA-256 beside it, checked before every `dlopen`: a truncated object can fault inside `dlopen`
 /// with SIGBUS instead of failing it).
 struct RuntimeLibraryCache: Sendable {
@@ -282,7 +282,7 @@ struct RuntimeLibraryCache: Sendable {
     /// The folder as a verified object cache (the same checks as the JIT's kernels).
     var objectCache: SharedObjectCache { SharedObjectCache(directory: directory) }
 
-    /// ``libraryURL`` if it passes ``SharedObjectCache``'s checks (regular file, owner, permissions,
+    /// ``libraryURL`` if it passes `SharedObjectCache`'s checks (regular file, owner, permissions,
     /// a record of this key and of its SHA-256), else nil; an entry that fails them is removed.
     func verifiedLibrary() -> URL? {
         guard case let .hit(object) = objectCache.lookUp(libraryURL, key: key) else { return nil }

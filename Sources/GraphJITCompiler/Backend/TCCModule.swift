@@ -6,7 +6,7 @@ import CTCC
 /// C code compiled in memory by ``TCCCompiler``; owns the libtcc state that holds the machine code.
 ///
 /// The code lives inside the `TCCState`, which is freed in `deinit`: keep the module alive for as
-/// long as any ``KernelFunction`` obtained from it may be called.
+/// long as any `KernelFunction` obtained from it may be called.
 ///
 /// `@unchecked Sendable`: all stored properties are immutable after init; the state is only touched
 /// by `tcc_get_symbol` and `tcc_delete`, both under ``TCCCompiler``'s process-wide libtcc lock, and

@@ -2,7 +2,8 @@
 ///
 /// Layers lower to these. The set is small on purpose; each operation is defined in one file
 /// under `Ops/`, with its shape inference, kind, reference implementation, lowering and gradient.
-/// Build them with the static factories (`.matmul`, `.softmax(axis:)`), which validate attributes.
+/// Build them with the static factories (`.matmul`, `.softmax(axis:)`), which wrap a definition;
+/// illegal attributes (an axis out of range) are reported by ``outputShapes(for:layer:)``.
 public struct Operation: Hashable, Sendable, CustomStringConvertible {
     /// The definition: ask it anything about the operation.
     public let definition: any OperationDefinition
@@ -26,13 +27,14 @@ public struct Operation: Hashable, Sendable, CustomStringConvertible {
         attributeDescription.isEmpty ? mnemonic : "\(mnemonic) {\(attributeDescription)}"
     }
 
-    /// The single output shape for the given input shapes, or a thrown ``GraphError/shapeMismatch``
+    /// The single output shape for the given input shapes, or a thrown ``GraphError/shapeMismatch(layer:operation:inputShapes:expected:)``
     /// naming `layer`.
     public func outputShape(for shapes: [[Int]], layer: String) throws -> [Int] {
         try outputShapes(for: shapes, layer: layer)[0]
     }
 
-    /// Every output's shape, or a thrown ``GraphError/shapeMismatch`` naming `layer`.
+    /// Every output's shape, or a thrown ``GraphError/shapeMismatch(layer:operation:inputShapes:expected:)``
+    /// naming `layer`.
     public func outputShapes(for shapes: [[Int]], layer: String) throws -> [[Int]] {
         do {
             return try definition.outputShapes(for: shapes)

@@ -1,8 +1,9 @@
 /// Everything about one primitive operation of the static graph, in one place.
 ///
 /// Each operation is one type in one file (`Ops/<Name>.swift`) that conforms to this protocol:
-/// its attributes are its stored properties (validated by its initializer, so an illegal
-/// operation cannot be built), and it answers every question a pass asks about it:
+/// its attributes are its stored properties (checked by ``outputShapes(for:)`` when a builder
+/// applies the operation, so an illegal one never enters a graph), and it answers every question
+/// a pass asks about it:
 /// - ``outputShapes(for:)``: shape inference, throwing a ``ShapeExpectation`` that the builder
 ///   turns into a ``GraphError`` naming the layer;
 /// - ``kind``: what fusion decides by;

@@ -20,7 +20,7 @@ public struct RoutineLowering: Hashable, Sendable {
     /// so the compiler may write a new parameter value straight over the old one.
     public let aliasesElementwise: Bool
 
-    /// `count` floats of `from` copied into `to`.
+    /// Every element of `from` copied into `to`.
     public struct Copy: Hashable, Sendable {
         /// The value copied.
         public let from: ValueID

@@ -12,6 +12,7 @@ public enum Autodiff {
     ///   - seeds: pairs of a value and the gradient flowing into it (for a loss, a ``FillOp`` of
     ///     its weight).
     ///   - targets: the values to differentiate with respect to (parameters, or inputs for saliency).
+    ///   - builder: the graph being built; the backward nodes are appended to it.
     /// - Returns: each target's gradient; a target no seed depends on gets none.
     /// - Throws: ``GraphError/notDifferentiable(layer:operation:)`` for an operation without a rule
     ///   on the path.

@@ -21,7 +21,7 @@ public typealias KernelFunction = @convention(c) (
 
 /// A unit of C source compiled by one of GraphJIT's backends, from which kernels are looked up by name.
 ///
-/// Both ``TCCModule`` (instant tier) and ``ClangModule`` (optimizing tier) conform, so the rest of
+/// Both `TCCModule` (instant tier) and `ClangModule` (optimizing tier) conform, so the rest of
 /// GraphJIT treats the tiers alike. Conforming types own the machine code: function pointers obtained
 /// from ``function(named:)`` dangle once the module is deallocated.
 public protocol CompiledCModule: AnyObject, Sendable {
@@ -37,7 +37,7 @@ public protocol CompiledCModule: AnyObject, Sendable {
     var cacheHit: Bool? { get }
 
     /// Looks up a kernel by its C name.
-    /// - Throws: ``CompileError`` with stage ``CompileError/Stage/lookup`` if no such symbol exists.
+    /// - Throws: `CompileError` with stage `lookup` if no such symbol exists.
     func function(named name: String) throws -> KernelFunction
 }
 
