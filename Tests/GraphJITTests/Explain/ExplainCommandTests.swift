@@ -12,7 +12,7 @@ struct ExplainCommandTests {
         let folder = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         var generator = SeededGenerator(seed: 31)
-        let x = generator.normalTensor(shape: [2] + TutorialModel.attention.inputShape)
+        let x = generator.normalTensor(shape: [2] + TutorialModel.attention.inputShapes[0])
         let input = folder.appending(path: "x.npy")
         try NPY.write(x, to: input)
         let paths = ["s.npy", "a.npy", "ig.npy", "picture.png"].map { folder.appending(path: $0).path }

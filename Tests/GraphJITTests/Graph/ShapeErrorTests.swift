@@ -392,6 +392,7 @@ struct ShapeErrorTests {
     func tutorialShapes() throws {
         let expected: [TutorialModel: [[Int]]] = [
             .cnn: [[4, 10]], .lstm: [[4, 10]], .attention: [[4, 10]], .multitask: [[4, 10], [4, 5]],
+            .crossmodal: [[4, 10], [4, 5]],
         ]
         for tutorial in TutorialModel.allCases {
             let graph = try tutorial.make().makeGraph(batchSize: 4)

@@ -148,13 +148,15 @@ struct ModelAPITests {
         case .attention: ["attention_layer.W.kernel", "attention_layer.W.bias", "attention_layer.V.kernel",
                           "attention_layer.V.bias", "dense.kernel", "dense.bias"]
         case .multitask: ["dense.kernel", "dense.bias", "dense_1.kernel", "dense_1.bias", "dense_2.kernel", "dense_2.bias"]
+        case .crossmodal: ["conv2d.kernel", "conv2d.bias", "lstm.kernel", "lstm.recurrent_kernel", "lstm.bias",
+                           "dense.kernel", "dense.bias", "dense_1.kernel", "dense_1.bias", "dense_2.kernel", "dense_2.bias"]
         }
         let model = tutorial.make()
         #expect(model.parameters.names == expected)
         #expect(try model.makeGraph().parameters.map(\.name) == expected)
         #expect(model.trainingConfiguration == TrainingConfiguration(
             optimizer: .adam(), losses: [.categoricalCrossentropy],
-            metrics: Array(repeating: .accuracy, count: tutorial == .multitask ? 2 : 1)))
+            metrics: Array(repeating: .accuracy, count: tutorial.outputCount)))
     }
 
     @Test("tutorial parameter shapes", arguments: TutorialModel.allCases)
@@ -169,6 +171,10 @@ struct ModelAPITests {
                           "dense.kernel": [64, 10], "dense.bias": [10]]
         case .multitask: ["dense.kernel": [64, 128], "dense.bias": [128], "dense_1.kernel": [128, 10],
                           "dense_1.bias": [10], "dense_2.kernel": [128, 5], "dense_2.bias": [5]]
+        case .crossmodal: ["conv2d.kernel": [3, 3, 3, 32], "conv2d.bias": [32], "lstm.kernel": [32, 200],
+                           "lstm.recurrent_kernel": [50, 200], "lstm.bias": [200], "dense.kernel": [30752 + 50, 128],
+                           "dense.bias": [128], "dense_1.kernel": [128, 10], "dense_1.bias": [10],
+                           "dense_2.kernel": [128, 5], "dense_2.bias": [5]]
         }
         let graph = try tutorial.make().makeGraph()
         #expect(Dictionary(uniqueKeysWithValues: graph.parameters.map { ($0.name, $0.shape) }) == expected)

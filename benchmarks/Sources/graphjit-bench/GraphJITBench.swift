@@ -12,7 +12,7 @@ struct GraphJITBench: ParsableCommand {
         abstract: "Benchmark GraphJIT on the tutorial's seed models (built-in seeded weights).")
 
     @Option(name: .long, parsing: .upToNextOption, help: "Models to run (default: all).")
-    var models: [TutorialModel] = TutorialModel.allCases
+    var models: [TutorialModel] = TutorialModel.tutorialModels
 
     @Flag(help: "Short timing windows (a smoke run).")
     var quick = false
