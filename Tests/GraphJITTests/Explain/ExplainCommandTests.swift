@@ -84,4 +84,31 @@ struct ExplainCommandTests {
         #expect(badClass.status == 1)
         #expect(badClass.error.contains("class 10 is not one of output 'dense_1''s 10 scores"), "\(badClass.error)")
     }
+
+    @Test("crossmodal: one saliency map per input (image and sequence), equal to the library's, and a two-panel PNG")
+    func crossmodal() throws {
+        let folder = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var generator = SeededGenerator(seed: 33)
+        let inputs = TutorialModel.crossmodal.inputShapes.map { generator.normalTensor(shape: [2] + $0) }
+        let inputPaths = ["image.npy", "sequence.npy"].map { folder.appending(path: $0).path }
+        let saliencyPaths = ["s_image.npy", "s_sequence.npy"].map { folder.appending(path: $0).path }
+        for (tensor, path) in Swift.zip(inputs, inputPaths) { try NPY.write(tensor, to: URL(fileURLWithPath: path)) }
+        let png = folder.appending(path: "crossmodal.png").path
+        let result = try GraphJITExecutable.run(["explain", "--model", "crossmodal", "--input", inputPaths[0], "--input", inputPaths[1],
+                                                 "--saliency", saliencyPaths[0], "--saliency", saliencyPaths[1], "--png", png])
+        #expect(result.status == 0, "\(result.error)")
+        let expected = try TutorialModel.crossmodal.make().saliency(inputs, engine: .jit(tier: .instant))
+        for (path, reference) in Swift.zip(saliencyPaths, expected.values) {
+            let written = try NPY.read(contentsOf: URL(fileURLWithPath: path))
+            let scale = reference.scalars.map(abs).max() ?? 0
+            #expect(scale > 0, "both modalities carry gradient")
+            #expect(Difference(written, reference).maxAbsolute <= 1e-5 * scale)
+        }
+        let picture = try Data(contentsOf: URL(fileURLWithPath: png))
+        #expect(picture.count > 1000)
+        // Two panels: the image pair (2·64·4 + 8 wide, 256 high) over the 100 × 32 sequence map.
+        let height = Int(picture[20]) << 24 | Int(picture[21]) << 16 | Int(picture[22]) << 8 | Int(picture[23])
+        #expect(height == 8 + 64 * 4 + 8 + 32 * 8 + 8)
+    }
 }
