@@ -88,7 +88,7 @@ extension Model {
     ///   - steps: intervals of the path (keras-io uses 50).
     ///   - classes: the class to explain per sample; by default each sample's top class.
     ///   - output: which model output holds the scores.
-    ///   - batchSize: path points per JIT call.
+    ///   - batchSize: path points per JIT call (memory is bounded by it, whatever `steps` is).
     ///   - engine: the JIT (default) or the reference interpreter.
     public func integratedGradients(_ inputs: [Tensor], baselines: [Tensor]? = nil, steps: Int = 50,
                                     classes: [Int]? = nil, output: Int = 0, batchSize: Int = 32,
@@ -109,31 +109,42 @@ extension Model {
         var attributions = inputs.map { [Float](repeating: 0, count: $0.elementCount) }
         var differences: [Float] = []
         for (sample, explained) in classes.enumerated() {
-            // The path: baseline + (k / steps)(x − baseline), k = 0 ... steps, for every input at once.
-            var path: [Tensor] = []
-            for (input, baseline) in Swift.zip(inputs, baselines) {
-                let x = try input[sample].scalars, origin = baseline.scalars
-                var scalars = [Float]()
-                scalars.reserveCapacity(points * x.count)
-                for k in 0 ..< points {
-                    let alpha = Float(k) / Float(steps)
-                    for index in x.indices { scalars.append(origin[index] + alpha * (x[index] - origin[index])) }
-                }
-                path.append(Tensor(shape: [points] + baseline.shape, uncheckedScalars: scalars))
-            }
-            let cotangent = try oneHotCotangent(Array(repeating: explained, count: points), output: output)
-            let results = try inspect(path, request, cotangent: cotangent, batchSize: batchSize, engine: engine)
-            let scores = results[0], width = scores.shape.dropFirst().elementCount
-            differences.append(scores.scalars[steps * width + explained] - scores.scalars[explained])
-            for (position, gradients) in results.dropFirst().enumerated() {
-                let x = try inputs[position][sample].scalars, origin = baselines[position].scalars
-                let size = x.count
-                for index in 0 ..< size {
-                    var sum: Float = 0
-                    for k in 0 ..< steps {
-                        sum += (gradients.scalars[k * size + index] + gradients.scalars[(k + 1) * size + index]) / 2
+            let xs = try inputs.map { try $0[sample].scalars }
+            // The path baseline + (k / steps)(x − baseline), k = 0 ... steps, every input at once,
+            // `batchSize` points per call, so memory is bounded by the batch whatever `steps` is.
+            // Trapezoidal weights: ½ at both ends, 1 between.
+            var sums = xs.map { [Float](repeating: 0, count: $0.count) }
+            var first: Float = 0, last: Float = 0
+            for chunk in stride(from: 0, to: points, by: batchSize) {
+                let ks = chunk ..< min(chunk + batchSize, points)
+                let path = Swift.zip(xs, baselines).map { x, baseline in
+                    let origin = baseline.scalars
+                    var scalars = [Float]()
+                    scalars.reserveCapacity(ks.count * x.count)
+                    for k in ks {
+                        let alpha = Float(k) / Float(steps)
+                        for index in x.indices { scalars.append(origin[index] + alpha * (x[index] - origin[index])) }
                     }
-                    attributions[position][sample * size + index] = (x[index] - origin[index]) * sum / Float(steps)
+                    return Tensor(shape: [ks.count] + baseline.shape, uncheckedScalars: scalars)
+                }
+                let cotangent = try oneHotCotangent(Array(repeating: explained, count: ks.count), output: output)
+                let results = try inspect(path, request, cotangent: cotangent, batchSize: batchSize, engine: engine)
+                let scores = results[0], width = scores.shape.dropFirst().elementCount
+                if ks.contains(0) { first = scores.scalars[explained] }
+                if ks.contains(steps) { last = scores.scalars[(steps - chunk) * width + explained] }
+                for (position, gradients) in results.dropFirst().enumerated() {
+                    let size = xs[position].count
+                    for (row, k) in ks.enumerated() {
+                        let weight: Float = k == 0 || k == steps ? 0.5 : 1
+                        for index in 0 ..< size { sums[position][index] += weight * gradients.scalars[row * size + index] }
+                    }
+                }
+            }
+            differences.append(last - first)
+            for (position, x) in xs.enumerated() {
+                let origin = baselines[position].scalars, size = x.count
+                for index in 0 ..< size {
+                    attributions[position][sample * size + index] = (x[index] - origin[index]) * sums[position][index] / Float(steps)
                 }
             }
         }
