@@ -7,7 +7,11 @@ import GraphJITIR
 /// file with a duplicated tensor name must be rejected), loses member order (Keras configs are
 /// written in order), and writes `/` as `\/` where the reference implementations (serde_json,
 /// Python's `json`) do not. Parsing is bounded: nesting deeper than 64 levels is an error.
-enum JSON {
+///
+/// `indirect`: the enum holds itself (through arrays), and without it a clean build of this module
+/// with the Swift 6.3 compiler can fail with "circular reference" through this declaration,
+/// depending on how the files are batched into compile jobs.
+indirect enum JSON {
     /// Members in file order; equal keys are kept so that callers can report them.
     case object([(key: String, value: JSON)])
     case array([JSON])
