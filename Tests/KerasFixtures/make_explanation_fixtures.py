@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Generate the Keras explanation fixtures (saliency, integrated gradients, Grad-CAM, attention).
 
-Rebuilds five parity cases of make_keras_fixtures.py (cnn, lstm, attention, multitask,
-two_input_concat) exactly as that script builds them, loads each case's saved weights
+Rebuilds six parity cases of make_keras_fixtures.py (cnn, lstm, attention, multitask,
+two_input_concat, crossmodal) exactly as that script builds them, loads each case's saved weights
 (``<case>.weights.safetensors``, by GraphJIT name) into the Keras model, checks that Keras's
 ``model.predict`` and ``model(x)`` reproduce the saved ``output.*`` within 1e-6 (it stops otherwise),
 and computes with ``tf.GradientTape`` in float32, on the case's saved inputs (``input.k`` of
@@ -17,7 +17,7 @@ directory (default ``Tests/GraphJITTests/Fixtures/Explanations``):
       integrated_gradients.k    input k's shape: integrated gradients of p[b, class_b]
       ig_delta                  [B]     p[b, class_b](x) - p[b, class_b](baseline)
       attention_weights         [B, T, 1]  attention case only: the softmax over time
-      grad_cam, grad_cam_raw    [B, H', W']  cnn case only: Grad-CAM on conv2d's output
+      grad_cam, grad_cam_raw    [B, H', W']  cnn and crossmodal only: Grad-CAM on conv2d's output
   manifest.json        the cases, their tensors and shapes, the input names, the method settings
                        (m, alphas, baseline), the completeness errors, the source files' sha256,
                        each file's sha256, the TensorFlow/Keras/numpy versions
@@ -37,24 +37,29 @@ Method (as keras-io's examples/vision/integrated_gradients.py and grad_cam.py, b
   ``softmax(V(tanh(W(x))), axis=1)``; the generator checks that sum_t weights * x equals the
   layer's output (a sub-model ending at attention_layer) within 1e-6.
 - Grad-CAM: A = conv2d's output (after its relu), from ``keras.Model(model.inputs, [conv2d.output,
-  last_dense.input])``; gradient of logits[b, class_b] with respect to A; alpha = its mean over
-  (h, w) per sample and channel; grad_cam_raw = relu(sum_c alpha_c A[..., c]); grad_cam =
+  last_dense.input])``, fed every model input (crossmodal's sequence branch enters the logits too);
+  gradient of logits[b, class_b] with respect to A; alpha = its mean over (h, w) per sample and
+  channel; grad_cam_raw = relu(sum_c alpha_c A[..., c]); grad_cam =
   grad_cam_raw / its max over (h, w) per sample (all 0 where that max is 0).
 
 Usage (from the package root; run make_keras_fixtures.py first, these fixtures depend on its files):
 
   python Tests/KerasFixtures/make_explanation_fixtures.py                # regenerate, then check
   python Tests/KerasFixtures/make_explanation_fixtures.py --check-only   # check the files (numpy only)
+  python Tests/KerasFixtures/make_explanation_fixtures.py --cases crossmodal   # only those cases, merged
+                                            # into the manifest (the other entries and files stay as they are)
 
 The check (numpy only) reads every file back, compares names, shapes and sha256 with the manifest
 (and the source weights/io files' sha256, so regenerated parity fixtures make it fail until these are
 regenerated too), and recomputes from the saved weights and inputs in float64, with
 make_keras_fixtures.py's numpy references: the class (argmax of the saved output 0), the logits,
 ig_delta, the attention weights; central-difference directional derivatives of p and of the logits
-that the saliencies and the discrete IG sum (all 51 points) must match; and for the cnn its gradients
-by hand, element by element: saliencies, IG and Grad-CAM (TensorFlow routes max pooling's gradient
-to the first maximum of each window in row-major order and relu's gradient at 0 is 0; this matters
-at the all-zero baseline, where every pooling window is a tie and finite differences do not apply).
+that the saliencies and the discrete IG sum (all 51 points) must match; and for the cnn and
+crossmodal's image input its gradients by hand, element by element: saliencies, IG and Grad-CAM
+(TensorFlow routes max pooling's gradient to the first maximum of each window in row-major order and
+relu's gradient at 0 is 0; this matters at the all-zero baseline, where every pooling window is a tie
+and finite differences do not apply). crossmodal's sequence input is checked by finite differences
+along the sequence alone (the image held fixed, so the pooling ties at the baseline do not move).
 It also checks that every saliency and IG is finite and not all zero, the completeness
 |sum IG - ig_delta| (bound below), and that grad_cam is in [0, 1] with max 1 (or all 0).
 
@@ -84,9 +89,10 @@ PREDICT_TOLERANCE = 1e-6                         # Keras vs the saved output.*, 
 SIZE_BUDGET = 500_000                            # bytes, every file written here together
 # Completeness: sum IG - ig_delta is the trapezoidal rule's error over 50 steps (the check recomputes
 # the discrete sum itself, by finite differences or by hand, so this bound is about the rule, not about
-# the arithmetic). Measured with m = 50: two_input_concat 1.5e-3, cnn 1.1e-3, multitask 8.2e-4 (relu
-# and max-pool kinks along the path make the integrand jump, and the error falls only like 1/m:
-# 1.5e-4 .. 3e-4 at m = 200, ~3e-5 at m = 1000), attention 5.2e-6, lstm 3.4e-7 (smooth, 1/m^2).
+# the arithmetic). Measured with m = 50: two_input_concat 1.5e-3, cnn 1.1e-3, crossmodal 9.7e-4,
+# multitask 8.2e-4 (relu and max-pool kinks along the path make the integrand jump, and the error
+# falls only like 1/m: 1.5e-4 .. 3e-4 at m = 200, ~3e-5 at m = 1000, measured on the first, second
+# and fourth), attention 5.2e-6, lstm 3.4e-7 (smooth, 1/m^2).
 # 5e-3 * max(1, |ig_delta|) leaves a 3x margin over the worst and still catches a wrong alpha grid,
 # a missing trapezoid half or a wrong baseline, which are off by O(|ig_delta|) ~ 0.05..0.6 here.
 COMPLETENESS_BOUND = 5e-3
@@ -98,6 +104,9 @@ class Explain:
     logits_layer: str               # the Dense (softmax) that produces output 0
     attention_layer: str | None = None
     conv_layer: str | None = None   # Grad-CAM's layer
+    # The LSTM whose last state the model concatenates after the conv branch's flattened features
+    # (crossmodal): the hand gradients' second branch, a constant with respect to the image.
+    concat_lstm: str | None = None
     note: str | None = None
 
 
@@ -110,6 +119,11 @@ CASES = [
     Explain("attention", "dense", attention_layer="attention_layer"),
     Explain("multitask", "dense_1"),
     Explain("two_input_concat", "dense_2"),
+    Explain("crossmodal", "dense_1", conv_layer="conv2d", concat_lstm="lstm",
+            note="two inputs, image and sequence, interpolated together from zeros; output 0 is dense_1 (10 "
+                 "classes). At the baseline the image's conv2d output is its bias at every pixel, so the 2x2 "
+                 "max-pool windows of a channel with a positive bias are 4-way ties, routed to each window's "
+                 "first (top-left) pixel, as for the cnn; Grad-CAM on conv2d with the sequence as given"),
 ]
 
 METHOD = {
@@ -258,7 +272,7 @@ def explain_case(tf, keras, case: Explain, source: Path):
         grad_model = keras.Model(model.inputs, [conv.output, last.input], name=f"{case.name}_grad_cam")
         index = tf.constant(np.stack([rows, classes], axis=1).astype(np.int64))
         with tf.GradientTape() as tape:
-            a, h = grad_model(tf.constant(inputs[0]), training=False)
+            a, h = grad_model(feed([tf.constant(x) for x in inputs]), training=False)
             z_cam = keras.ops.matmul(h, last.kernel) + last.bias
             target = tf.reduce_sum(tf.gather_nd(z_cam, index))
         grad_a = tape.gradient(target, a)
@@ -287,14 +301,24 @@ def top2_margin(probs):
     return s[:, -1] - s[:, -2]
 
 
-def generate(out: Path, source: Path) -> None:
+def generate(out: Path, source: Path, only: list[str] | None = None) -> None:
+    """Writes every case, or with `only` just those cases, merged into the manifest already in `out`:
+    the other cases' entries and files are left exactly as they are."""
     tf, keras = base.load_keras()
     vers = base.versions(tf, keras)
     out.mkdir(parents=True, exist_ok=True)
+    mpath = out / "manifest.json"
+    previous = json.loads(mpath.read_text()) if mpath.exists() else None
+    if only is not None:
+        base.refuse_mixed_settings(previous, mpath, {**vers, "sourceDirectory": "Tests/GraphJITTests/Fixtures", **METHOD})
     print(f"Explanation fixtures -> {out}  (tensorflow {vers['tensorflow']}, keras {vers['keras']}; "
           f"sources {source})")
+    if only is not None:
+        print(f"  only {', '.join(c.name for c in CASES if c.name in only)}; every other case stays as it is on disk")
     entries = []
     for case in CASES:
+        if only is not None and case.name not in only:
+            continue
         model, inputs, tensors, stats = explain_case(tf, keras, case, source)
         n_in = len(inputs)
         total, err, rel = completeness(tensors, n_in)
@@ -339,9 +363,17 @@ def generate(out: Path, source: Path) -> None:
               f"max|keras - saved outputs| {stats['predictMaxDiff']:.1e}")
         print(f"  {'':<17} {shapes}")
         print(f"  {'':<17} exact zeros: {zeros}" + (f"; all-zero: {dead}" if dead else ""))
+    if only is not None:   # the other cases keep their entries (and files) untouched, in the script's order
+        entries = base.merged_entries([c.name for c in CASES], entries, previous, mpath)
+    if previous:   # did regenerating change any bytes the previous manifest recorded?
+        old = {e["name"]: e["sha256"] for e in previous["cases"]}
+        same = [e["name"] for e in entries if old.get(e["name"]) == e["sha256"]]
+        changed = [e["name"] for e in entries if e["name"] in old and old[e["name"]] != e["sha256"]]
+        new = [e["name"] for e in entries if e["name"] not in old]
+        print(f"against the previous manifest: {len(same)} of {len(entries)} files byte-identical, "
+              f"changed: {', '.join(changed) or 'none'}, new: {', '.join(new) or 'none'}")
     manifest = {"generator": "Tests/KerasFixtures/make_explanation_fixtures.py", **vers,
                 "sourceDirectory": "Tests/GraphJITTests/Fixtures", **METHOD, "cases": entries}
-    mpath = out / "manifest.json"
     mpath.write_text(base.format_json(manifest))
     total_size = sum((out / e["file"]).stat().st_size for e in entries) + mpath.stat().st_size
     print(f"manifest.json {mpath.stat().st_size} B; total {total_size} B (budget {SIZE_BUDGET} B)")
@@ -380,12 +412,14 @@ def per_sample(arrays, batch):
     return sum(t.sum(1) for t in flat), sum(np.abs(t).sum(1) for t in flat)
 
 
-def directional_check(reference, weights, xs, grads, classes, rng, logits, directions=3, eps=1e-5):
+def directional_check(reference, weights, xs, grads, classes, rng, logits, directions=3, eps=1e-5, only=None):
     """Central differences (float64) of f[b, class_b] along random directions vs sum(grad * v) per
-    sample. Returns the worst |fd - dot| / sum |grad * v|: float32 gradients give ~1e-7."""
+    sample. Returns the worst |fd - dot| / sum |grad * v|: float32 gradients give ~1e-7. With `only`
+    (input indices) the directions move those inputs alone (zero for the others)."""
     worst, batch = 0.0, len(classes)
     for _ in range(directions):
-        vs = [rng.standard_normal(x.shape) for x in xs]
+        vs = [rng.standard_normal(x.shape) if only is None or k in only else np.zeros(x.shape)
+              for k, x in enumerate(xs)]
         plus = class_values(reference, weights, [x + eps * v for x, v in zip(xs, vs)], classes, logits)
         minus = class_values(reference, weights, [x - eps * v for x, v in zip(xs, vs)], classes, logits)
         dot, scale = per_sample([g.astype(np.float64) * v for g, v in zip(grads, vs)], batch)
@@ -393,16 +427,19 @@ def directional_check(reference, weights, xs, grads, classes, rng, logits, direc
     return worst
 
 
-def ig_check(reference, weights, xs, ig, classes, rng, directions=3, eps=1e-5):
+def ig_check(reference, weights, xs, ig, classes, rng, directions=3, eps=1e-5, only=None):
     """The discrete IG, recomputed by finite differences: for u (all ones, then random), sum IG * u =
     sum avg_g * (x - 0) * u = the trapezoidal mean over the 51 points of the directional derivative of
     p[b, class_b] along (x - baseline) * u. Needs f differentiable at every point, the baseline
-    included (not so for the cnn: see cnn_gradients). Returns the worst |fd - sum IG u| / sum |IG u|."""
+    included (not so for the cnn: see cnn_gradients). Returns the worst |fd - sum IG u| / sum |IG u|.
+    With `only` (input indices) u is zero for the other inputs: the path still moves every input, but
+    the differences move only those (crossmodal: the sequence, where the image's pooling ties stay put)."""
     batch, worst = len(classes), 0.0
     alphas = np.arange(STEPS + 1) / STEPS
     tiled = np.tile(classes, STEPS + 1)
     for d in range(directions):
-        us = [np.ones(x.shape) if d == 0 else rng.standard_normal(x.shape) for x in xs]
+        us = [(np.ones(x.shape) if d == 0 else rng.standard_normal(x.shape)) if only is None or k in only
+              else np.zeros(x.shape) for k, x in enumerate(xs)]
         path = [np.concatenate([a * x for a in alphas]) for x in xs]
         step = [np.tile(x * u, (STEPS + 1,) + (1,) * (x.ndim - 1)) for x, u in zip(xs, us)]
         plus = class_values(reference, weights, [p + eps * s for p, s in zip(path, step)], tiled)
@@ -414,18 +451,21 @@ def ig_check(reference, weights, xs, ig, classes, rng, directions=3, eps=1e-5):
     return worst
 
 
-def cnn_gradients(w, x, classes, probs):
+def cnn_gradients(w, x, classes, probs, extra=None):
     """The cnn's gradients by hand, float64, with TensorFlow's rules where the function has a kink:
     relu's gradient at 0 is 0 and max pooling routes a window's gradient to its first maximum in
     row-major order (a tie happens at the all-zero baseline, where conv2d's output is its bias at
     every pixel, so every 2x2 window of an active channel is a 4-way tie). Returns (A, d f / dA,
     d f / dx) for f = sum_b f_b, f_b = logits[b, class_b] or, with `probs`, p[b, class_b].
-    Layers: conv2d 3x3 valid relu -> 2x2 max-pool -> flatten -> dense relu -> dense_1 (softmax)."""
+    Layers: conv2d 3x3 valid relu -> 2x2 max-pool -> flatten -> dense relu -> dense_1 (softmax).
+    `extra` (crossmodal: the LSTM's last state) is concatenated after the flattened features before
+    dense; it does not depend on x, and d f / dx ignores its rows of dense's kernel."""
     kernel = w["conv2d.kernel"].astype(np.float64)
     pre_conv = base.conv2d(x, w, "conv2d")
     a = np.maximum(pre_conv, 0.0)
     pooled = base.max_pool(a, (2, 2))
-    pre = base.dense(base.flatten(pooled), w, "dense")
+    flat = base.flatten(pooled)
+    pre = base.dense(flat if extra is None else np.concatenate([flat, extra], axis=-1), w, "dense")
     z = base.dense(np.maximum(pre, 0.0), w, "dense_1")
     rows = np.arange(len(classes))
     d_z = np.zeros_like(z)
@@ -434,7 +474,7 @@ def cnn_gradients(w, x, classes, probs):
         p = base.softmax(z)
         d_z = p[rows, classes][:, None] * (d_z - p)
     d_flat = ((d_z @ w["dense_1.kernel"].astype(np.float64).T) * (pre > 0)) @ w["dense.kernel"].astype(np.float64).T
-    d_pooled = d_flat.reshape(pooled.shape)
+    d_pooled = d_flat[:, :flat.shape[1]].reshape(pooled.shape)
     n, ph, pw, c = pooled.shape
     win = a[:, :2 * ph, :2 * pw].reshape(n, ph, 2, pw, 2, c).transpose(0, 1, 3, 5, 2, 4).reshape(n, ph, pw, c, 4)
     d_win = np.zeros_like(win)
@@ -450,16 +490,18 @@ def cnn_gradients(w, x, classes, probs):
     return a, d_a, d_x
 
 
-def cnn_integrated_gradients(w, x, classes):
-    """keras-io's IG for the cnn from cnn_gradients (its tie rule at the baseline), float64."""
+def cnn_integrated_gradients(w, x, classes, sequence=None, lstm_layer=None):
+    """keras-io's IG for the cnn (or crossmodal's image input: `sequence` and its LSTM interpolated
+    along the same path) from cnn_gradients (its tie rule at the baseline), float64."""
     alphas = np.arange(STEPS + 1) / STEPS
-    _, _, g = cnn_gradients(w, np.concatenate([a * x for a in alphas]), np.tile(classes, STEPS + 1), True)
+    extra = None if sequence is None else base.lstm(np.concatenate([a * sequence for a in alphas]), w, lstm_layer)
+    _, _, g = cnn_gradients(w, np.concatenate([a * x for a in alphas]), np.tile(classes, STEPS + 1), True, extra)
     g = g.reshape((STEPS + 1,) + x.shape)
     return x * ((g[:-1] + g[1:]) / 2).mean(axis=0), g[0]
 
 
-def grad_cam_reference(w, x, classes):
-    a, d_a, _ = cnn_gradients(w, x, classes, probs=False)
+def grad_cam_reference(w, x, classes, extra=None):
+    a, d_a, _ = cnn_gradients(w, x, classes, probs=False, extra=extra)
     return np.maximum(np.einsum("bhwc,bc->bhw", a, d_a.mean(axis=(1, 2))), 0.0)
 
 
@@ -542,16 +584,29 @@ def check(out: Path, source: Path) -> bool:
         sal_z = directional_check(reference, weights, x64, [t[f"saliency_logits.{k}"] for k in range(n_in)],
                                   classes, rng, True)
         checks = [("saliency", sal), ("saliency_logits", sal_z)]
+        extra = base.lstm(x64[1], weights, case.concat_lstm) if case.concat_lstm else None
         if case.conv_layer:   # the baseline is a max-pool tie: the gradients by hand, element by element
-            _, _, d_p = cnn_gradients(weights, x64[0], classes, probs=True)
-            _, _, d_z = cnn_gradients(weights, x64[0], classes, probs=False)
-            ig_ref, g0 = cnn_integrated_gradients(weights, x64[0], classes)
+            _, _, d_p = cnn_gradients(weights, x64[0], classes, probs=True, extra=extra)
+            _, _, d_z = cnn_gradients(weights, x64[0], classes, probs=False, extra=extra)
+            ig_ref, g0 = cnn_integrated_gradients(weights, x64[0], classes, *((x64[1], case.concat_lstm)
+                                                                               if case.concat_lstm else ()))
             checks += [("saliency vs by hand", elementwise_gap(d_p, t["saliency.0"])),
                        ("saliency_logits vs by hand", elementwise_gap(d_z, t["saliency_logits.0"])),
                        ("integrated_gradients vs by hand", elementwise_gap(ig_ref, t["integrated_gradients.0"]))]
             share = float(np.abs(x64[0] * g0 / (2 * STEPS)).max() / np.abs(ig_ref).max())
             notes.append(f"the baseline's gradient g_0 (a max-pool tie, routed to each window's first pixel) "
-                         f"makes up to {share:.1%} of max|IG|")
+                         f"makes up to {share:.1%} of max|IG|" + (" (the image's)" if case.concat_lstm else ""))
+            if case.concat_lstm:   # the sequence by finite differences along it alone (the ties stay put)
+                checks += [
+                    ("saliency.1 along the sequence", directional_check(
+                        reference, weights, x64, [t[f"saliency.{k}"] for k in range(n_in)], classes, rng, False,
+                        only=(1,))),
+                    ("saliency_logits.1 along the sequence", directional_check(
+                        reference, weights, x64, [t[f"saliency_logits.{k}"] for k in range(n_in)], classes, rng,
+                        True, only=(1,))),
+                    ("integrated_gradients.1", ig_check(
+                        reference, weights, x64, [t[f"integrated_gradients.{k}"] for k in range(n_in)], classes,
+                        rng, only=(1,)))]
         else:
             checks.append(("integrated_gradients", ig_check(reference, weights, x64,
                                                             [t[f"integrated_gradients.{k}"] for k in range(n_in)],
@@ -587,7 +642,7 @@ def check(out: Path, source: Path) -> bool:
                 problems.append("grad_cam is not grad_cam_raw / its per-sample max")
             if not np.all((cam.max(axis=(1, 2)) == 1) | ~raw.any(axis=(1, 2))):
                 problems.append("a grad_cam's max is not 1")
-            ref = grad_cam_reference(weights, x64[0], classes)
+            ref = grad_cam_reference(weights, x64[0], classes, extra)
             gap = float((np.abs(ref - raw).max(axis=(1, 2)) / np.maximum(ref.max(axis=(1, 2)), 1e-12)).max())
             if not gap <= 1e-5:
                 problems.append(f"grad_cam_raw {gap:.2e} (relative to its max) from numpy's")
@@ -610,11 +665,21 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     parser.add_argument("--source", type=Path, default=SOURCE_DIR,
                         help=f"the parity fixtures' directory (default {SOURCE_DIR})")
+    parser.add_argument("--cases", metavar="NAME[,NAME...]",
+                        help="generate only these cases and merge them into the manifest already in the "
+                             "output directory; every other case's entry and file stay untouched")
     parser.add_argument("--check-only", action="store_true",
                         help="only check the files already on disk (needs numpy alone)")
     args = parser.parse_args()
+    only = None
+    if args.cases is not None:
+        only = [n.strip() for n in args.cases.split(",") if n.strip()]
+        unknown = sorted(set(only) - {c.name for c in CASES})
+        if args.check_only or unknown or not only:
+            parser.error(f"--cases takes case names ({', '.join(c.name for c in CASES)}) and works without "
+                         "--check-only" + (f"; unknown: {unknown}" if unknown else ""))
     if not args.check_only:
-        generate(args.out, args.source)
+        generate(args.out, args.source, only)
     ok = check(args.out, args.source)
     print("\ncheck:", "all checks passed" if ok else "FAILED")
     sys.exit(0 if ok else 1)

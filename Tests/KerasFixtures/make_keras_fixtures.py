@@ -63,6 +63,29 @@ DEFAULT_OUT = HERE.parent / "GraphJITTests" / "Fixtures"
 
 # MARK: - safetensors (written and read by hand: 8-byte LE header length, JSON header, raw LE data)
 
+
+def refuse_mixed_settings(previous, mpath, settings) -> None:
+    """`--cases` merges new cases into the manifest at `mpath`: refuse when there is none, or when it
+    was made with other versions or settings (one manifest would hold two sets of them)."""
+    if previous is None:
+        sys.exit(f"--cases merges into {mpath}, which does not exist; generate every case first")
+    mismatched = {k: (previous.get(k), v) for k, v in settings.items() if previous.get(k) != v}
+    if mismatched:
+        sys.exit(f"--cases: {mpath} was made with different settings (manifest, now): {mismatched}; "
+                 "mixing them would give one manifest two sets of versions or settings")
+
+
+def merged_entries(case_names, entries, previous, mpath) -> list:
+    """After `--cases`: the manifest entries in the script's case order, the regenerated ones from
+    `entries` and every other case's entry as `previous` recorded it (its files are untouched)."""
+    new = {e["name"]: e for e in entries}
+    old = {e["name"]: e for e in previous["cases"]}
+    missing = [name for name in case_names if name not in new and name not in old]
+    if missing:
+        sys.exit(f"--cases: {mpath} has no entry for {missing}; generate those too")
+    return [new.get(name) or old[name] for name in case_names]
+
+
 def write_safetensors(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
     """Writes F32 tensors in name order; the header is compact JSON padded with spaces to 8 bytes."""
     header: dict[str, object] = {"__metadata__": {k: str(v) for k, v in sorted(metadata.items())}}
@@ -253,6 +276,23 @@ def build_two_input_concat(keras):
     h = L.Concatenate(axis=-1, name="concatenate")([ha, hb])
     y = L.Dense(4, activation="softmax", name="dense_2")(h)
     return keras.Model([a, b], y, name="two_input_concat")
+
+
+def build_crossmodal(keras):
+    """The tutorial's cross-modal model, scaled down: an image branch and a sequence branch, one
+    shared Dense, two softmax heads. Layers are created in GraphJIT's order (image branch first)."""
+    L = keras.layers
+    image = keras.Input((8, 8, 3), name="image")
+    sequence = keras.Input((5, 4), name="sequence")
+    h = L.Conv2D(4, (3, 3), activation="relu", name="conv2d")(image)
+    h = L.MaxPooling2D((2, 2), name="max_pooling2d")(h)
+    h = L.Flatten(name="flatten")(h)
+    s = L.LSTM(6, name="lstm")(sequence)
+    h = L.Concatenate(name="concatenate")([h, s])          # axis -1: image features first
+    h = L.Dense(12, activation="relu", name="dense")(h)
+    a = L.Dense(10, activation="softmax", name="dense_1")(h)
+    b = L.Dense(5, activation="softmax", name="dense_2")(h)
+    return keras.Model([image, sequence], [a, b], name="crossmodal")
 
 
 def build_concat_time(keras):
@@ -559,6 +599,12 @@ def ref_two_input_concat(w, a, b):
     return [dense(h, w, "dense_2", "softmax")]
 
 
+def ref_crossmodal(w, image, sequence):
+    h = flatten(max_pool(conv2d(image, w, "conv2d", activation="relu"), (2, 2)))
+    shared = dense(np.concatenate([h, lstm(sequence, w, "lstm")], axis=-1), w, "dense", "relu")
+    return [dense(shared, w, "dense_1", "softmax"), dense(shared, w, "dense_2", "softmax")]
+
+
 def ref_concat_time(w, a, b):
     return [dense(lstm(np.concatenate([a, b], axis=1), w, "lstm"), w, "dense", "softmax")]
 
@@ -799,6 +845,11 @@ CASES = [
          gelu=("dense", "gelu_tanh")),
     Case("lstm_dropout", "LSTM 7 (last state) -> Dropout 0.3 (identity at inference) -> Dense 3 softmax",
          build_lstm_dropout, ref_lstm_dropout, tuple(f"lstm.{k}" for k in LSTM_WEIGHTS) + dense_names("dense")),
+    Case("crossmodal", "inputs image (8,8,3) and sequence (5,4): Conv2D 4 3x3 relu (valid) -> MaxPooling2D 2x2 "
+         "-> Flatten (36) and LSTM 6 (last state) -> Concatenate last axis (image features first, 42) -> "
+         "shared Dense 12 relu -> two heads Dense 10 softmax (dense_1) and Dense 5 softmax (dense_2); the "
+         "tutorial's cross-modal model, scaled down", build_crossmodal, ref_crossmodal,
+         dense_names("conv2d") + tuple(f"lstm.{k}" for k in LSTM_WEIGHTS) + dense_names("dense", "dense_1", "dense_2")),
 ]
 
 def _case(name: str) -> Case:
@@ -996,13 +1047,7 @@ def generate(out: Path, seed: int, only: list[str] | None = None) -> None:
     previous = json.loads(mpath.read_text()) if mpath.exists() else None
     old_entries = {c["name"]: c for c in previous["cases"]} if previous else {}
     if only is not None:
-        if previous is None:
-            sys.exit(f"--cases merges into {mpath}, which does not exist; generate every case first")
-        mismatched = {k: (previous.get(k), v) for k, v in {**vers, "seed": seed, "batch": BATCH}.items()
-                      if previous.get(k) != v}
-        if mismatched:
-            sys.exit(f"--cases: {mpath} was made with different settings (manifest, now): {mismatched}; "
-                     "mixing them would give one manifest two sets of versions")
+        refuse_mixed_settings(previous, mpath, {**vers, "seed": seed, "batch": BATCH})
     selected = [c for c in CASES if only is None or c.name in only]
     entries = {}
     print(f"Keras fixtures -> {out}  (tensorflow {vers['tensorflow']}, keras {vers['keras']}, seed {seed})")
@@ -1049,10 +1094,7 @@ def generate(out: Path, seed: int, only: list[str] | None = None) -> None:
               f"{' '.join(str(list(y.shape)) for y in outputs):<22} {params:>7} {wsize:>10} {iosize:>7} "
               + (f"{int(predict_diff):>6} classes" if case.nonfinite else f"{predict_diff:>14.2e}"))
     if only is not None:   # the other cases keep their entries (and files) untouched
-        missing = [c.name for c in CASES if c.name not in entries and c.name not in old_entries]
-        if missing:
-            sys.exit(f"--cases: {mpath} has no entry for {missing}; generate those too")
-        entries = {c.name: entries.get(c.name) or old_entries[c.name] for c in CASES}
+        entries = {e["name"]: e for e in merged_entries([c.name for c in CASES], list(entries.values()), previous, mpath)}
     manifest = {"generator": "Tests/KerasFixtures/make_keras_fixtures.py", **vers, "seed": seed,
                 "batch": BATCH, "biasInit": f"uniform(-{BIAS_RANGE}, {BIAS_RANGE})",
                 "inputInit": "standard normal", "cases": list(entries.values())}

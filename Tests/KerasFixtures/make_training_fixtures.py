@@ -20,6 +20,8 @@ Usage (from the package root):
 
   python Tests/KerasFixtures/make_training_fixtures.py               # regenerate, then check
   python Tests/KerasFixtures/make_training_fixtures.py --check-only  # check the files on disk (numpy only)
+  python Tests/KerasFixtures/make_training_fixtures.py --cases crossmodal   # only those cases, merged into
+                                            # the manifest (the other entries and files stay as they are)
   python Tests/KerasFixtures/make_training_fixtures.py --full /tmp/full-training   # tutorial sizes, fit
   python Tests/KerasFixtures/make_training_fixtures.py --full /tmp/full-training --check-only
 
@@ -134,6 +136,10 @@ def build_multitask(keras):
     return keras.Model(x, [a, b], name="multitask")
 
 
+def build_crossmodal(keras):
+    return mkf.build_crossmodal(keras)   # the parity case's model, the same layers and names
+
+
 def build_mlp_activations(keras):
     L = keras.layers
     return _sequential(keras, "mlp_activations", (6,), [
@@ -184,6 +190,12 @@ def fwd_attention(w, x):
 
 def fwd_multitask(w, x):
     shared = dense(x, w, "dense", "relu")
+    return [(dense(shared, w, "dense_1"), "softmax", True), (dense(shared, w, "dense_2"), "softmax", True)]
+
+
+def fwd_crossmodal(w, image, sequence):
+    h = flatten(max_pool(conv2d(image, w, "conv2d", activation="relu"), (2, 2)))
+    shared = dense(np.concatenate([h, lstm(sequence, w, "lstm")], axis=-1), w, "dense", "relu")
     return [(dense(shared, w, "dense_1"), "softmax", True), (dense(shared, w, "dense_2"), "softmax", True)]
 
 
@@ -300,6 +312,11 @@ CASES = [
          "[1e-7, 1 - 1e-7], -sum(y log p); accuracy",
          lambda keras: build_mlp(keras, activation="sigmoid", flatten_output=True), fwd_mlp("sigmoid", False),
          (("onehot", 4),)),
+    Case("crossmodal", "inputs image (8,8,3) and sequence (5,4): Conv2D 4 3x3 relu (valid) -> MaxPooling2D 2x2 -> "
+         "Flatten (36) and LSTM 6 (last state) -> Concatenate (image features first) -> Dense 12 relu -> heads "
+         "Dense 10 softmax (dense_1) and Dense 5 softmax (dense_2); one loss string for both outputs (loss = "
+         "dense_1_loss + dense_2_loss); Adam, accuracy per output",
+         build_crossmodal, fwd_crossmodal, (("onehot", 10), ("onehot", 5)), metrics=("accuracy", "accuracy")),
 ]
 CASE_BY_NAME = {c.name: c for c in CASES}
 
@@ -458,17 +475,25 @@ def format_json(obj) -> str:
                   lambda m: "[" + ", ".join(s.strip() for s in re.findall(atom, m.group(1))) + "]", text) + "\n"
 
 
-def generate(out: Path, seed: int) -> None:
+def generate(out: Path, seed: int, only: list[str] | None = None) -> None:
+    """Writes every case, or with `only` just those cases, merged into the manifest already in `out`:
+    the other cases' entries and files are left exactly as they are."""
     tf, keras = load_keras()
     out.mkdir(parents=True, exist_ok=True)
     vers = versions(tf, keras)
     mpath = out / MANIFEST
     previous = json.loads(mpath.read_text()) if mpath.exists() else None
     old = {c["name"]: c["sha256"] for c in previous["cases"]} if previous else {}
+    if only is not None:
+        mkf.refuse_mixed_settings(previous, mpath, {**vers, "seed": seed, "samples": N})
     print(f"Keras training fixtures -> {out}  (tensorflow {vers['tensorflow']}, keras {vers['keras']}, "
           f"numpy {vers['numpy']}, seed {seed})")
+    if only is not None:
+        print(f"  only {', '.join(c.name for c in CASES if c.name in only)}; every other case stays as it is on disk")
     entries = []
     for case in CASES:
+        if only is not None and case.name not in only:
+            continue
         entry, tensors = run_case(keras, case, seed)
         path = out / entry["file"]
         write_safetensors(path, tensors, {"case": case.name, "seed": str(entry["seed"]), **vers})
@@ -476,6 +501,8 @@ def generate(out: Path, seed: int) -> None:
         entries.append(entry)
         print(f"  {case.name:<26} {path.stat().st_size:>7} B  step losses "
               + " ".join(f"{s['loss']:.4f}" for s in entry["steps"]))
+    if only is not None:   # the other cases keep their entries (and files) untouched, in the script's order
+        entries = mkf.merged_entries([c.name for c in CASES], entries, previous, mpath)
     manifest = {"generator": "Tests/KerasFixtures/make_training_fixtures.py", **vers, "seed": seed,
                 "samples": N, "biasInit": f"uniform(-{BIAS_RANGE}, {BIAS_RANGE})",
                 "inputInit": "standard normal", "cases": entries}
@@ -789,12 +816,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     parser.add_argument("--seed", type=int, default=SEED, help=f"base seed (default {SEED})")
+    parser.add_argument("--cases", metavar="NAME[,NAME...]",
+                        help="generate only these cases and merge them into the manifest already in the "
+                             "output directory; every other case's entry and file stay untouched")
     parser.add_argument("--check-only", action="store_true",
                         help="only check the files already on disk (needs numpy alone)")
     parser.add_argument("--full", type=Path, metavar="DIR",
                         help="instead: fit the tutorial-size cnn, lstm, attention, multitask (160 samples, batch 32, "
                              "2 epochs) and write .safetensors, .npy and .json files to DIR (outside Tests/)")
     args = parser.parse_args()
+    only = None
+    if args.cases is not None:
+        only = [n.strip() for n in args.cases.split(",") if n.strip()]
+        unknown = sorted(set(only) - set(CASE_BY_NAME))
+        if args.full is not None or args.check_only or unknown or not only:
+            parser.error(f"--cases takes case names ({', '.join(CASE_BY_NAME)}) and works without --full "
+                         "and --check-only" + (f"; unknown: {unknown}" if unknown else ""))
     if args.full is not None:
         if not args.check_only:
             generate_full(args.full, args.seed)
@@ -802,7 +839,7 @@ def main() -> None:
         print("\ncheck:", "all checks passed" if ok else "FAILED")
         sys.exit(0 if ok else 1)
     if not args.check_only:
-        generate(args.out, args.seed)
+        generate(args.out, args.seed, only)
     ok = check(args.out)
     print("\ncheck:", "all checks passed" if ok else "FAILED")
     sys.exit(0 if ok else 1)

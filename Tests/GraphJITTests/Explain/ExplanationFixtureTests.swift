@@ -13,7 +13,7 @@ import Testing
 /// reassociation); attention weights 1e-5 absolute, as the issue asks.
 @Suite("Explanations: GraphJIT against TensorFlow's GradientTape")
 struct ExplanationFixtureTests {
-    static let cases = ["cnn", "lstm", "attention", "multitask", "two_input_concat"]
+    static let cases = ["cnn", "lstm", "attention", "multitask", "two_input_concat", "crossmodal"]
     static let engines: [Engine] = [.reference, .jit(tier: .instant), .jit(tier: .optimized)]
 
     /// The case's model with Keras's weights, its inputs, and TensorFlow's explanations.
@@ -77,9 +77,10 @@ struct ExplanationFixtureTests {
         #expect(Difference(weights, try Self.tensor(expected, "attention_weights")).maxAbsolute <= 1e-5)
     }
 
-    @Test("Grad-CAM of the CNN within 1e-4 of keras-io's recipe", arguments: engines)
-    func gradCAM(_ engine: Engine) throws {
-        let (model, inputs, expected) = try Self.load("cnn")
+    @Test("Grad-CAM of the convolutional models within 1e-4 of keras-io's recipe",
+          arguments: ["cnn", "crossmodal"].flatMap { name in engines.map { (name, $0) } })
+    func gradCAM(_ name: String, _ engine: Engine) throws {
+        let (model, inputs, expected) = try Self.load(name)
         let cam = try model.gradCAM(inputs, engine: engine)
         #expect(Self.relativeDifference(cam.rawHeatmaps, try Self.tensor(expected, "grad_cam_raw")) <= 1e-4)
         #expect(Difference(cam.heatmaps, try Self.tensor(expected, "grad_cam")).maxAbsolute <= 1e-4)

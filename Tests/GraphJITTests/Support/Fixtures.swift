@@ -14,7 +14,7 @@ struct KerasFixture: Sendable {
         "cnn", "cnn_strided_same", "cnn_no_bias", "cnn_rect", "cnn_same_stride1",
         "lstm", "lstm_sequences", "lstm_relu", "attention", "multitask",
         "two_input_concat", "concat_time", "cnn_uneven_same",
-        "mlp_gelu", "mlp_gelu_tanh", "lstm_dropout",
+        "mlp_gelu", "mlp_gelu_tanh", "lstm_dropout", "crossmodal",
     ]
 
     /// The hostile-input cases (NaN, ±inf, ±3e38 inputs; NaN and ±inf outputs), after ``caseNames``
@@ -201,6 +201,8 @@ struct KerasFixture: Sendable {
             let heads = functions.map { Dense(units: 5, activation: $0)(x) }
             return Model(inputs: [x], outputs: heads + [Activation(.geluTanh)(Dense(units: 5)(x))])
         // The tutorial models through the zoo's own builders, at the fixtures' sizes.
+        case "crossmodal":
+            return TutorialModel.crossmodal(imageShape: [8, 8, 3], timesteps: 5, features: 4, filters: 4, units: 6, hidden: 12)
         case "cnn_nonfinite": return TutorialModel.cnn(inputShape: [12, 12, 3])
         case "lstm_nonfinite": return TutorialModel.lstm(timesteps: 12, features: 8)
         case "attention_nonfinite": return TutorialModel.attention(timesteps: 16, features: 8, units: 8)

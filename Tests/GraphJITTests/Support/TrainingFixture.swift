@@ -68,7 +68,7 @@ struct TrainingFixture: Sendable {
     static let caseNames = [
         "cnn", "cnn_same_strided", "lstm", "lstm_sequences_attention", "attention", "multitask", "multitask_weighted",
         "mlp_activations", "mlp_sgd", "mlp_sgd_plain", "mlp_rmsprop", "mlp_sparse", "mlp_mse", "mlp_sigmoid_cce",
-        "mlp_sigmoid_flatten_cce",
+        "mlp_sigmoid_flatten_cce", "crossmodal",
     ]
 
     let entry: Case
@@ -146,6 +146,8 @@ struct TrainingFixture: Sendable {
             }
         case "multitask", "multitask_weighted":
             model = TutorialModel.multitask(inputSize: 8, hidden: 16)
+        case "crossmodal":
+            model = TutorialModel.crossmodal(imageShape: [8, 8, 3], timesteps: 5, features: 4, filters: 4, units: 6, hidden: 12)
         case "mlp_activations":
             model = Sequential(inputShape: [6]) {
                 Dense(units: 8, activation: .tanh)
