@@ -8,10 +8,10 @@ import GraphJITIR
 /// written in order), and writes `/` as `\/` where the reference implementations (serde_json,
 /// Python's `json`) do not. Parsing is bounded: nesting deeper than 64 levels is an error.
 ///
-/// `indirect`: the enum holds itself (through arrays), and without it a clean build of this module
-/// with the Swift 6.3 compiler can fail with "circular reference" through this declaration,
-/// depending on how the files are batched into compile jobs.
-indirect enum JSON {
+/// `Sendable` is declared, not inferred: inferring it for an enum that holds itself through
+/// `[(key: String, value: JSON)]` is a cycle for the Swift 6.3 type checker ("circular
+/// reference", in whichever compile job happens to ask first).
+enum JSON: Sendable {
     /// Members in file order; equal keys are kept so that callers can report them.
     case object([(key: String, value: JSON)])
     case array([JSON])

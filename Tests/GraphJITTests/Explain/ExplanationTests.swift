@@ -39,6 +39,7 @@ struct ExplanationTests {
         let results = try model.predict([x], extraOutputs: ["attention_layer/softmax", "attention_layer.W"], engine: engine)
         #expect(results.map(\.shape) == [[3, 10], [3, 6, 1], [3, 6, 5]])
         #expect(Difference(results[0], try model.predict(x, engine: .reference)).maxAbsolute <= 1e-5)
+        #expect(results[0] == (try model.predict(x, engine: engine)), "materializing extras changes nothing else")
         for sample in 0 ..< 3 {
             let weights = results[1].scalars[sample * 6 ..< sample * 6 + 6]
             #expect(abs(weights.reduce(0, +) - 1) <= 1e-5)
