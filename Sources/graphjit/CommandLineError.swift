@@ -19,7 +19,7 @@ struct CommandLineError: Error, CustomStringConvertible {
         guard let path = (error.userInfo[NSFilePathErrorKey] as? String) ?? (error.userInfo[NSURLErrorKey] as? URL)?.path
         else { return reason }
         // Foundation's file reading errors are codes 256-511, writing errors 512-767.
-        let action = error.domain == NSCocoaErrorDomain && error.code < NSFileWriteUnknownError ? "read" : "write"
-        return "cannot \(action) \(path): \(reason)"
+        guard error.domain == NSCocoaErrorDomain else { return "\(path): \(reason)" }
+        return "cannot \(error.code < NSFileWriteUnknownError ? "read" : "write") \(path): \(reason)"
     }
 }

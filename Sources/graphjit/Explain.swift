@@ -33,7 +33,9 @@ struct Explain: ParsableCommand {
     mutating func validate() throws {
         try options.refuseIgnoredSeed()
         try validateBatchSize(batchSize)
-        guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        guard (1 ... Model.maximumIntegrationSteps).contains(steps) else {
+            throw ValidationError("--steps must be 1 to \(Model.maximumIntegrationSteps), got \(steps)")
+        }
         if let explainedClass, explainedClass < 0 { throw ValidationError("--class must be ≥ 0, got \(explainedClass)") }
         if case let .builtin(tutorial) = options.model {
             try ModelOptions.checkCount(input.count, tutorial.inputCount, "input", option: "--input")

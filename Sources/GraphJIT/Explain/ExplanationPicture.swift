@@ -17,18 +17,21 @@ public enum ExplanationPicture {
 
     /// Renders sample `sample` of `inputs` with its `attributions` (one per input, the inputs'
     /// shapes) and, optionally, attention weights `(samples, timesteps, 1)`.
-    /// - Throws: `GraphError.invalidModel(reason:)` when the shapes disagree or an input is not
+    /// - Throws: `ExplanationError.picture(reason:)` when the shapes disagree or an input is not
     ///   a vector, sequence or image.
     public static func render(inputs: [Tensor], attributions: [Tensor], attentionWeights: Tensor? = nil,
                               sample: Int = 0) throws -> PNGImage {
         guard inputs.count == attributions.count, !inputs.isEmpty else {
-            throw GraphError.invalidModel(reason: "\(attributions.count) attributions for \(inputs.count) inputs")
+            throw ExplanationError.picture(reason: "\(attributions.count) attributions for \(inputs.count) inputs")
         }
         var panels: [PNGImage] = []
         for (position, (input, attribution)) in Swift.zip(inputs, attributions).enumerated() {
             guard input.shape == attribution.shape, input.shape.first.map({ (0 ..< $0).contains(sample) }) == true else {
-                throw GraphError.invalidModel(reason: "input \(position) of shape \(input.shape) with attributions of shape "
+                throw ExplanationError.picture(reason: "input \(position) of shape \(input.shape) with attributions of shape "
                                               + "\(attribution.shape), sample \(sample)")
+            }
+            guard input.shape.allSatisfy({ $0 > 0 }) else {
+                throw ExplanationError.picture(reason: "input \(position) has shape \(input.shape): nothing to draw")
             }
             let x = try input[sample], a = try attribution[sample]
             switch x.rank {
@@ -36,7 +39,7 @@ public enum ExplanationPicture {
             case 2:
                 let weights = try attentionWeights.map { weights -> [Float] in
                     guard weights.shape.count == 3, weights.shape[1] == x.shape[0] else {
-                        throw GraphError.invalidModel(reason: "attention weights of shape \(weights.shape) for a sequence "
+                        throw ExplanationError.picture(reason: "attention weights of shape \(weights.shape) for a sequence "
                                                       + "of \(x.shape[0]) timesteps")
                     }
                     return try weights[sample].scalars
@@ -46,7 +49,7 @@ public enum ExplanationPicture {
                                                     Tensor(shape: [x.shape[0], 1], uncheckedScalars: a.scalars),
                                                     attentionWeights: nil))
             default:
-                throw GraphError.invalidModel(reason: "input \(position) has samples of shape \(x.shape): pictures show "
+                throw ExplanationError.picture(reason: "input \(position) has samples of shape \(x.shape): pictures show "
                                               + "vectors, sequences (timesteps, features) and images (height, width, channels)")
             }
         }
@@ -71,7 +74,8 @@ public enum ExplanationPicture {
     private static func imagePanel(_ image: Tensor, _ attribution: Tensor) throws -> PNGImage {
         let (height, width, channels) = (image.shape[0], image.shape[1], image.shape[2])
         let scale = max(1, min(16, 256 / max(height, width)))
-        // The image, each channel stretched to [0, 1] over the sample (grey for other than 3 channels).
+        // The image stretched to [0, 1] by one minimum and maximum over all its channels (grey for
+        // other than 3 channels).
         let low = image.scalars.filter(\.isFinite).min() ?? 0, high = image.scalars.filter(\.isFinite).max() ?? 1
         func intensity(_ value: Float) -> Float { high > low ? (value - low) / (high - low) : 0.5 }
         var saliency = [Float](repeating: 0, count: height * width)
@@ -115,7 +119,9 @@ public enum ExplanationPicture {
             let largest = attentionWeights.filter(\.isFinite).max() ?? 0
             panel.fill(x: 0, y: top, width: panel.width, height: stripHeight, color: RGB(240, 240, 240))
             for (step, weight) in attentionWeights.enumerated() {
-                let bar = largest > 0 && weight.isFinite ? Int((weight / largest * Float(stripHeight)).rounded()) : 0
+                // Weights are a softmax's (in [0, 1]); anything else is clamped into the strip.
+                let fraction = largest > 0 && weight.isFinite ? min(max(weight / largest, 0), 1) : 0
+                let bar = Int((fraction * Float(stripHeight)).rounded())
                 panel.fill(x: step * cellWidth, y: top + stripHeight - bar, width: max(1, cellWidth - (cellWidth > 2 ? 1 : 0)),
                            height: bar, color: RGB(249, 142, 9))
             }

@@ -4,7 +4,7 @@ import GraphJITIR
 
 extension Model {
     /// The names of the model's computed values, in graph order, for
-    /// ``predict(_:extraOutputs:batchSize:engine:)`` and ``InspectedValue/named(_:)``.
+    /// ``predict(_:extraOutputs:batchSize:engine:)``.
     ///
     /// A layer's output is named by the layer (`dense`, `attention_layer`); every other value is
     /// `<layer>/<operation>`, so `attention_layer/softmax` is the attention layer's weights over
@@ -27,22 +27,22 @@ extension Model {
     ///
     /// The JIT materializes the requested values (fusion writes them to their own buffers instead
     /// of fusing them away); the outputs are the same as `predict(_:batchSize:engine:)`'s.
-    /// - Throws: `GraphError.invalidModel(reason:)` naming an unknown value, besides what
-    ///   `predict` throws.
+    /// - Throws: ``ExplanationError/unknownValue(name:available:)``, besides what `predict` throws.
     public func predict(_ inputs: [Tensor], extraOutputs: [String], batchSize: Int = 32,
                         engine: Engine = .jit) throws -> [Tensor] {
+        if extraOutputs.isEmpty { return try predict(inputs, batchSize: batchSize, engine: engine) }
         let outputs = (0 ..< (try outputNames().count)).map(InspectedValue.output) + extraOutputs.map(InspectedValue.named)
         return try inspect(inputs, InspectionRequest(outputs: outputs), batchSize: batchSize, engine: engine)
     }
 
     /// The weights of the model's first attention layer (or of `layer`), `(batch, timesteps, 1)`.
-    /// - Throws: `GraphError.invalidModel(reason:)` when the model has no attention layer.
+    /// - Throws: ``ExplanationError/noAttentionLayer(requested:)`` when the model has no attention layer
+    ///   (or `layer` is not one).
     public func attentionWeights(_ inputs: [Tensor], layer: String? = nil, batchSize: Int = 32,
                                  engine: Engine = .jit) throws -> Tensor {
         let names = try attentionWeightNames()
         guard let name = layer.map({ "\($0)/softmax" }) ?? names.first, names.contains(name) else {
-            throw GraphError.invalidModel(reason: layer.map { "'\($0)' is not an attention layer of the model" }
-                                          ?? "the model has no attention layer")
+            throw ExplanationError.noAttentionLayer(requested: layer)
         }
         let request = InspectionRequest(outputs: [.named(name)])
         return try inspect(inputs, request, batchSize: batchSize, engine: engine)[0]
@@ -57,7 +57,8 @@ extension Model {
     ///
     /// - Parameters:
     ///   - inputs: one tensor per model input, samples first.
-    ///   - classes: the class to explain per sample; by default each sample's top class.
+    ///   - classes: the class to explain per sample; by default each sample's top class. For an
+    ///     output with more than one axis per sample, an index into its flattened values.
     ///   - output: which model output holds the scores (default the first).
     ///   - logits: differentiate the value before the output's softmax instead of the probability.
     ///   - batchSize: samples per JIT call.
@@ -69,7 +70,7 @@ extension Model {
         let target: InspectedValue = logits ? .logits(ofOutput: output) : .output(output)
         let request = InspectionRequest(outputs: [], target: target,
                                         withRespectTo: (0 ..< inputs.count).map(InspectedValue.input))
-        let cotangent = try oneHotCotangent(classes, output: output)
+        let cotangent = try oneHotCotangent(classes, scoreShape: try scoreShape(of: output))
         let gradients = try inspect(inputs, request, cotangent: cotangent, batchSize: batchSize, engine: engine)
         return Attribution(values: gradients, classes: classes, scoreDifferences: nil)
     }
@@ -85,7 +86,7 @@ extension Model {
     ///   - inputs: one tensor per model input, samples first.
     ///   - baselines: one per input, of one sample's shape (no batch axis); all zeros by default
     ///     (a black image).
-    ///   - steps: intervals of the path (keras-io uses 50).
+    ///   - steps: intervals of the path (keras-io uses 50), at most ``maximumIntegrationSteps``.
     ///   - classes: the class to explain per sample; by default each sample's top class.
     ///   - output: which model output holds the scores.
     ///   - batchSize: path points per JIT call (memory is bounded by it, whatever `steps` is).
@@ -93,16 +94,17 @@ extension Model {
     public func integratedGradients(_ inputs: [Tensor], baselines: [Tensor]? = nil, steps: Int = 50,
                                     classes: [Int]? = nil, output: Int = 0, batchSize: Int = 32,
                                     engine: Engine = .jit) throws -> Attribution {
-        guard steps >= 1 else { throw GraphError.invalidModel(reason: "integrated gradients need at least 1 step, got \(steps)") }
+        guard (1 ... Self.maximumIntegrationSteps).contains(steps) else { throw ExplanationError.stepsOutOfRange(steps) }
         let classes = try explainedClasses(inputs, classes: classes, output: output, batchSize: batchSize, engine: engine)
         let baselines = baselines ?? inputs.map { Tensor.zeros(Array($0.shape.dropFirst())) }
         guard baselines.count == inputs.count else {
-            throw GraphError.inputCountMismatch(expected: inputs.count, actual: baselines.count)
+            throw ExplanationError.baselineCount(given: baselines.count, inputs: inputs.count)
         }
-        for (baseline, input) in Swift.zip(baselines, inputs) where baseline.shape != Array(input.shape.dropFirst()) {
-            throw GraphError.invalidModel(reason: "a baseline of shape \(baseline.shape) for an input of samples "
-                                          + "\(Array(input.shape.dropFirst())): baselines have one sample's shape")
+        for (position, (baseline, input)) in Swift.zip(baselines, inputs).enumerated()
+        where baseline.shape != Array(input.shape.dropFirst()) {
+            throw ExplanationError.baselineShape(input: position, shape: baseline.shape, expected: Array(input.shape.dropFirst()))
         }
+        let sampleScoreShape = try scoreShape(of: output)
         let request = InspectionRequest(outputs: [.output(output)], target: .output(output),
                                         withRespectTo: (0 ..< inputs.count).map(InspectedValue.input))
         let points = steps + 1
@@ -127,7 +129,7 @@ extension Model {
                     }
                     return Tensor(shape: [ks.count] + baseline.shape, uncheckedScalars: scalars)
                 }
-                let cotangent = try oneHotCotangent(Array(repeating: explained, count: ks.count), output: output)
+                let cotangent = try oneHotCotangent(Array(repeating: explained, count: ks.count), scoreShape: sampleScoreShape)
                 let results = try inspect(path, request, cotangent: cotangent, batchSize: batchSize, engine: engine)
                 let scores = results[0], width = scores.shape.dropFirst().elementCount
                 if ks.contains(0) { first = scores.scalars[explained] }
@@ -165,17 +167,13 @@ extension Model {
     public func gradCAM(_ inputs: [Tensor], layer: String? = nil, classes: [Int]? = nil, output: Int = 0,
                         batchSize: Int = 32, engine: Engine = .jit) throws -> GradCAM {
         let convolutions = try topology.get().layers.filter { $0.layer is Conv2D }.map(\.name)
-        guard let layer = layer ?? convolutions.last else {
-            throw GraphError.invalidModel(reason: "Grad-CAM needs a Conv2D layer; the model has none")
-        }
-        guard convolutions.contains(layer) else {
-            throw GraphError.invalidModel(reason: "'\(layer)' is not a Conv2D layer of the model (those are "
-                                          + "\(convolutions.joined(separator: ", ")))")
+        guard let layer = layer ?? convolutions.last, convolutions.contains(layer) else {
+            throw ExplanationError.notAConvolution(layer: layer, convolutions: convolutions)
         }
         let classes = try explainedClasses(inputs, classes: classes, output: output, batchSize: batchSize, engine: engine)
         let request = InspectionRequest(outputs: [.named(layer)], target: .logits(ofOutput: output),
                                         withRespectTo: [.named(layer)])
-        let cotangent = try oneHotCotangent(classes, output: output)
+        let cotangent = try oneHotCotangent(classes, scoreShape: try scoreShape(of: output))
         let results = try inspect(inputs, request, cotangent: cotangent, batchSize: batchSize, engine: engine)
         let (activations, gradients) = (results[0], results[1])
         let (samples, height, width, channels) = (activations.shape[0], activations.shape[1], activations.shape[2],
@@ -210,24 +208,27 @@ extension Model {
 // MARK: - Running inspections
 
 extension Model {
+    /// The most steps ``integratedGradients(_:baselines:steps:classes:output:batchSize:engine:)``
+    /// takes (keras-io uses 50; past a few hundred the integral no longer changes in float32).
+    public static let maximumIntegrationSteps = 100_000
+
+    /// The per-sample shape of output `output`'s scores.
+    private func scoreShape(of output: Int) throws -> [Int] {
+        let names = try outputNames()
+        guard names.indices.contains(output) else { throw ExplanationError.noSuchOutput(index: output, outputs: names) }
+        let graph = try makeGraph(batchSize: 1)
+        return Array(graph[graph.outputs[output]].shape.dropFirst())
+    }
+
     /// The classes to explain: `classes` checked against the output, or each sample's top class.
     private func explainedClasses(_ inputs: [Tensor], classes: [Int]?, output: Int, batchSize: Int,
                                   engine: Engine) throws -> [Int] {
-        let outputs = try outputNames()
-        guard outputs.indices.contains(output) else {
-            throw GraphError.invalidModel(reason: "output \(output) does not exist: the model has \(outputs.count) "
-                                          + "(\(outputs.joined(separator: ", ")))")
-        }
-        let graph = try makeGraph(batchSize: 1)
-        let scoreCount = graph[graph.outputs[output]].shape.elementCount
+        let scoreCount = try scoreShape(of: output).elementCount
         let samples = inputs.first?.shape.first ?? 0
         if let classes {
-            guard classes.count == samples else {
-                throw GraphError.invalidModel(reason: "\(classes.count) classes for \(samples) samples: give one per sample")
-            }
+            guard classes.count == samples else { throw ExplanationError.classCount(classes: classes.count, samples: samples) }
             if let bad = classes.first(where: { !(0 ..< scoreCount).contains($0) }) {
-                throw GraphError.invalidModel(reason: "class \(bad) is not one of output '\(outputs[output])''s "
-                                              + "\(scoreCount) scores")
+                throw ExplanationError.classOutOfRange(class: bad, output: try outputNames()[output], scores: scoreCount)
             }
             return classes
         }
@@ -235,21 +236,17 @@ extension Model {
         return try scores.reshaped(to: [samples, scoreCount]).argmax()
     }
 
-    /// One one-hot row per class, shaped as the output's values (samples first).
-    private func oneHotCotangent(_ classes: [Int], output: Int) throws -> Tensor {
-        let graph = try makeGraph(batchSize: 1)
-        let sampleShape = Array(graph[graph.outputs[output]].shape.dropFirst())
-        let width = sampleShape.elementCount
-        var scalars = [Float](repeating: 0, count: classes.count * width)
-        for (sample, explained) in classes.enumerated() { scalars[sample * width + explained] = 1 }
-        return Tensor(shape: [classes.count] + sampleShape, uncheckedScalars: scalars)
+    /// One one-hot row per class, each of the output's per-sample shape.
+    private func oneHotCotangent(_ classes: [Int], scoreShape: [Int]) throws -> Tensor {
+        try Tensor.oneHot(classes, classes: scoreShape.elementCount).reshaped(to: [classes.count] + scoreShape)
     }
 
     /// Runs an inspection plan over `inputs` (then the cotangent, when it differentiates).
     func inspect(_ inputs: [Tensor], _ request: InspectionRequest, cotangent: Tensor? = nil, batchSize: Int,
                  engine: Engine) throws -> [Tensor] {
         let all = inputs + (cotangent.map { [$0] } ?? [])
-        return try runInBatches(all, batchSize: batchSize, engine: engine, purpose: .inspection(request)) { batch in
+        return try runInBatches(all, extraInputs: cotangent == nil ? 0 : 1, batchSize: batchSize, engine: engine,
+                                purpose: .inspection(request)) { batch in
             try makeInspectionGraph(batchSize: batch, request)
         }
     }
@@ -258,29 +255,24 @@ extension Model {
     func makeInspectionGraph(batchSize: Int, _ request: InspectionRequest) throws -> Graph {
         let topology = try topology.get()
         let (forward, callOutputs) = try topology.makeGraph(batchSize: batchSize)
-        let names = Dictionary(topology.valueNames(in: forward, callOutputs: callOutputs).map { ($0.name, $0.value) },
-                               uniquingKeysWith: { first, _ in first })
+        let named = topology.valueNames(in: forward, callOutputs: callOutputs)
+        let names = Dictionary(named.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
         func resolve(_ value: InspectedValue) throws -> ValueID {
             switch value {
             case let .input(index):
                 guard forward.inputs.indices.contains(index) else {
-                    throw GraphError.invalidModel(reason: "input \(index) does not exist: the model has \(forward.inputs.count)")
+                    throw GraphError.inputCountMismatch(expected: forward.inputs.count, actual: index + 1)
                 }
                 return forward.inputs[index]
             case let .output(index), let .logits(index):
                 guard forward.outputs.indices.contains(index) else {
-                    throw GraphError.invalidModel(reason: "output \(index) does not exist: the model has \(forward.outputs.count)")
+                    throw ExplanationError.noSuchOutput(index: index, outputs: topology.outputNames)
                 }
                 let output = forward.outputs[index]
-                guard case .logits = value, let producer = forward.producer(of: output),
-                      ["softmax", "sigmoid"].contains(producer.operation.mnemonic) else { return output }
-                return producer.inputs[0]
+                if case .logits = value { return forward.logits(of: output) ?? output }
+                return output
             case let .named(name):
-                guard let found = names[name] else {
-                    throw GraphError.invalidModel(reason: "the model has no value named '\(name)'; its values are "
-                                                  + topology.valueNames(in: forward, callOutputs: callOutputs)
-                                                      .map(\.name).joined(separator: ", "))
-                }
+                guard let found = names[name] else { throw ExplanationError.unknownValue(name: name, available: named.map(\.name)) }
                 return found
             }
         }

@@ -13,12 +13,17 @@ public struct PNGImage: Sendable, Equatable {
 
     /// The largest side accepted (larger pictures are a mistake, not a heat map).
     public static let maximumSide = 16_384
+    /// The most pixels accepted (2²⁶, 192 MiB of RGB), whatever the sides.
+    public static let maximumPixels = 1 << 26
 
     /// A `width × height` image filled with `color`.
-    /// - Throws: `GraphError.invalidModel(reason:)` for a side that is not in `1...maximumSide`.
+    /// - Throws: ``ExplanationError/picture(reason:)`` for a side that is not in `1...maximumSide`,
+    ///   or more than ``maximumPixels`` pixels.
     public init(width: Int, height: Int, color: RGB = RGB(255, 255, 255)) throws {
-        guard (1 ... Self.maximumSide).contains(width), (1 ... Self.maximumSide).contains(height) else {
-            throw GraphError.invalidModel(reason: "a PNG of \(width)×\(height) pixels: each side must be 1 to \(Self.maximumSide)")
+        guard (1 ... Self.maximumSide).contains(width), (1 ... Self.maximumSide).contains(height),
+              width * height <= Self.maximumPixels else {
+            throw ExplanationError.picture(reason: "a PNG of \(width)×\(height) pixels: each side must be 1 to "
+                                           + "\(Self.maximumSide), and at most \(Self.maximumPixels) pixels in all")
         }
         self.width = width
         self.height = height
@@ -35,10 +40,13 @@ public struct PNGImage: Sendable, Equatable {
         pixels[offset + 2] = color.blue
     }
 
-    /// Fills a rectangle (clipped to the image).
+    /// Fills a rectangle (clipped to the image; an empty or negative one fills nothing).
     public mutating func fill(x: Int, y: Int, width: Int, height: Int, color: RGB) {
-        for row in max(y, 0) ..< min(y + height, self.height) {
-            for column in max(x, 0) ..< min(x + width, self.width) { set(x: column, y: row, color) }
+        let left = max(x, 0), right = min(x.addingReportingOverflow(max(width, 0)).partialValue, self.width)
+        let top = max(y, 0), bottom = min(y.addingReportingOverflow(max(height, 0)).partialValue, self.height)
+        guard left < right, top < bottom else { return }
+        for row in top ..< bottom {
+            for column in left ..< right { set(x: column, y: row, color) }
         }
     }
 
@@ -65,7 +73,7 @@ public struct PNGImage: Sendable, Equatable {
         let status = raw.withUnsafeBytes { input in
             compressed.withUnsafeMutableBytes { gj_deflate_zlib(input.baseAddress, input.count, $0.baseAddress, &length) }
         }
-        guard status == 0 else { throw GraphError.invalidModel(reason: "zlib could not compress a \(width)×\(height) PNG") }
+        guard status == 0 else { throw ExplanationError.picture(reason: "zlib could not compress a \(width)×\(height) PNG") }
         var file = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         var header = [UInt8]()
         header += Self.bigEndian(UInt32(width)) + Self.bigEndian(UInt32(height))
@@ -90,37 +98,5 @@ public struct PNGImage: Sendable, Equatable {
         file.append(contentsOf: bigEndian(UInt32(body.count)))
         file.append(contentsOf: typed)
         file.append(contentsOf: bigEndian(typed.withUnsafeBytes { gj_crc32($0.baseAddress, $0.count) }))
-    }
-}
-
-/// An 8-bit RGB colour.
-public struct RGB: Sendable, Equatable {
-    /// Red, 0-255.
-    public let red: UInt8
-    /// Green, 0-255.
-    public let green: UInt8
-    /// Blue, 0-255.
-    public let blue: UInt8
-
-    /// A colour from its three channels.
-    public init(_ red: UInt8, _ green: UInt8, _ blue: UInt8) {
-        self.red = red
-        self.green = green
-        self.blue = blue
-    }
-
-    /// `self` blended toward `other` by `fraction` (0 keeps `self`, 1 gives `other`).
-    public func mixed(with other: RGB, _ fraction: Float) -> RGB {
-        let t = min(max(fraction.isNaN ? 0 : fraction, 0), 1)
-        func channel(_ a: UInt8, _ b: UInt8) -> UInt8 { UInt8((Float(a) + (Float(b) - Float(a)) * t).rounded()) }
-        return RGB(channel(red, other.red), channel(green, other.green), channel(blue, other.blue))
-    }
-
-    /// The "inferno"-like heat colour of `value` in [0, 1]: black, purple, red, orange, pale yellow.
-    public static func heat(_ value: Float) -> RGB {
-        let stops = [RGB(0, 0, 4), RGB(87, 16, 110), RGB(188, 55, 84), RGB(249, 142, 9), RGB(252, 255, 164)]
-        let t = min(max(value.isNaN ? 0 : value, 0), 1) * Float(stops.count - 1)
-        let low = min(Int(t), stops.count - 2)
-        return stops[low].mixed(with: stops[low + 1], t - Float(low))
     }
 }

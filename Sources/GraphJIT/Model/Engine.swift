@@ -38,7 +38,7 @@ public enum CompilationTier: String, CaseIterable, Hashable, Sendable, CustomStr
     case instant
     /// clang `-O3 -march=native` into a shared object, cached on disk.
     case optimized
-    /// Starts on the instant tier; from the model's second call, compiles the optimized kernels in
+    /// Starts on the instant tier; from a plan's second call (per batch size and purpose), compiles the optimized kernels in
     /// the background and swaps them in when they are ready, without blocking callers. The
     /// library's and the command line's default.
     case automatic

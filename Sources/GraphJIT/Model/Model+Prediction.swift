@@ -12,21 +12,21 @@ extension Model {
     /// Inputs are checked against the model's input shapes; a mismatch throws
     /// `GraphError.inputShapeMismatch(input:expected:actual:)` naming the input.
     public func predict(_ inputs: [Tensor], batchSize: Int = 32, engine: Engine = .jit) throws -> [Tensor] {
-        try runInBatches(inputs, batchSize: batchSize, engine: engine, purpose: .prediction) { batch in
+        try runInBatches(inputs, extraInputs: 0, batchSize: batchSize, engine: engine, purpose: .prediction) { batch in
             try makeGraph(batchSize: batch)
         }
     }
 
-    /// Runs the graph `makeGraph` builds for each batch size (its inputs: `inputs` in that order,
-    /// samples first) in batches of `batchSize` samples: the full batches share one plan, the
-    /// remainder has its own. Returns the graph's outputs with every sample in order.
-    func runInBatches(_ inputs: [Tensor], batchSize: Int, engine: Engine, purpose: CompiledModelCache.Purpose,
-                      makeGraph: (Int) throws -> Graph) throws -> [Tensor] {
-        guard batchSize >= 1 else { throw GraphError.invalidModel(reason: "predict's batch size must be at least 1, got \(batchSize)") }
-        // The model's inputs first; a graph may take more (a cotangent), with the same samples.
+    /// Runs the graph `makeGraph` builds for each batch size in batches of `batchSize` samples:
+    /// the full batches share one plan, the remainder has its own. The graph's inputs are the
+    /// model's, then `extraInputs` more of the same samples (a cotangent). Returns the graph's
+    /// outputs with every sample in order.
+    func runInBatches(_ inputs: [Tensor], extraInputs: Int, batchSize: Int, engine: Engine,
+                      purpose: CompiledModelCache.Purpose, makeGraph: (Int) throws -> Graph) throws -> [Tensor] {
+        guard batchSize >= 1 else { throw GraphError.invalidModel(reason: "the batch size must be at least 1, got \(batchSize)") }
         let modelInputs = try inputSignature().count
-        guard inputs.count >= modelInputs else {
-            throw GraphError.inputCountMismatch(expected: modelInputs, actual: inputs.count)
+        guard inputs.count == modelInputs + extraInputs else {
+            throw GraphError.inputCountMismatch(expected: modelInputs, actual: inputs.count - extraInputs)
         }
         let samples = try self.batchSize(of: Array(inputs.prefix(modelInputs)))
         for extra in inputs.dropFirst(modelInputs) where extra.shape.first != samples {
@@ -71,7 +71,7 @@ extension Model {
         return outputs[0]
     }
 
-    /// How many compiled plans (per purpose: prediction, train step, test step) the model keeps;
+    /// How many compiled plans (per purpose: prediction, train step, test step, explanations) the model keeps;
     /// beyond it the least recently used is released. Default 8.
     public var compiledPlanLimit: Int {
         get { compiledCache.capacity }

@@ -79,11 +79,17 @@ public final class CompiledModel: Sendable {
     /// Starts the optimized tier's background compile unless it has started already (or the tier
     /// is not automatic).
     private func startOptimizingIfPending() {
-        guard let tierUp = pendingTierUp.withLock({ pending in defer { pending = nil }; return pending }) else {
+        // The groups are entered under the lock that hands the compile out, so that a concurrent
+        // `waitForOptimizedTier()` that finds nothing pending always waits for it.
+        guard let tierUp = pendingTierUp.withLock({ pending -> (@Sendable () throws -> KernelTable)? in
+            guard let taken = pending else { return nil }
+            pending = nil
+            optimizing.enter()
+            Self.backgroundCompiles.enter()
+            return taken
+        }) else {
             return
         }
-        optimizing.enter()
-        Self.backgroundCompiles.enter()
         DispatchQueue.global(qos: .utility).async { [self] in
             defer {
                 optimizing.leave()

@@ -3,8 +3,9 @@ import GraphJITRuntime
 import GraphJITIR
 import Synchronization
 
-/// A model's compiled plans by batch size and tier, so each is compiled once, and at most
-/// ``capacity`` of each purpose are kept (least recently used released first).
+/// A model's compiled plans by batch size, tier and purpose, so each is compiled once, and at
+/// most ``capacity`` of each purpose family are kept (least recently used released first; every
+/// explanation request is one family).
 final class CompiledModelCache: Sendable {
     /// What a plan computes.
     enum Purpose: Hashable {

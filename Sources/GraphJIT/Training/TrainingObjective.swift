@@ -83,14 +83,7 @@ struct TrainingObjective {
     /// The value and function a loss reads: Keras's TensorFlow backend takes the logits of an
     /// output made by `softmax` (over the last axis) or `sigmoid` for both cross-entropies.
     static func resolve(_ loss: Loss, of output: ValueID, in graph: Graph) -> (ValueID, LossFunction) {
-        var logits: ValueID?
-        if let producer = graph.producer(of: output) {
-            if let softmax = producer.operation.as(SoftmaxOp.self), softmax.axis == graph[output].shape.count - 1 {
-                logits = producer.inputs[0]
-            } else if producer.operation.as(ActivationOp.self)?.function == .sigmoid {
-                logits = producer.inputs[0]
-            }
-        }
+        let logits = graph.logits(of: output)
         switch loss {
         case .categoricalCrossentropy:
             return logits.map { ($0, .categoricalCrossentropyFromLogits) } ?? (output, .categoricalCrossentropy)

@@ -36,6 +36,10 @@ public enum TutorialModel: String, CaseIterable, Sendable {
     /// The per-sample shape of each output (class probabilities).
     public var outputShapes: [[Int]] { [.multitask, .crossmodal].contains(self) ? [[10], [5]] : [[10]] }
 
+    /// The per-sample shape of the first input.
+    @available(*, deprecated, renamed: "inputShapes", message: "a model may have several inputs (crossmodal has two)")
+    public var inputShape: [Int] { inputShapes[0] }
+
     /// How many inputs the model has.
     public var inputCount: Int { inputShapes.count }
     /// How many outputs the model has.

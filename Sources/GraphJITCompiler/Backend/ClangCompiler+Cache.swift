@@ -37,9 +37,9 @@ extension ClangCompiler {
         var hasher = Crypto.SHA256()
         // Each field is length-prefixed so that no two different inputs hash the same byte stream.
         let fields = [
-            "graphjit-clang-cache-v2",
+            "graphjit-clang-cache-v3",
             clangVersion,
-            (flags + ["-o", "<out>", "<source>"] + Self.linkArguments).joined(separator: "\u{0}"),
+            (flags + ["-ffile-prefix-map=<work>=.", "-o", "<out>", "<source>"] + Self.linkArguments).joined(separator: "\u{0}"),
             Self.cpuIdentity,
             prefixedSource,
         ]

@@ -177,8 +177,10 @@ public struct ClangCompiler: Sendable {
             throw failure(.toolchain, "cannot prepare the build: \(error.localizedDescription)")
         }
 
-        let arguments = flags + ["-o", output.path, sourceURL.path] + Self.linkArguments
-            + SharedObjectCache.linkerArguments(naming: finalURL)
+        // The work folder's unique name is mapped away, so debug information (`-g` in `flags`)
+        // records the same paths in every build of one source.
+        let arguments = flags + ["-ffile-prefix-map=\(workDirectory.path)=.", "-o", output.path, sourceURL.path]
+            + Self.linkArguments + SharedObjectCache.linkerArguments(naming: finalURL)
         let clangStart = ContinuousClock.now
         let result: ProcessResult
         do {

@@ -60,7 +60,7 @@ struct ExplainCommandTests {
         (["explain", "--model", "cnn", "--input", "/nonexistent.npy", "--saliency", "s.npy", "--saliency", "t.npy"],
          "pass one --saliency for each (got 2)"),
         (["explain", "--model", "lstm", "--input", "/nonexistent.npy", "--saliency", "s.npy", "--steps", "0"],
-         "--steps must be at least 1"),
+         "--steps must be 1 to 100000"),
         (["explain", "--model", "lstm", "--input", "/nonexistent.npy", "--saliency", "s.npy", "--class", "-1"],
          "--class must be ≥ 0"),
     ])

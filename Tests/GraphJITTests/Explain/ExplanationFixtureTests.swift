@@ -45,6 +45,7 @@ struct ExplanationFixtureTests {
         for logits in [false, true] {
             let saliency = try model.saliency(inputs, logits: logits, engine: engine)
             #expect(saliency.classes == classes)
+            #expect(saliency.values.count == inputs.count)
             for (position, gradient) in saliency.values.enumerated() {
                 let reference = try Self.tensor(expected, "\(logits ? "saliency_logits" : "saliency").\(position)")
                 #expect(gradient.shape == reference.shape)
@@ -59,6 +60,7 @@ struct ExplanationFixtureTests {
     func integratedGradients(_ name: String, _ engine: Engine) throws {
         let (model, inputs, expected) = try Self.load(name)
         let attribution = try model.integratedGradients(inputs, steps: 50, engine: engine)
+        #expect(attribution.values.count == inputs.count)
         for (position, values) in attribution.values.enumerated() {
             let reference = try Self.tensor(expected, "integrated_gradients.\(position)")
             let difference = Self.relativeDifference(values, reference)

@@ -47,7 +47,7 @@ struct ExplanationTests {
         }
         let reference = try model.attentionWeights([x], engine: .reference)
         #expect(Difference(results[1], reference).maxAbsolute <= 1e-6)
-        #expect(throws: GraphError.self) { try model.predict([x], extraOutputs: ["no_such_layer/softmax"]) }
+        #expect(throws: ExplanationError.self) { try model.predict([x], extraOutputs: ["no_such_layer/softmax"]) }
     }
 
     @Test("saliency agrees with central finite differences of the class probability", arguments: engines)
@@ -107,6 +107,17 @@ struct ExplanationTests {
         #expect(differences.contains { abs($0) > 1e-3 })
     }
 
+    @Test("integrated gradients do not depend on how many path points go into one call", arguments: [1, 7, 65])
+    func integratedGradientsBatching(_ batchSize: Int) throws {
+        let model = try Self.attentionModel()
+        let x = Tensor.seededNormal([2, 6, 4], seed: 12)
+        let reference = try model.integratedGradients([x], steps: 64, batchSize: 65, engine: .reference)
+        let batched = try model.integratedGradients([x], steps: 64, batchSize: batchSize, engine: .reference)
+        #expect(batched.classes == reference.classes)
+        #expect(Difference(batched.values[0], reference.values[0]).maxAbsolute <= 1e-7)
+        #expect(batched.scoreDifferences == reference.scoreDifferences)
+    }
+
     @Test("Grad-CAM: maps in [0, 1] with a 1 at the strongest pixel, the same on every engine", arguments: engines)
     func gradCAM(_ engine: Engine) throws {
         let model = try Self.cnnModel()
@@ -115,22 +126,40 @@ struct ExplanationTests {
         #expect(cam.layer == "conv2d")
         #expect(cam.heatmaps.shape == [2, 6, 6])
         #expect(cam.heatmaps.scalars.allSatisfy { $0 >= 0 && $0 <= 1 })
+        for sample in 0 ..< 2 {
+            let map = cam.heatmaps.scalars[sample * 36 ..< (sample + 1) * 36]
+            #expect(map.max() == 1 || map.allSatisfy { $0 == 0 }, "sample \(sample)")
+        }
         let reference = try model.gradCAM([x], engine: .reference)
         #expect(Difference(cam.rawHeatmaps, reference.rawHeatmaps).maxAbsolute
                 <= 1e-5 * max(1, reference.rawHeatmaps.scalars.max() ?? 0))
-        #expect(throws: GraphError.self) { try model.gradCAM([x], layer: "dense") }
+        #expect(throws: ExplanationError.notAConvolution(layer: "dense", convolutions: ["conv2d"])) {
+            try model.gradCAM([x], layer: "dense")
+        }
     }
 
     @Test("bad requests throw, naming what is wrong")
     func badRequests() throws {
         let model = try Self.attentionModel()
         let x = Tensor.seededNormal([2, 6, 4], seed: 1)
-        let wrongClasses = try #require(throws: GraphError.self) { try model.saliency([x], classes: [0]) }
-        #expect("\(wrongClasses)".contains("1 classes for 2 samples"))
-        let outOfRange = try #require(throws: GraphError.self) { try model.saliency([x], classes: [0, 10]) }
-        #expect("\(outOfRange)".contains("class 10"))
-        #expect(throws: GraphError.self) { try model.saliency([x], output: 1) }
-        #expect(throws: GraphError.self) { try model.gradCAM([x]) }
-        #expect(throws: GraphError.self) { try model.integratedGradients([x], baselines: [Tensor.zeros([6, 5])]) }
+        #expect(throws: ExplanationError.classCount(classes: 1, samples: 2)) { try model.saliency([x], classes: [0]) }
+        #expect(throws: ExplanationError.classOutOfRange(class: 10, output: "dense", scores: 10)) {
+            try model.saliency([x], classes: [0, 10])
+        }
+        #expect(throws: ExplanationError.noSuchOutput(index: 1, outputs: ["dense"])) { try model.saliency([x], output: 1) }
+        #expect(throws: ExplanationError.notAConvolution(layer: nil, convolutions: [])) { try model.gradCAM([x]) }
+        #expect(throws: ExplanationError.baselineShape(input: 0, shape: [6, 5], expected: [6, 4])) {
+            try model.integratedGradients([x], baselines: [Tensor.zeros([6, 5])])
+        }
+        #expect(throws: ExplanationError.baselineCount(given: 2, inputs: 1)) {
+            try model.integratedGradients([x], baselines: [Tensor.zeros([6, 4]), Tensor.zeros([6, 4])])
+        }
+        for steps in [0, Model.maximumIntegrationSteps + 1, Int.max] {
+            #expect(throws: ExplanationError.stepsOutOfRange(steps)) { try model.integratedGradients([x], steps: steps) }
+        }
+        #expect(throws: ExplanationError.unknownValue(name: "nope", available: try model.valueNames())) {
+            try model.predict([x], extraOutputs: ["nope"])
+        }
+        #expect(throws: ExplanationError.noAttentionLayer(requested: "dense")) { try model.attentionWeights([x], layer: "dense") }
     }
 }

@@ -49,8 +49,18 @@ struct PNGImageTests {
             #expect(Array(rows[row * 16 + 1 ..< row * 16 + 16]) == Array(image.pixels[row * 15 ..< row * 15 + 15]))
         }
         #expect(Array(image.pixels[3 * (2 * 5 + 4) ..< 3 * (2 * 5 + 4) + 3]) == [255, 0, 128])
-        #expect(throws: GraphError.self) { try PNGImage(width: 0, height: 3) }
-        #expect(throws: GraphError.self) { try PNGImage(width: 3, height: PNGImage.maximumSide + 1) }
+        #expect(throws: ExplanationError.self) { try PNGImage(width: 0, height: 3) }
+        #expect(throws: ExplanationError.self) { try PNGImage(width: 3, height: PNGImage.maximumSide + 1) }
+        #expect(throws: ExplanationError.self) { try PNGImage(width: PNGImage.maximumSide, height: PNGImage.maximumSide) }
+        // Rectangles off the image, empty or negative fill nothing and never trap.
+        var clipped = try PNGImage(width: 4, height: 4, color: RGB(1, 2, 3))
+        let before = clipped.pixels
+        for (x, y, w, h) in [(10, 0, 2, 2), (0, 10, 2, 2), (1, 1, -3, 2), (1, 1, 2, -5), (-9, -9, 3, 3), (Int.max, 0, Int.max, 1)] {
+            clipped.fill(x: x, y: y, width: w, height: h, color: RGB(9, 9, 9))
+        }
+        #expect(clipped.pixels == before)
+        clipped.fill(x: -1, y: 3, width: 3, height: 9, color: RGB(9, 9, 9))
+        #expect(Array(clipped.pixels[3 * 12 ..< 3 * 14]) == [9, 9, 9, 9, 9, 9])
     }
 
     @Test("the heat scale runs from black to pale yellow, monotonically brighter")
@@ -88,9 +98,15 @@ struct PNGImageTests {
         #expect(pixel(8 + 4 * 16 + 4, stripTop) == RGB(249, 142, 9))      // the tallest bar fills the strip
         #expect(pixel(8 + 5 * 16 + 4, stripTop) == RGB(240, 240, 240))    // a short one does not
         #expect(pixel(8 + 5 * 16 + 4, stripBottom) == RGB(249, 142, 9))
-        #expect(throws: GraphError.self) {
+        #expect(throws: ExplanationError.self) {
             try ExplanationPicture.render(inputs: inputs, attributions: [Tensor.zeros([2, 10, 4])])
         }
+        // Weights that are not a softmax's (negative, huge, NaN) are clamped into the strip.
+        let odd = try Tensor(shape: [2, 10, 1], scalars: [-1e30, 1e-30, .nan, .infinity, -3] + Array(repeating: 0.1, count: 15))
+        _ = try ExplanationPicture.render(inputs: inputs, attributions: inputs, attentionWeights: odd)
+        // An empty input is refused, not divided by.
+        let empty = Tensor.zeros([1, 0, 3])
+        #expect(throws: ExplanationError.self) { try ExplanationPicture.render(inputs: [empty], attributions: [empty]) }
     }
 
     @Test("an image picture: the original beside a grey overlay whose hottest pixel is where the saliency peaks")
@@ -112,7 +128,7 @@ struct PNGImageTests {
         let hot = overlay(5, 2)
         #expect(hot.red >= 226 && hot.green >= 229, "\(hot)")
         for (column, row) in [(0, 0), (7, 7), (4, 2)] { #expect(overlay(column, row).red <= 192) }
-        #expect(throws: GraphError.self) {
+        #expect(throws: ExplanationError.self) {
             try ExplanationPicture.render(inputs: [Tensor.zeros([1, 2, 2, 2, 2])], attributions: [Tensor.zeros([1, 2, 2, 2, 2])])
         }
     }

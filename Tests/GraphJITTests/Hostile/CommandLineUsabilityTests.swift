@@ -118,11 +118,18 @@ struct CommandLineUsabilityTests {
         try NPY.write(input, to: inputURL)
         let outputs = ["a.npy", "b.npy"].map { folder.appending(path: $0).path }
         // 7 calls of the batch-8 plan: the automatic tier starts clang at the second, and the
-        // command waits for it before exiting (no clang cut off, nothing for a leak checker).
+        // command waits for it before exiting (no clang cut off, nothing for a leak checker): the
+        // object is in the cache when the command has exited.
+        let cache = folder.appending(path: "kernel-cache")
         let result = try GraphJITExecutable.run(["run", "--model", "multitask", "--input", inputURL.path,
-                                                 "--output", outputs[0], "--output", outputs[1], "--batch-size", "8"])
+                                                 "--output", outputs[0], "--output", outputs[1], "--batch-size", "8"],
+                                                // (no -O2 runtime copy: only the model's kernels land in this cache)
+                                                environment: ["GRAPHJIT_CACHE_DIR": cache.path, "GRAPHJIT_OPTIMIZED_RUNTIME": "0"])
         #expect(result.status == 0, "\(result.error)")
         #expect(result.error.isEmpty, "\(result.error)")
+        let cached = (try? FileManager.default.contentsOfDirectory(atPath: cache.path)) ?? []
+        #expect(cached.contains { $0.hasPrefix("graphjit_model-") && $0.hasSuffix(".so") }, "\(cached)")
+        #expect(!cached.contains { $0.hasSuffix(".tmp") }, "no compile was cut off: \(cached)")
         let expected = try TutorialModel.multitask.make().predict([input], engine: .reference)
         for (path, reference) in Swift.zip(outputs, expected) {
             #expect(Difference(try NPY.read(contentsOf: URL(fileURLWithPath: path)), reference).maxAbsolute <= 1e-5)

@@ -216,6 +216,21 @@ struct CompiledModelTests {
         #expect(maxAbsoluteDifference([viaModel], [reference]) <= 1e-5)
     }
 
+    @Test("automatic tier: one call never starts clang; the second call does")
+    func automaticTierStartsAtSecondCall() throws {
+        let model = TutorialModel.multitask(inputSize: 5, hidden: 6, seed: 9)
+        let x = Tensor.seededNormal([3, 5], seed: 8)
+        let compiled = try CompiledModel(graph: model.makeGraph(batchSize: 3), parameters: model.parameters, tier: .automatic)
+        _ = try compiled.predict([x])
+        CompiledModel.waitForBackgroundOptimizations()  // returns at once: nothing was started by this plan
+        #expect(compiled.activeBackend == .tcc)
+        #expect(compiled.compileReport.optimizedCompileTime == nil)
+        let first = try compiled.predict([x])
+        #expect(compiled.waitForOptimizedTier() == .clang)
+        #expect(compiled.compileReport.optimizedCompileTime != nil)
+        #expect(try compiled.predict([x]) == first || maxAbsoluteDifference(try compiled.predict([x]), first) <= 1e-6)
+    }
+
     @Test("instant and optimized tiers report their own compiler")
     func explicitTiers() throws {
         let model = try Self.tinyCNN()

@@ -4,8 +4,10 @@ import Testing
 
 /// The `graphjit` executable built beside the test bundle, run as a user runs it.
 enum GraphJITExecutable {
-    /// Runs `graphjit arguments`: its exit status, standard output and standard error.
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+    /// Runs `graphjit arguments` (with `environment` added to the test's): its exit status,
+    /// standard output and standard error.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws
+        -> (status: Int32, output: String, error: String) {
         let folder = URL(filePath: CommandLine.arguments[0]).deletingLastPathComponent()
         let candidates = [folder, folder.deletingLastPathComponent()].map { $0.appending(path: "graphjit") }
         let executable = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) },
@@ -13,6 +15,9 @@ enum GraphJITExecutable {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output
