@@ -100,6 +100,7 @@ enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
 }
 
 extension CompilationTier: ExpressibleByArgument {}
+extension QuantizationMode: ExpressibleByArgument {}
 
 /// Batch sizes are positive (parsed unconditionally, so `-5` reaches this check instead of
 /// being taken for an option).
@@ -174,6 +175,8 @@ struct Run: ParsableCommand {
     @Option(help: "JIT tier: automatic (tcc at once, clang in the background from the second batch on, as the library), instant (tcc only) or optimized (clang first).")
     var tier: CompilationTier = .automatic
     @Option(parsing: .unconditional, help: "Samples per JIT call (Keras's predict batch size).") var batchSize = 32
+    @Option(help: "Run the model quantized as Keras's model.quantize(MODE) does: int8 (Dense layers' kernels and inputs).")
+    var quantize: QuantizationMode?
 
     mutating func validate() throws {
         try options.refuseIgnoredSeed()
@@ -186,7 +189,8 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let model = try options.makeModel()
+        let loaded = try options.makeModel()
+        let model = try quantize.map { try loaded.quantized($0) } ?? loaded
         try ModelOptions.checkCount(input.count, try model.inputSignature().count, "input", option: "--input")
         try ModelOptions.checkCount(output.count, try model.outputNames().count, "output", option: "--output")
         let inputs = try ModelOptions.readInputs(input)

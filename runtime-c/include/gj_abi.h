@@ -12,7 +12,7 @@
 #ifndef GJ_ABI_H
 #define GJ_ABI_H
 
-#define GJ_RUNTIME_ABI_VERSION 4
+#define GJ_RUNTIME_ABI_VERSION 5
 
 /* Elementwise activations: X(NAME, value). GEMM epilogues, `activate` and `lstm_cell` take these
  * values. Every path computes every activation: a path without a vector routine for one falls
@@ -132,6 +132,13 @@
                              float one_minus_rho),                                                 \
       "one Keras 3 RMSprop step; momentum/average NULL when unused (outputs may alias inputs)")     \
     X(void, increment, (const float *x, float *out),                                               \
-      "out[0] = x[0] + 1 (the optimizer's iterations)")
+      "out[0] = x[0] + 1 (the optimizer's iterations)")                                            \
+    X(size_t, int8_kernel_floats, (int K, int N),                                                  \
+      "floats an int8 kernel of K x N takes (pack_int8_kernel's layout)")                          \
+    X(void, pack_int8_kernel, (int K, int N, const float *kernel, void *packed),                   \
+      "kernel[K,N] of integers in [-127,127] -> int8, transposed to [N,K]")                        \
+    X(void, dense_int8, (int M, int N, int K, const float *A, const void *packed_kernel,           \
+                         const float *kernel_scale, float *C, void *scratch),                      \
+      "Keras 3 int8 Dense: rows of A quantized by 127/(max|a|+1e-7), int32 dot products, C = acc/(s_w*s_x)")
 
 #endif /* GJ_ABI_H */

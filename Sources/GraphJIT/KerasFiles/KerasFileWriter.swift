@@ -82,6 +82,11 @@ struct KerasFileWriter {
                 continue
             }
             let layer = layersByName[name]!
+            if (layer as? Dense)?.quantization ?? (layer as? AttentionLayer)?.quantization != nil {
+                throw ModelFileError(.unsupported, file: source, location: "layer '\(name)'",
+                                     reason: "an int8-quantized layer cannot be saved as .keras yet (Keras's "
+                                         + "QuantizedDTypePolicy layout is not written); save its weights as .safetensors")
+            }
             weightOrder.append((type(of: layer).kerasClassName, name))
             let origin = type(of: layer) == AttentionLayer.self
                 ? model.kerasCustomLayers[name] ?? Self.defaultAttentionOrigin : nil

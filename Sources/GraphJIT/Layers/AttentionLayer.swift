@@ -16,11 +16,15 @@ public final class AttentionLayer: Layer {
     public let name: String?
     /// The base of Keras's automatic names for this layer.
     public var kerasBaseName: String { "attention_layer" }
+    /// How the `W` and `V` sublayers' kernels are stored (see `Dense.quantization`).
+    public let quantization: QuantizationMode?
 
-    /// The tutorial's additive attention with a hidden size of `units`.
-    public init(units: Int, name: String? = nil) {
+    /// The tutorial's additive attention with a hidden size of `units`; `quantization` is set by
+    /// ``Model/quantized(_:)``.
+    public init(units: Int, name: String? = nil, quantization: QuantizationMode? = nil) {
         self.units = units
         self.name = name
+        self.quantization = quantization
     }
 
     /// Lowers the layer into graph operations (see `Layer`).
@@ -34,9 +38,9 @@ public final class AttentionLayer: Layer {
         defer { builder.scope = layerScope }
 
         builder.scope = layerScope + ".W"
-        let hidden = try Dense(units: units, activation: .tanh).lower([x], into: &builder)
+        let hidden = try Dense(units: units, activation: .tanh, quantization: quantization).lower([x], into: &builder)
         builder.scope = layerScope + ".V"
-        let score = try Dense(units: 1).lower([hidden], into: &builder)
+        let score = try Dense(units: 1, quantization: quantization).lower([hidden], into: &builder)
         builder.scope = layerScope
         let weights = try builder.apply(.softmax(axis: 1), [score])
         return try builder.apply(.weightedSum(axis: 1), [weights, x])

@@ -14,15 +14,22 @@ public final class Dense: Layer {
     public let useBias: Bool
     /// The name given by the user, or `nil` for Keras's automatic name.
     public let name: String?
+    /// How the kernel is stored and multiplied: `nil` for float32, `.int8` once the model is
+    /// quantized (``Model/quantized(_:)``): then the weights are `kernel` (int8 values as floats),
+    /// `bias` and `kernel_scale` `(units)`, as Keras's int8 Dense has them.
+    public let quantization: QuantizationMode?
     /// The base of Keras's automatic names for this layer.
     public var kerasBaseName: String { "dense" }
 
     /// A dense layer of `units` outputs; `activation` after the bias (linear by default).
-    public init(units: Int, activation: ActivationFunction = .linear, useBias: Bool = true, name: String? = nil) {
+    /// `quantization` is set by ``Model/quantized(_:)``, not by hand.
+    public init(units: Int, activation: ActivationFunction = .linear, useBias: Bool = true, name: String? = nil,
+                quantization: QuantizationMode? = nil) {
         self.units = units
         self.activation = activation
         self.useBias = useBias
         self.name = name
+        self.quantization = quantization
     }
 
     /// Keras's positional form: `Dense(128, activation: .relu)`.
@@ -40,7 +47,14 @@ public final class Dense: Layer {
         let features = shape[shape.count - 1]
         let kernel = try builder.parameter("kernel", shape: [features, units],
                                            initializer: .glorotUniform(fanIn: features, fanOut: units))
-        var y = try builder.apply(.matmul, [x, kernel])
+        var y: ValueID
+        switch quantization {
+        case nil:
+            y = try builder.apply(.matmul, [x, kernel])
+        case .int8:
+            let scale = try builder.parameter("kernel_scale", shape: [units], initializer: .ones)
+            y = try builder.apply(Operation(Int8MatMulOp()), [x, kernel, scale])
+        }
         if useBias {
             let bias = try builder.parameter("bias", shape: [units], initializer: .zeros)
             y = try builder.apply(.biasAdd, [y, bias])

@@ -9,6 +9,8 @@ extension ParameterInitializer {
         switch self {
         case .zeros:
             return .zeros(shape)
+        case .ones:
+            return Tensor(repeating: 1, shape: shape)
         case let .unitForgetBias(units):
             return Tensor(shape: shape, uncheckedScalars: (0..<shape.elementCount).map { $0 >= units && $0 < 2 * units ? 1 : 0 })
         case let .glorotUniform(fanIn, fanOut):

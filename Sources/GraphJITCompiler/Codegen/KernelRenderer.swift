@@ -70,6 +70,8 @@ private struct KernelWriter {
             return ("w_" + ids.map { graph[$0].name }.joined(separator: "_") + "_packed",
                     "weight\(ids.count > 1 ? "s" : "") \(ids.map(shape).joined(separator: " | ")), "
                         + (ids.count > 1 ? "concatenated along N, " : "") + "packed for sgemm_packed")
+        case let .weight(.int8(id)):
+            return ("w_" + graph[id].name + "_int8", "weight \(shape(id)) as int8, packed for dense_int8")
         case let .weight(.concatenated(ids)):
             let joined = ids.map { graph[$0].name }
             return ("w_" + joined.joined(separator: "_"), "weights \(joined.joined(separator: " | ")) end to end")
@@ -157,6 +159,7 @@ private struct KernelWriter {
                 case let .activation(function): RuntimeCall.activation(function)
                 case let .loss(function): .name(function.runtimeName)
                 case let .scratch(floats): name(.scratch(floats: floats, label: "call\(index)_\(position)"))
+                case let .weight(format): name(.weight(format))
                 case .null: .null
                 }
             }

@@ -147,6 +147,7 @@ struct KernelPlanner {
                     case let .input(value): builder.read(.value(value))
                     case let .output(value): builder.write(value == kernel.anchorOutput ? product : .value(value))
                     case let .scratch(floats): builder.write(.scratch(floats: floats, label: "call\(index)_\(position)"))
+                    case let .weight(format): builder.read(.weight(format))
                     case .int, .float, .activation, .loss, .null: break
                     }
                 }

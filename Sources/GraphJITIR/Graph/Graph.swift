@@ -69,6 +69,8 @@ public enum ParameterInitializer: Equatable, Hashable, Sendable {
     case orthogonal
     /// All zeros, for biases.
     case zeros
+    /// All ones, for scales (an int8 kernel's `kernel_scale` before quantization sets it).
+    case ones
     /// An LSTM bias with Keras's `unit_forget_bias`: zeros, except ones on the forget gate's
     /// block (`[0_u, 1_u, 0_2u]` in gate order i, f, c, o).
     case unitForgetBias(units: Int)

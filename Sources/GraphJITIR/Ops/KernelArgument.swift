@@ -18,11 +18,14 @@ public enum WeightFormat: Equatable, Hashable, Sendable {
     case packed([ValueID])
     /// Rank-1 parameters (biases) end to end.
     case concatenated([ValueID])
+    /// A `[K, N]` kernel of integers in [-127, 127] (a Keras int8 kernel) as int8 bytes, packed
+    /// once for `rt->dense_int8` (`rt->pack_int8_kernel`'s layout).
+    case int8(ValueID)
 
     /// The parameters the format is derived from.
     public var sources: [ValueID] {
         switch self {
-        case let .raw(id): [id]
+        case let .raw(id), let .int8(id): [id]
         case let .packed(ids), let .concatenated(ids): ids
         }
     }

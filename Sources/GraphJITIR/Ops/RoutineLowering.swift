@@ -87,6 +87,8 @@ public enum RuntimeOperand: Hashable, Sendable {
     case loss(LossFunction)
     /// Scratch memory of this many floats, private to the call (`float *`).
     case scratch(floats: Int)
+    /// A parameter in a derived format (``WeightFormat``), read by the routine.
+    case weight(WeightFormat)
     /// No buffer (`NULL`): an optional operand left out.
     case null
 }

@@ -65,6 +65,12 @@ package final class WeightStorage: Sendable {
                 derived.append(store.derived("packed", of: sources, count: count, derive: Self.pack))
                 persistent.append(nil)
                 buffers.append(derived.last!.storage)
+            case .int8:
+                let (k, n) = Self.gemmExtents(sources)
+                let count = Int(gj_runtime_get()!.pointee.int8_kernel_floats(Int32(k), Int32(n)))
+                derived.append(store.derived("int8", of: sources, count: max(count, 1), derive: Self.packInt8))
+                persistent.append(nil)
+                buffers.append(derived.last!.storage)
             }
         }
         self.buffers = buffers
@@ -102,6 +108,12 @@ package final class WeightStorage: Sendable {
             }
         }
         gj_runtime_get()!.pointee.pack_b(Int32(k), Int32(n), rows, Int32(n), target)
+    }
+
+    /// `rt->pack_int8_kernel` of one `[K, N]` kernel of int8 values stored as floats.
+    private static func packInt8(_ sources: [PersistentBuffer], into target: UnsafeMutablePointer<Float>) {
+        let (k, n) = gemmExtents(sources)
+        gj_runtime_get()!.pointee.pack_int8_kernel(Int32(k), Int32(n), sources[0].storage.pointer, target)
     }
 
     /// Runs `body` (a call that only reads persistent values) with every derived format current,

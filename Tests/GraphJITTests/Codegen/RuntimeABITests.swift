@@ -45,6 +45,9 @@ struct RuntimeABITests {
         "void (*sgd_update)(long n, const float *theta, const float *grad, const float *velocity, float *theta_out, float *velocity_out, float lr, float momentum, int nesterov)",
         "void (*rmsprop_update)(long n, const float *theta, const float *grad, const float *velocity, const float *momentum, const float *average, float *theta_out, float *velocity_out, float *momentum_out, float *average_out, float lr, float rho, float momentum_rate, float epsilon, float one_minus_rho)",
         "void (*increment)(const float *x, float *out)",
+        "size_t (*int8_kernel_floats)(int K, int N)",
+        "void (*pack_int8_kernel)(int K, int N, const float *kernel, void *packed)",
+        "void (*dense_int8)(int M, int N, int K, const float *A, const void *packed_kernel, const float *kernel_scale, float *C, void *scratch)",
     ]
 
     static let pinnedLosses: [(String, Int32)] = [
@@ -70,7 +73,7 @@ struct RuntimeABITests {
     @Test("the prelude declares exactly the pinned signatures, in order")
     func signaturesArePinned() {
         #expect(Self.preludeFields() == Self.pinnedSignatures)
-        #expect(RuntimePrelude.abiVersion == 4)
+        #expect(RuntimePrelude.abiVersion == 5)
         #expect(Int(gj_runtime_get()!.pointee.abi_version) == RuntimePrelude.abiVersion)
     }
 
@@ -136,7 +139,15 @@ struct RuntimeABITests {
                 routines += routine.calls
             }
         }
-        #expect(Set(routines.map(\.function)).count >= 15)
+        // The int8 Dense of a quantized model.
+        let quantized = try! TutorialModel.multitask(inputSize: 4, hidden: 3).quantized(.int8).makeGraph(batchSize: 2)
+        for node in quantized.nodes {
+            if case let .anchor(.routine(routine)) = node.operation.definition.lowering(of: node, in: quantized) {
+                routines += routine.calls
+            }
+        }
+        #expect(routines.contains { $0.function == "dense_int8" })
+        #expect(Set(routines.map(\.function)).count >= 16)
         for call in routines {
             #expect(arity[call.function] == call.operands.count, "rt->\(call.function) from an operation's lowering")
         }
@@ -174,7 +185,8 @@ struct RuntimeABITests {
             layout.offset(of: \.weighted_sum_grad), layout.offset(of: \.lstm_backward), layout.offset(of: \.loss_value),
             layout.offset(of: \.loss_grad), layout.offset(of: \.fill), layout.offset(of: \.all_finite),
             layout.offset(of: \.adam_update), layout.offset(of: \.sgd_update), layout.offset(of: \.rmsprop_update),
-            layout.offset(of: \.increment), layout.size,
+            layout.offset(of: \.increment), layout.offset(of: \.int8_kernel_floats),
+            layout.offset(of: \.pack_int8_kernel), layout.offset(of: \.dense_int8), layout.size,
         ]
         #expect(buffers[0].map { Int($0) } == header.map { $0 ?? -2 })
     }

@@ -220,6 +220,8 @@ struct ModelAPITests {
                 checked += 1
             case .zeros:
                 #expect(tensor.scalars.allSatisfy { $0 == 0 }, "\(spec.name) should be zero")
+            case .ones:
+                #expect(tensor.scalars.allSatisfy { $0 == 1 }, "\(spec.name) should be one")
             case .orthogonal, .unitForgetBias:
                 Issue.record("unexpected initializer \(spec.initializer) for \(spec.name)")
             }

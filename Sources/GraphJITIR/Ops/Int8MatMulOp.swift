@@ -1,0 +1,64 @@
+/// `x[..., K] · Wq[K, N]` as Keras 3's int8 Dense computes it (`keras/src/layers/core/dense.py`
+/// `_int8_call`): inputs `x`, the int8 kernel `Wq` (integers in [-127, 127], stored as floats) and
+/// its per-output-channel scale `s_w[N]`; output `[..., N]`, before the bias and activation.
+///
+/// Each row of `x` is quantized dynamically, `s_x = 127 / (max|x| + 1e-7)`,
+/// `xq = clip(round_half_even(x · s_x), ±127)`; the products are summed in int32 and the result is
+/// `Float(acc) / (s_w[n] · s_x)`, every float step in Keras's order, so GraphJIT's int8 outputs are
+/// Keras's. The JIT calls `rt->dense_int8` on the kernel packed once as int8 (``WeightFormat/int8(_:)``).
+public struct Int8MatMulOp: OperationDefinition {
+    /// Creates the op; it has no attributes.
+    public init() {}
+
+    public var mnemonic: String { "matmul_int8" }
+    public var kind: OperationKind { .routine }
+
+    public func outputShapes(for shapes: [[Int]]) throws(ShapeExpectation) -> [[Int]] {
+        try require(inputs: shapes, count: 3)
+        let (x, w, scale) = (shapes[0], shapes[1], shapes[2])
+        try require(x.count >= 2 && w.count == 2 && x.last == w[0] && scale == [w[1]],
+                    "x[..., K], an int8 kernel [K, N] with matching K and a kernel scale [N]")
+        return [x.dropLast() + [w[1]]]
+    }
+
+    /// The dynamic quantization of one row: `xq` and `s_x` (Keras's `abs_max_quantize`, axis -1).
+    static func quantize(_ row: ArraySlice<Float>) -> (values: [Int32], scale: Float) {
+        var largest: Float = 0
+        for value in row where abs(value) > largest || value.isNaN { largest = abs(value) }
+        let scale = Float(127) / (largest + Float(1e-7))
+        let values = row.map { value -> Int32 in
+            let rounded = (value * scale).rounded(.toNearestOrEven)
+            return rounded.isNaN ? 0 : Int32(min(max(rounded, -127), 127))
+        }
+        return (values, scale)
+    }
+
+    /// Integer arithmetic is exact, so the accumulator type does not matter.
+    public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
+                                                            accumulator: A.Type) -> [Tensor] {
+        let (x, w, scales) = (inputs[0], inputs[1], inputs[2])
+        let (k, n) = (w.shape[0], w.shape[1])
+        let m = x.elementCount / k
+        let kernel = w.scalars.map { $0.isNaN ? Int32(0) : Int32(min(max($0.rounded(.toNearestOrEven), -127), 127)) }
+        var out = [Float](repeating: 0, count: m * n)
+        for row in 0 ..< m {
+            let (xq, inputScale) = Self.quantize(x.scalars[row * k ..< (row + 1) * k])
+            for column in 0 ..< n {
+                var sum: Int32 = 0
+                for i in 0 ..< k { sum &+= xq[i] &* kernel[i * n + column] }
+                out[row * n + column] = Float(sum) / (scales.scalars[column] * inputScale)
+            }
+        }
+        return [Tensor(shape: outputShapes[0], uncheckedScalars: out)]
+    }
+
+    public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {
+        let kernel = graph[node.inputs[1]].shape
+        let (k, n) = (kernel[0], kernel[1])
+        let m = graph[node.inputs[0]].shape.elementCount / k
+        return .anchor(.routine(RoutineLowering("dense_int8", [
+            .int(m), .int(n), .int(k), .input(node.inputs[0]), .weight(.int8(node.inputs[1])), .input(node.inputs[2]),
+            .output(node.output), .scratch(floats: (k + 3) / 4),
+        ], multiplyAdds: m * n * k)))
+    }
+}

@@ -1,0 +1,111 @@
+/*
+ * quantized.c - Keras 3's int8 Dense (keras/src/layers/core/dense.py `_int8_call`), exactly.
+ *
+ * Keras quantizes the kernel once, per output channel: s_w[n] = 127 / (max_k |W[k,n]| + 1e-7),
+ * Wq = clip(round(W * s_w), -127, 127); GraphJIT's weights hold Wq (as floats) and s_w. At call
+ * time every row of the input is quantized the same way (AbsMaxQuantizer, axis -1):
+ *     s_x = 127 / (max |x| + 1e-7),  xq = clip(round_half_even(x * s_x), -127, 127)
+ * then the int8 x int8 products are summed in int32 (as TensorFlow's int8 matmul does), converted
+ * to float and divided by (s_w[n] * s_x), that product rounded to float first:
+ *     C[m,n] = (float)acc / (s_w[n] * s_x[m]).
+ * Every float step is one IEEE operation in that order, so the result is Keras's bit for bit up
+ * to the int32 -> float conversion, which both round to nearest.
+ *
+ * The kernel is packed once ([N][K] int8, each output channel's K bytes contiguous) and the dot
+ * products use AVX2's vpmaddwd on sign-extended pairs where the CPU has it (no pair can saturate:
+ * |xq * wq| <= 127 * 127), else plain C. int32 accumulation overflows past K = 133,143; Keras's
+ * does too (the tutorial's largest K is 30,752).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "gj_internal.h"
+
+size_t gj_int8_kernel_floats(int K, int N)
+{
+    if (K <= 0 || N <= 0) return 0;
+    size_t bytes = (size_t)K * (size_t)N;
+    return (bytes + sizeof(float) - 1) / sizeof(float);
+}
+
+void gj_pack_int8_kernel(int K, int N, const float *kernel, void *packed)
+{
+    int8_t *out = packed;
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++) {
+            float w = kernel[(size_t)k * N + n];
+            /* The weights are integers already; clamp anything else into the int8 range. */
+            w = w != w ? 0.0f : fminf(fmaxf(w, -127.0f), 127.0f);
+            out[(size_t)n * K + k] = (int8_t)lrintf(w);
+        }
+}
+
+/* One row of A quantized into xq (K bytes); returns s_x. */
+static float quantize_row(const float *a, int K, int8_t *xq)
+{
+    float largest = 0.0f;
+    for (int k = 0; k < K; k++) {
+        float v = fabsf(a[k]);
+        largest = v > largest || v != v ? v : largest;
+    }
+    const float scale = 127.0f / (largest + 1e-7f);
+    for (int k = 0; k < K; k++) {
+        float q = nearbyintf(a[k] * scale); /* the default rounding mode: half to even */
+        q = q != q ? 0.0f : fminf(fmaxf(q, -127.0f), 127.0f);
+        xq[k] = (int8_t)q;
+    }
+    return scale;
+}
+
+static int32_t dot_int8_portable(const int8_t *x, const int8_t *w, int K)
+{
+    int32_t acc = 0;
+    for (int k = 0; k < K; k++) acc += (int32_t)x[k] * (int32_t)w[k];
+    return acc;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+GJ_TARGET_AVX2 static int32_t dot_int8_avx2(const int8_t *x, const int8_t *w, int K)
+{
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+    int k = 0;
+    for (; k + 32 <= K; k += 32) {
+        __m256i x0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + k)));
+        __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + k)));
+        __m256i x1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + k + 16)));
+        __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + k + 16)));
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(x0, w0));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(x1, w1));
+    }
+    __m256i acc = _mm256_add_epi32(acc0, acc1);
+    __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, _MM_SHUFFLE(1, 0, 3, 2)));
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, _MM_SHUFFLE(2, 3, 0, 1)));
+    int32_t total = _mm_cvtsi128_si32(sum);
+    for (; k < K; k++) total += (int32_t)x[k] * (int32_t)w[k];
+    return total;
+}
+#endif
+
+void gj_dense_int8(int M, int N, int K, const float *A, const void *packed_kernel, const float *kernel_scale,
+                   float *C, void *scratch)
+{
+    if (M <= 0 || N <= 0 || K <= 0) return;
+    const int8_t *wq = packed_kernel;
+    int8_t *xq = scratch;
+    int32_t (*dot)(const int8_t *, const int8_t *, int) = dot_int8_portable;
+#if defined(__x86_64__)
+    if (gj_current_path() != GJ_PATH_PORTABLE) dot = dot_int8_avx2;
+#endif
+    for (int m = 0; m < M; m++) {
+        const float input_scale = quantize_row(A + (size_t)m * K, K, xq);
+        float *c = C + (size_t)m * N;
+        for (int n = 0; n < N; n++) {
+            const int32_t acc = dot(xq, wq + (size_t)n * K, K);
+            c[n] = (float)acc / (kernel_scale[n] * input_scale);
+        }
+    }
+}
