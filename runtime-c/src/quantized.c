@@ -12,8 +12,8 @@
  * to the int32 -> float conversion, which both round to nearest.
  *
  * The kernel is packed once ([N][K] int8, each output channel's K bytes contiguous) and the dot
- * products use AVX2's vpmaddwd on sign-extended pairs where the CPU has it (no pair can saturate:
- * |xq * wq| <= 127 * 127), else plain C. int32 accumulation overflows past K = 133,143; Keras's
+ * products use AVX2's vpmaddubsw with the sign trick where the CPU has it (on the AVX2 and
+ * AVX-512 paths), else plain C; a large row's output channels are spread over the workers. int32 accumulation overflows past K = 133,143; Keras's
  * does too (the tutorial's largest K is 30,752).
  */
 #include <math.h>
@@ -68,17 +68,30 @@ static int32_t dot_int8_portable(const int8_t *x, const int8_t *w, int K)
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+/* 32 products per step with the sign trick (llama.cpp's mul_sum_i8_pairs): vpmaddubsw multiplies
+ * unsigned by signed bytes, so |x| goes in as the unsigned operand and x's sign moves onto w
+ * (vpsignb). A pair of products is at most 2 * 127 * 127 = 32258, so the 16-bit sums never
+ * saturate (xq and wq are never -128); vpmaddwd with ones widens them to 32 bits. */
 GJ_TARGET_AVX2 static int32_t dot_int8_avx2(const int8_t *x, const int8_t *w, int K)
 {
+    const __m256i ones = _mm256_set1_epi16(1);
     __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
     int k = 0;
+    for (; k + 64 <= K; k += 64) {
+        __m256i x0 = _mm256_loadu_si256((const __m256i *)(x + k));
+        __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + k));
+        __m256i x1 = _mm256_loadu_si256((const __m256i *)(x + k + 32));
+        __m256i w1 = _mm256_loadu_si256((const __m256i *)(w + k + 32));
+        __m256i p0 = _mm256_maddubs_epi16(_mm256_sign_epi8(x0, x0), _mm256_sign_epi8(w0, x0));
+        __m256i p1 = _mm256_maddubs_epi16(_mm256_sign_epi8(x1, x1), _mm256_sign_epi8(w1, x1));
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p0, ones));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(p1, ones));
+    }
     for (; k + 32 <= K; k += 32) {
-        __m256i x0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + k)));
-        __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + k)));
-        __m256i x1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + k + 16)));
-        __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + k + 16)));
-        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(x0, w0));
-        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(x1, w1));
+        __m256i x0 = _mm256_loadu_si256((const __m256i *)(x + k));
+        __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + k));
+        __m256i p0 = _mm256_maddubs_epi16(_mm256_sign_epi8(x0, x0), _mm256_sign_epi8(w0, x0));
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p0, ones));
     }
     __m256i acc = _mm256_add_epi32(acc0, acc1);
     __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
@@ -90,22 +103,46 @@ GJ_TARGET_AVX2 static int32_t dot_int8_avx2(const int8_t *x, const int8_t *w, in
 }
 #endif
 
+typedef int32_t (*dot_int8_fn)(const int8_t *, const int8_t *, int);
+
+/* The output channels of one row, split over the worker pool when the row is large. */
+typedef struct {
+    const int8_t *xq, *wq;
+    const float *kernel_scale;
+    float input_scale, *c;
+    int K;
+    dot_int8_fn dot;
+} dense_int8_row;
+
+static void dense_int8_columns(void *context, long begin, long end, int worker)
+{
+    (void)worker;
+    const dense_int8_row *row = context;
+    for (long n = begin; n < end; n++) {
+        const int32_t acc = row->dot(row->xq, row->wq + (size_t)n * row->K, row->K);
+        row->c[n] = (float)acc / (row->kernel_scale[n] * row->input_scale);
+    }
+}
+
 void gj_dense_int8(int M, int N, int K, const float *A, const void *packed_kernel, const float *kernel_scale,
                    float *C, void *scratch)
 {
     if (M <= 0 || N <= 0 || K <= 0) return;
     const int8_t *wq = packed_kernel;
     int8_t *xq = scratch;
-    int32_t (*dot)(const int8_t *, const int8_t *, int) = dot_int8_portable;
+    dot_int8_fn dot = dot_int8_portable;
 #if defined(__x86_64__)
     if (gj_current_path() != GJ_PATH_PORTABLE) dot = dot_int8_avx2;
 #endif
+    /* Columns in chunks of ~64K products: a large row (the CNN's 30752 x 128 Dense at batch 1)
+     * spreads over the workers, a small one stays on the caller's thread. */
+    const long grain = K >= 65536 ? 1 : 65536 / K;
     for (int m = 0; m < M; m++) {
-        const float input_scale = quantize_row(A + (size_t)m * K, K, xq);
-        float *c = C + (size_t)m * N;
-        for (int n = 0; n < N; n++) {
-            const int32_t acc = dot(xq, wq + (size_t)n * K, K);
-            c[n] = (float)acc / (kernel_scale[n] * input_scale);
-        }
+        dense_int8_row row = {
+            .xq = xq, .wq = wq, .kernel_scale = kernel_scale, .c = C + (size_t)m * N, .K = K, .dot = dot,
+            .input_scale = quantize_row(A + (size_t)m * K, K, xq),
+        };
+        if ((long)N > grain) gj_parallel_for(N, grain, dense_int8_columns, &row);
+        else dense_int8_columns(&row, 0, N, 0);
     }
 }

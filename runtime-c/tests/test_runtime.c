@@ -790,6 +790,49 @@ static void test_routing(const gj_runtime *rt)
     CHECK(C[0] == 19 && C[1] == 22 && C[2] == 43 && C[3] == 50, "old table after install");
 }
 
+/* ---- int8 Dense ---------------------------------------------------------------------------------- */
+
+/* dense_int8 against Keras's scheme written out here in scalar C (int64 sums, the same float
+ * steps): the results must be equal bit for bit on every path, for K below, at and past the
+ * vector widths and large enough to be split over the workers. */
+static void test_int8(const gj_runtime *rt, const char *path)
+{
+    static const int shapes[][3] = { { 1, 3, 1 }, { 3, 5, 31 }, { 2, 7, 32 }, { 2, 9, 33 }, { 4, 10, 64 },
+                                     { 3, 16, 100 }, { 2, 130, 257 }, { 1, 128, 4099 } };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *A = malloc(sizeof(float) * (size_t)M * K), *W = malloc(sizeof(float) * (size_t)K * N);
+        float *scale = malloc(sizeof(float) * (size_t)N), *C = malloc(sizeof(float) * (size_t)M * N);
+        void *packed = malloc(sizeof(float) * rt->int8_kernel_floats(K, N));
+        signed char *scratch = malloc((size_t)K);
+        fill(A, (size_t)M * K, -3, 3);
+        for (size_t i = 0; i < (size_t)K * N; i++) W[i] = (float)(int)rnd_float(-127.9f, 127.9f);
+        W[0] = 127; W[(size_t)K * N - 1] = -127;
+        fill(scale, (size_t)N, 0.5f, 200);
+        rt->pack_int8_kernel(K, N, W, packed);
+        rt->dense_int8(M, N, K, A, packed, scale, C, scratch);
+        int mismatches = 0;
+        for (int m = 0; m < M; m++) {
+            float largest = 0;
+            for (int k = 0; k < K; k++) largest = fabsf(A[(size_t)m * K + k]) > largest ? fabsf(A[(size_t)m * K + k]) : largest;
+            const float sx = 127.0f / (largest + 1e-7f);
+            for (int n = 0; n < N; n++) {
+                long long acc = 0;
+                for (int k = 0; k < K; k++) {
+                    float q = nearbyintf(A[(size_t)m * K + k] * sx);
+                    q = q > 127 ? 127 : q < -127 ? -127 : q;
+                    acc += (long long)q * (long long)W[(size_t)k * N + n];
+                }
+                const float expected = (float)(int)acc / (scale[n] * sx);
+                if (C[(size_t)m * N + n] != expected) mismatches++;
+            }
+        }
+        CHECK(mismatches == 0, "%s: dense_int8 %dx%dx%d: %d outputs differ from the scalar scheme", path, M, N, K,
+              mismatches);
+        free(A); free(W); free(scale); free(C); free(packed); free(scratch);
+    }
+}
+
 int main(void)
 {
     const gj_runtime *rt = gj_runtime_get();
@@ -813,6 +856,9 @@ int main(void)
     test_pack_portability(rt);
     test_parallel_for(rt);
     test_misc(rt);
+    /* After the others, so that their random inputs stay what they were. */
+    for (int p = 0; p < 3; p++)
+        if (gj_runtime_force_path(PATHS[p])) test_int8(rt, PATHS[p]);
     gj_runtime_force_path(detected);
     test_routing(rt);
     printf("%d checks, %d failures\n", g_checks, g_failures);
