@@ -6,7 +6,7 @@ extension Model {
     /// `.int8`: every `Dense` layer, the attention layer's `W` and `V` sublayers included, gets an
     /// int8 kernel, quantized once per output channel,
     /// `s_w = 127 / (max_k |W[k, n]| + 1e-7)`, `Wq = clip(round_half_even(W · s_w), ±127)` (in
-    /// float32, as Keras), and multiplies as Keras's int8 Dense does (``Int8MatMulOp``); its weights
+    /// float32, as Keras), and multiplies as Keras's int8 Dense does (`Int8MatMulOp`); its weights
     /// are `kernel` (the int8 values), `bias` and `kernel_scale`. Other layers (Conv2D, LSTM) stay
     /// float32, as in Keras. Layer names, inputs, outputs and the compile configuration are kept;
     /// the original model is not changed.
