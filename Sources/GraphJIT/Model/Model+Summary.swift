@@ -56,17 +56,24 @@ extension Model {
             if index < cells.count - 1 { lines.append(rule("├", "─", "┼", "┤")) }
         }
         lines.append(rule("└", "─", "┴", "┘"))
-        let trainable = try parameterCount()
+        // As Keras: an int8 kernel (1 byte a value) and its scale are non-trainable weights.
+        let specs = try makeGraph(batchSize: 1).parameters
+        let scales = Set(specs.map(\.name).filter { $0.hasSuffix(".kernel_scale") })
+        let int8Kernels = Set(scales.map { String($0.dropLast("_scale".count)) })
+        let frozen = specs.filter { scales.contains($0.name) || int8Kernels.contains($0.name) }
+        let nonTrainable = frozen.reduce(0) { $0 + $1.shape.elementCount }
+        let nonTrainableBytes = frozen.reduce(0) { $0 + $1.shape.elementCount * (int8Kernels.contains($1.name) ? 1 : 4) }
+        let trainable = try parameterCount() - nonTrainable
         // As Keras: once the optimizer has variables (after a step, or read from a file), they
         // count in the total: the slots, the step count and the learning rate.
         // Keras's step count is an int64 (8 bytes), the learning rate and the slots float32.
         let slots = optimizerState().map { $0.slots.values.reduce(0) { $0 + $1.shape.elementCount } }
         let optimizer = slots.map { $0 + 2 } ?? 0
         let optimizerBytes = slots.map { $0 * 4 + 8 + 4 } ?? 0
-        let total = trainable + optimizer
-        lines.append(" Total params: \(Self.grouped(total)) (\(Self.byteText(trainable * 4 + optimizerBytes)))")
+        let total = trainable + nonTrainable + optimizer
+        lines.append(" Total params: \(Self.grouped(total)) (\(Self.byteText(trainable * 4 + nonTrainableBytes + optimizerBytes)))")
         lines.append(" Trainable params: \(Self.grouped(trainable)) (\(Self.byteText(trainable * 4)))")
-        lines.append(" Non-trainable params: 0 (0.00 B)")
+        lines.append(" Non-trainable params: \(Self.grouped(nonTrainable)) (\(Self.byteText(nonTrainableBytes)))")
         if optimizer > 0 { lines.append(" Optimizer params: \(Self.grouped(optimizer)) (\(Self.byteText(optimizerBytes)))") }
         if showingCompileConfiguration, let configuration = trainingConfiguration {
             let losses = configuration.byOutput.map { $0.losses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.rawValue)" } }

@@ -40,6 +40,16 @@ struct Int8QuantizationTests {
         #expect(try cnn.makeGraph(batchSize: 1).nodes.map(\.operation.mnemonic).contains("conv2d"), "Conv2D stays float")
     }
 
+    @Test("summary() of an int8 model counts and sizes its weights as Keras's does")
+    func summary() throws {
+        // Keras 3.15.1, the tutorial's multitask model after model.quantize("int8"): the int8
+        // kernels (1 byte each) and their scales are non-trainable.
+        let lines = try TutorialModel.multitask.make().quantized(.int8).summary().split(separator: "\n").map(String.init)
+        #expect(lines.contains(" Total params: 10,398 (10.99 KB)"), "\(lines)")
+        #expect(lines.contains(" Trainable params: 143 (572.00 B)"))
+        #expect(lines.contains(" Non-trainable params: 10,255 (10.43 KB)"))
+    }
+
     @Test("int8 outputs: the JIT equals the reference, and stays near the float model",
           arguments: ["multitask", "attention", "cnn", "lstm"], engines)
     func jitMatchesReference(_ name: String, _ engine: Engine) throws {
