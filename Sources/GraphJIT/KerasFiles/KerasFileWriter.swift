@@ -62,7 +62,7 @@ struct KerasFileWriter {
         // numbers the weight groups.
         let inputsByName = Dictionary(topology.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let layersByName = Dictionary(layers.map { ($0.name, $0.layer) }, uniquingKeysWith: { a, _ in a })
-        let order = isSequential ? topology.inputs.map(\.name) + layers.map(\.name) : topology.kerasFunctionalOrder
+        let order = try model.kerasLayerOrder
         var layerEntries: [JSON] = []
         var weightOrder: [(className: String, name: String)] = []
         for name in order {

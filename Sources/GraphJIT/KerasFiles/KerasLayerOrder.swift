@@ -90,3 +90,15 @@ extension ModelTopology {
                                inputs: Array(0 ..< firstCall)).names
     }
 }
+
+extension Model {
+    /// Input and layer names in the order Keras 3 lists them in a `.keras` file's config (and its
+    /// rebuilt model's `layers`, which also numbers the weight groups): a Sequential's input, then
+    /// its layers in order; a functional model's in `map_graph` order.
+    var kerasLayerOrder: [String] {
+        get throws {
+            let topology = try topology.get()
+            return self is Sequential ? topology.inputs.map(\.name) + topology.layers.map(\.name) : topology.kerasFunctionalOrder
+        }
+    }
+}

@@ -47,8 +47,7 @@ struct KerasParityTests {
         // Layer and input names are Keras's, in Keras's order (a functional model's `model.layers`
         // by depth from the outputs, as Keras's map_graph orders them; the inputs' positions too).
         let inputNames = try model.inputSignature().map(\.name)
-        let kerasOrder = model is Sequential ? inputNames + (try model.layerNames()) : try model.topology.get().kerasFunctionalOrder
-        #expect(kerasOrder == fixture.entry.layers)
+        #expect(try model.kerasLayerOrder == fixture.entry.layers)
         #expect(Set(inputNames + (try model.layerNames())) == Set(fixture.entry.layers))
         #expect(try model.inputSignature().map { [fixture.inputs[0].shape[0]] + $0.shape } == fixture.entry.inputShapes)
     }
