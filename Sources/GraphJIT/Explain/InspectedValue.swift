@@ -1,5 +1,5 @@
 /// A value of a model's graph that an explanation reads or differentiates.
-enum InspectedValue: Hashable, Sendable, CustomStringConvertible {
+enum InspectedValue: Hashable, Sendable {
     /// Model input number `k` (for gradients with respect to it).
     case input(Int)
     /// Model output number `k`.
@@ -10,14 +10,4 @@ enum InspectedValue: Hashable, Sendable, CustomStringConvertible {
     /// A value by name, as `Model.valueNames()` lists them: a layer's output (`conv2d`) or one of
     /// its intermediate values (`attention_layer/softmax`).
     case named(String)
-
-    /// A short description (`output 0`, `logits of output 0`, `'conv2d'`).
-    var description: String {
-        switch self {
-        case let .input(index): "input \(index)"
-        case let .output(index): "output \(index)"
-        case let .logits(index): "logits of output \(index)"
-        case let .named(name): "'\(name)'"
-        }
-    }
 }

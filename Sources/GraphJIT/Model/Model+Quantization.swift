@@ -70,12 +70,11 @@ extension Model {
         for row in 0 ..< k {
             for column in 0 ..< n { largest[column] = max(largest[column], abs(kernel.scalars[row * n + column])) }
         }
-        let scales = largest.map { Float(127) / ($0 + Float(1e-7)) }
+        let scales = largest.map(Int8MatMulOp.scale(forLargest:))
         var values = [Float](repeating: 0, count: k * n)
         for row in 0 ..< k {
             for column in 0 ..< n {
-                let rounded = (kernel.scalars[row * n + column] * scales[column]).rounded(.toNearestOrEven)
-                values[row * n + column] = rounded.isNaN ? 0 : min(max(rounded, -127), 127)
+                values[row * n + column] = Int8MatMulOp.quantized(kernel.scalars[row * n + column], scale: scales[column])
             }
         }
         return (Tensor(shape: [k, n], uncheckedScalars: values), Tensor(shape: [n], uncheckedScalars: scales))

@@ -21,16 +21,23 @@ public struct Int8MatMulOp: OperationDefinition {
         return [x.dropLast() + [w[1]]]
     }
 
+    /// Keras's abs-max scale (`abs_max_quantize`) of values whose largest magnitude is `largest`:
+    /// `127 / (largest + 1e-7)`, each step in float32. Kernels and input rows are both scaled so.
+    public static func scale(forLargest largest: Float) -> Float { Float(127) / (largest + Float(1e-7)) }
+
+    /// `value · scale` rounded half to even and clipped to ±127 (NaN to 0): one int8 value as Keras
+    /// quantizes it, kept as a float.
+    public static func quantized(_ value: Float, scale: Float = 1) -> Float {
+        let rounded = (value * scale).rounded(.toNearestOrEven)
+        return rounded.isNaN ? 0 : min(max(rounded, -127), 127)
+    }
+
     /// The dynamic quantization of one row: `xq` and `s_x` (Keras's `abs_max_quantize`, axis -1).
     static func quantize(_ row: ArraySlice<Float>) -> (values: [Int32], scale: Float) {
         var largest: Float = 0
         for value in row where abs(value) > largest || value.isNaN { largest = abs(value) }
-        let scale = Float(127) / (largest + Float(1e-7))
-        let values = row.map { value -> Int32 in
-            let rounded = (value * scale).rounded(.toNearestOrEven)
-            return rounded.isNaN ? 0 : Int32(min(max(rounded, -127), 127))
-        }
-        return (values, scale)
+        let scale = Self.scale(forLargest: largest)
+        return (row.map { Int32(Self.quantized($0, scale: scale)) }, scale)
     }
 
     /// Integer arithmetic is exact, so the accumulator type does not matter.
@@ -39,7 +46,7 @@ public struct Int8MatMulOp: OperationDefinition {
         let (x, w, scales) = (inputs[0], inputs[1], inputs[2])
         let (k, n) = (w.shape[0], w.shape[1])
         let m = x.elementCount / k
-        let kernel = w.scalars.map { $0.isNaN ? Int32(0) : Int32(min(max($0.rounded(.toNearestOrEven), -127), 127)) }
+        let kernel = w.scalars.map { Int32(Self.quantized($0)) }
         var out = [Float](repeating: 0, count: m * n)
         for row in 0 ..< m {
             let (xq, inputScale) = Self.quantize(x.scalars[row * k ..< (row + 1) * k])
