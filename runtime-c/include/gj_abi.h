@@ -12,7 +12,7 @@
 #ifndef GJ_ABI_H
 #define GJ_ABI_H
 
-#define GJ_RUNTIME_ABI_VERSION 5
+#define GJ_RUNTIME_ABI_VERSION 6
 
 /* Elementwise activations: X(NAME, value). GEMM epilogues, `activate` and `lstm_cell` take these
  * values. Every path computes every activation: a path without a vector routine for one falls
@@ -34,6 +34,10 @@
     X(SPARSE_CATEGORICAL_CROSSENTROPY_FROM_LOGITS, 2) \
     X(SPARSE_CATEGORICAL_CROSSENTROPY, 3)             \
     X(MEAN_SQUARED_ERROR, 4)
+
+/* dense_int8 quantizes the rows of A in passes of at most this many rows; its scratch holds one
+ * pass (Int8MatMulOp's lowering in GraphJITIR asks for that size). */
+#define GJ_INT8_ROWS_PER_PASS 64
 
 /* The table of runtime routines, in struct order: X(return type, name, (parameters), doc). */
 #define GJ_ABI_FUNCTIONS(X)                                                                        \
@@ -136,9 +140,10 @@
     X(size_t, int8_kernel_floats, (int K, int N),                                                  \
       "floats an int8 kernel of K x N takes (pack_int8_kernel's layout)")                          \
     X(void, pack_int8_kernel, (int K, int N, const float *kernel, void *packed),                   \
-      "kernel[K,N] of integers in [-127,127] -> int8, transposed to [N,K]")                        \
+      "kernel[K,N] of integers in [-127,127] -> int8 blocks of 16 columns x 4 rows, column sums")  \
     X(void, dense_int8, (int M, int N, int K, const float *A, const void *packed_kernel,           \
                          const float *kernel_scale, float *C, void *scratch),                      \
-      "Keras 3 int8 Dense: rows of A quantized by 127/(max|a|+1e-7), int32 dot products, C = acc/(s_w*s_x)")
+      "Keras 3 int8 Dense: rows of A quantized by 127/(max|a|+1e-7), int32 dot products, C = acc/(s_w*s_x); " \
+      "scratch: min(M, GJ_INT8_ROWS_PER_PASS) * (ceil(K/4) + 1) floats")
 
 #endif /* GJ_ABI_H */

@@ -65,7 +65,13 @@ public struct Int8MatMulOp: OperationDefinition {
         let m = graph[node.inputs[0]].shape.elementCount / k
         return .anchor(.routine(RoutineLowering("dense_int8", [
             .int(m), .int(n), .int(k), .input(node.inputs[0]), .weight(.int8(node.inputs[1])), .input(node.inputs[2]),
-            .output(node.output), .scratch(floats: (k + 3) / 4),
+            .output(node.output), .scratch(floats: Self.scratchFloats(rows: m, depth: k)),
         ], multiplyAdds: m * n * k)))
+    }
+
+    /// `rt->dense_int8`'s scratch (gj_abi.h): one pass of at most `GJ_INT8_ROWS_PER_PASS` (64)
+    /// quantized rows, `ceil(K/4) · 4` bytes each, then their scales.
+    static func scratchFloats(rows: Int, depth: Int) -> Int {
+        min(rows, 64) * ((depth + 3) / 4 + 1)
     }
 }

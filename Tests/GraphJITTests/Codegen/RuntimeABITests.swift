@@ -73,7 +73,7 @@ struct RuntimeABITests {
     @Test("the prelude declares exactly the pinned signatures, in order")
     func signaturesArePinned() {
         #expect(Self.preludeFields() == Self.pinnedSignatures)
-        #expect(RuntimePrelude.abiVersion == 5)
+        #expect(RuntimePrelude.abiVersion == 6)
         #expect(Int(gj_runtime_get()!.pointee.abi_version) == RuntimePrelude.abiVersion)
     }
 
