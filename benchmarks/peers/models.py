@@ -5,7 +5,14 @@
                                       chose it, see ``keras_modules``), layers named as GraphJIT
                                       names them, every weight assigned by name;
 * ``build_onnx(name, weights, batch)`` the same model as an ONNX graph written by hand with
-                                      ``onnx.helper`` (opset 17), validated with ``onnx.checker``.
+                                      ``onnx.helper`` (opset 17), validated with ``onnx.checker``;
+                                      ``dense_op="matmul-add"`` writes every Dense as MatMul + Add
+                                      instead of Gemm (what ONNX Runtime's dynamic quantizer needs);
+* ``quantize_onnx_int8(model, per_channel)`` ONNX Runtime's own dynamic int8 of such a graph
+                                      (``onnxruntime.quantization.quantize_dynamic``, QInt8 weights,
+                                      MatMul only, i.e. the Dense kernels, as Keras's and GraphJIT's
+                                      int8 quantize them), checked by ``verify_int8`` to really hold
+                                      MatMulInteger / DynamicQuantizeLinear nodes;
 
 Both take the same input GraphJIT takes (NHWC images for the CNN, ``(batch, time, features)`` for the
 sequence models) and give the same outputs (softmax probabilities; two of them for multitask). Every
@@ -20,15 +27,19 @@ read by hand with numpy: ``read_safetensors`` / ``write_safetensors``.
 Run as a script to check the ONNX graphs against Keras on random weights::
 
     python benchmarks/peers/models.py            # max |ONNX Runtime - Keras| < 1e-5 for every model
+                                                 # (Gemm and MatMul+Add Dense), and that every int8
+                                                 # graph quantizes every Dense kernel
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import struct
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +103,16 @@ SPECS: dict[str, ModelSpec] = {
         (1, 64, 256),
         64 * 128 + 128 * 10 + 128 * 5,
         "Dense 128 relu -> heads Dense 10 softmax, Dense 5 softmax"),
+}
+
+
+# The Keras Dense layers of each model (GraphJIT's names): the layers int8 quantization touches
+# (Keras 3's ``model.quantize("int8")`` and GraphJIT's ``quantized(.int8)``: Conv2D and LSTM stay fp32).
+DENSE_LAYERS: dict[str, tuple[str, ...]] = {
+    "cnn": ("dense", "dense_1"),
+    "lstm": ("dense",),
+    "attention": ("attention_layer.W", "attention_layer.V", "dense"),
+    "multitask": ("dense", "dense_1", "dense_2"),
 }
 
 
@@ -324,9 +345,15 @@ def _onnx():
     return onnx, TensorProto, helper, numpy_helper
 
 
+DENSE_OPS = ("gemm", "matmul-add")
+
+
 class _GraphBuilder:
-    def __init__(self):
+    def __init__(self, dense_op: str = "gemm"):
+        if dense_op not in DENSE_OPS:
+            raise ValueError(f"dense_op {dense_op!r}: expected one of {DENSE_OPS}")
         self.nodes, self.initializers = [], []
+        self.dense_op = dense_op
         self._onnx = _onnx()
 
     def init(self, name: str, array: np.ndarray, dtype=np.float32) -> str:
@@ -339,10 +366,15 @@ class _GraphBuilder:
         return outputs[-1]
 
     def dense(self, x: str, weights: dict[str, np.ndarray], layer: str, activation: str | None) -> str:
-        """Gemm (x is 2-D) with the Keras (in, out) kernel as B, then the activation."""
+        """Gemm (x is 2-D) with the Keras (in, out) kernel as B -- or MatMul + Add with
+        ``dense_op="matmul-add"`` -- then the activation."""
         k = self.init(f"{layer}.kernel", weights[f"{layer}.kernel"])
         b = self.init(f"{layer}.bias", weights[f"{layer}.bias"])
-        y = self.node("Gemm", [x, k, b], f"{layer}/gemm")
+        if self.dense_op == "gemm":
+            y = self.node("Gemm", [x, k, b], f"{layer}/gemm")
+        else:
+            y = self.node("MatMul", [x, k], f"{layer}/matmul")
+            y = self.node("Add", [y, b], f"{layer}/add")
         if activation == "relu":
             y = self.node("Relu", [y], f"{layer}/relu")
         elif activation == "softmax":
@@ -365,18 +397,22 @@ def lstm_gates_to_onnx(matrix: np.ndarray, units: int) -> np.ndarray:
 
 
 def build_onnx(name: str, weights: dict[str, np.ndarray], batch: int | None = None,
-               cnn_flatten: str = "permute-weights", attention_sum: str = "mul-reducesum"):
+               cnn_flatten: str = "permute-weights", attention_sum: str = "mul-reducesum",
+               dense_op: str = "gemm"):
     """The model as an ONNX ModelProto (opset 17) taking ``input`` and giving ``output_0``[, ``output_1``].
 
     ``batch`` fixes the batch dimension (None: symbolic ``N``). ``cnn_flatten``: "permute-weights"
     (flatten NCHW, Dense rows permuted at build time) or "transpose" (transpose back to NHWC, then
     flatten, Keras weights unchanged). ``attention_sum``: "mul-reducesum" (Mul + ReduceSum over time)
     or "matmul" (the weighted sum as a batched MatMul of the transposed weights with x).
+    ``dense_op``: "gemm" (a Dense whose input is 2-D is one Gemm) or "matmul-add" (MatMul then Add:
+    ONNX Runtime's dynamic quantizer quantizes MatMul, not Gemm). The attention layer's W and V act
+    on 3-D input and are MatMul + Add either way.
     """
     onnx, TensorProto, helper, _ = _onnx()
     check_weights(name, weights)
     spec = SPECS[name]
-    g = _GraphBuilder()
+    g = _GraphBuilder(dense_op)
     dim = batch if batch is not None else "N"
     x = "input"
 
@@ -454,6 +490,88 @@ def build_onnx(name: str, weights: dict[str, np.ndarray], batch: int | None = No
     return model
 
 
+# MARK: - ONNX Runtime's dynamic int8
+
+
+def initializer_bytes(model) -> int:
+    """Bytes of every initializer of an ONNX model as stored (int8 1 byte, fp32 4, ...)."""
+    _, _, _, numpy_helper = _onnx()
+    return int(sum(numpy_helper.to_array(t).nbytes for t in model.graph.initializer))
+
+
+def op_counts(model) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for n in model.graph.node:
+        counts[n.op_type] = counts.get(n.op_type, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+INT8_OPS = ("MatMulInteger", "DynamicQuantizeLinear", "DynamicQuantizeMatMul", "MatMulIntegerToFloat",
+            "ConvInteger", "DynamicQuantizeLSTM")
+
+
+def quantize_onnx_int8(model, per_channel: bool, op_types: tuple[str, ...] = ("MatMul",)):
+    """ONNX Runtime's dynamic int8 of ``model`` (a fp32 ModelProto from ``build_onnx(...,
+    dense_op="matmul-add")``): ``quantize_dynamic`` with QInt8 weights (symmetric; per output column
+    with ``per_channel``, else one scale per tensor) and its fixed scheme for activations (uint8,
+    asymmetric, one scale and zero point per tensor, computed at run time by DynamicQuantizeLinear).
+    Only ``op_types`` are quantized: MatMul, i.e. the Dense kernels -- Keras's int8 leaves Conv2D and
+    LSTM in fp32 too. Activation-times-activation MatMuls stay fp32 (MatMulConstBOnly, the default).
+    (ONNX Runtime 1.31's dynamic mode would also rewrite a Gemm as MatMul + Add itself; the graphs
+    come with MatMul + Add already so that the quantized graph does not depend on that.)
+    Returns the quantized ModelProto."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # "Please consider to run pre-processing before quantization"
+    try:
+        with tempfile.TemporaryDirectory(prefix="graphjit-int8-") as tmp:
+            path = Path(tmp) / "int8.onnx"
+            quantize_dynamic(model, path, op_types_to_quantize=list(op_types), per_channel=per_channel,
+                             reduce_range=False, weight_type=QuantType.QInt8)
+            return onnx.load(str(path))
+    finally:
+        root.setLevel(level)
+
+
+def verify_int8(name: str, fp32_model, int8_model) -> dict:
+    """Raises unless ``int8_model`` quantized every Dense of ``name``: one MatMulInteger per Dense
+    (fed by DynamicQuantizeLinear), no fp32 copy of a Dense kernel left, and fewer initializer bytes.
+    Returns a summary: op counts, quantized kernels, initializer bytes before and after."""
+    counts = op_counts(int8_model)
+    dense = DENSE_LAYERS[name]
+    initializers = {t.name: t for t in int8_model.graph.initializer}
+    problems = []
+    if counts.get("MatMulInteger", 0) != len(dense):
+        problems.append(f"{counts.get('MatMulInteger', 0)} MatMulInteger nodes, expected {len(dense)} "
+                        f"(one per Dense: {', '.join(dense)})")
+    if counts.get("DynamicQuantizeLinear", 0) < 1:
+        problems.append("no DynamicQuantizeLinear node")
+    if counts.get("Gemm", 0):
+        problems.append(f"{counts['Gemm']} Gemm node(s) left unquantized")
+    _, TensorProto, _, _ = _onnx()
+    kernels = {}
+    for layer in dense:
+        if f"{layer}.kernel" in initializers:
+            problems.append(f"{layer}.kernel is still an fp32 initializer")
+        q = initializers.get(f"{layer}.kernel_quantized")
+        if q is None:
+            problems.append(f"no {layer}.kernel_quantized initializer")
+        elif q.data_type != TensorProto.INT8:
+            problems.append(f"{layer}.kernel_quantized has ONNX data type {q.data_type}, not INT8")
+        else:
+            scale = initializers.get(f"{layer}.kernel_scale")
+            kernels[layer] = {"shape": list(q.dims), "scales": int(np.prod(scale.dims)) if scale is not None else None}
+    before, after = initializer_bytes(fp32_model), initializer_bytes(int8_model)
+    if after >= before:
+        problems.append(f"initializers did not shrink ({before} -> {after} bytes)")
+    if problems:
+        raise RuntimeError(f"{name}: ONNX Runtime's int8 graph is not quantized as expected: " + "; ".join(problems))
+    return {"ops": counts, "quantized_ops": {k: v for k, v in counts.items() if k in INT8_OPS},
+            "kernels": kernels, "weight_bytes_fp32": before, "weight_bytes": after}
+
+
 def ort_session(model, threads: int = 1):
     """An ONNX Runtime CPU session with every graph optimization and ``threads`` intra-op threads."""
     import onnxruntime as ort
@@ -475,7 +593,7 @@ def self_check(tolerance: float = 1e-5, seed: int = 7) -> bool:
     for name in MODEL_NAMES:
         weights = random_weights(name, rng)
         keras_model = build_keras(name, weights)
-        variants = [{}]
+        variants = [{}, {"dense_op": "matmul-add"}]
         if name == "cnn":
             variants.append({"cnn_flatten": "transpose"})
         if name == "attention":
@@ -493,6 +611,23 @@ def self_check(tolerance: float = 1e-5, seed: int = 7) -> bool:
                     label = ", ".join(f"{k}={v}" for k, v in kwargs.items()) or "default"
                     print(f"{name:9} batch {batch} (graph batch {batch_dim or 'N'}, {label}): "
                           f"max |ORT - Keras| = {diff:.2e}  {'ok' if good else 'FAILED'}", flush=True)
+        x = random_input(name, 64, rng)
+        expected = keras_outputs(keras_model, x)
+        fp32 = build_onnx(name, weights, None, dense_op="matmul-add")
+        for per_channel in (False, True):
+            try:
+                int8 = quantize_onnx_int8(fp32, per_channel)
+                summary = verify_int8(name, fp32, int8)
+                got = ort_session(int8).run(None, {"input": x})
+            except Exception as error:  # noqa: BLE001 -- reported, the check goes on
+                ok = False
+                print(f"{name:9} int8 per_channel={per_channel}: FAILED: {type(error).__name__}: {error}", flush=True)
+                continue
+            diff = max(float(np.max(np.abs(g - e))) for g, e in zip(got, expected))
+            top1 = [float(np.mean(g.argmax(-1) == e.argmax(-1))) for g, e in zip(got, expected)]
+            print(f"{name:9} int8 per_channel={per_channel!s:5} (batch 64): {summary['quantized_ops']}, "
+                  f"weights {summary['weight_bytes_fp32']:,} -> {summary['weight_bytes']:,} bytes, "
+                  f"max |int8 - Keras fp32| = {diff:.2e}, top-1 agreement {top1}  ok", flush=True)
     return ok
 
 

@@ -10,12 +10,21 @@ Reads DIR/graphjit.json (from ``graphjit-bench --peers-dir DIR``), DIR/peers.jso
 median ms, p10-p90, samples/s, GFLOP/s and the ratio to ONNX Runtime -- then the headline: GraphJIT's
 best variant against ONNX Runtime, with the goals (batch 1: <= 0.5x ORT for lstm, attention and
 multitask, <= 1.0x for cnn, beside its weight-streaming floor; bigger batches: <= 0.8x) marked met or
-missed. Then the compile and memory sections when present. Then, with training.json, the training
+missed. With quantized results (GraphJIT records with variant "int8"/"bf16", ONNX Runtime's int8
+records from run_peers.py, the "quantization" arrays of graphjit.json and peers.json) the "Compressed
+weights" tables follow: per model and batch GraphJIT fp32 (its best fp32 variant), GraphJIT int8 (and
+bf16), ORT fp32 and ORT int8 (each its fastest) in ms with the ratios GraphJIT int8 / ORT fp32 and /
+ORT int8; per model the weight bytes and the accuracy against fp32 (max |diff|, top-1 agreement per
+output) of GraphJIT's and ORT's int8; and the int8 goal (cnn batch 1 at int8 below half of ORT's fp32
+time and below ORT's int8 time, top-1 agreement with fp32 >= 99%) as PASS/MISS. Quantized rows never
+enter the fp32 table, the headline or the chart. Then the compile and memory sections when present.
+Then, with training.json, the training
 table: per model and engine the median train step at batch 32 and 64 (and samples/s), one fit epoch,
 and GraphJIT's ratio to the best of Keras/TF tf.function, Keras/TF XLA and Keras/JAX, with the goal
 (a GraphJIT train step at most half the best peer's: <= 0.5x) marked met or missed; and how close
 each Keras loss curve is to GraphJIT's. Writes DIR/report.json (everything merged, plus the ratios;
-training under "training"), DIR/report.png (median latency per model/batch, one bar per engine, log
+training under "training"; the quantized rows under "quantized_rows", the compressed-weights tables and
+the int8 goal under "compressed"), DIR/report.png (median latency per model/batch, one bar per engine, log
 scale; a second panel with the train steps) and DIR/training_losses.png (loss per step over the
 epoch, GraphJIT against each Keras backend, one panel per model, and below it |Keras - GraphJIT|).
 """
@@ -41,6 +50,11 @@ TRAIN_LABEL = {"graphjit": "GraphJIT", "keras-tf": "Keras/TF tf.function", "kera
 TRAIN_COLOR = {"graphjit": "#d62728", "keras-tf": "#ff7f0e", "keras-xla": "#2ca02c", "keras-jax": "#9467bd"}
 TRAIN_STYLE = {"graphjit": ("-", 2.6), "keras-tf": ("--", 1.5), "keras-xla": (":", 1.8), "keras-jax": ("-.", 1.4)}
 TRAIN_GOAL = 0.5
+QUANTIZED_MODES = ("int8", "bf16")
+INT8_GOAL = {"model": "cnn", "batch": 1, "max_ratio_to_onnxruntime_fp32": 0.5, "max_ratio_to_onnxruntime_int8": 1.0,
+             "min_top1_agreement": 0.99,
+             "text": "cnn batch 1 at int8 below half of ONNX Runtime's fp32 time and below ORT's int8 time, "
+                     "top-1 agreement with fp32 >= 99%"}
 
 
 def goal_for(model: str, batch: int) -> float:
@@ -48,6 +62,19 @@ def goal_for(model: str, batch: int) -> float:
     if batch == 1:
         return 1.0 if model == "cnn" else 0.5
     return 0.8
+
+
+def precision_of(row: dict) -> str:
+    """"fp32", or the quantized mode of a row: its "precision" field (run_peers.py's ORT int8 records),
+    a GraphJIT variant named "int8"/"bf16", or a variant starting with "int8, " / "bf16, "."""
+    precision = row.get("precision")
+    if isinstance(precision, str) and precision:
+        return precision
+    variant = str(row.get("variant") or "")
+    for mode in QUANTIZED_MODES:
+        if variant == mode or variant.startswith(mode + ",") or variant.startswith(mode + " "):
+            return mode
+    return "fp32"
 
 
 # MARK: - Loading
@@ -201,6 +228,8 @@ def merge(graphjit: dict | None, peers: dict | None) -> dict:
     rows = clean_rows((graphjit or {}).get("results"), "graphjit") + clean_rows((peers or {}).get("results"),
                                                                                "onnxruntime")
     rows.sort(key=sort_key)
+    quantized_rows = [r for r in rows if precision_of(r) != "fp32"]  # only in the compressed tables
+    rows = [r for r in rows if precision_of(r) == "fp32"]
     floors = (graphjit or {}).get("floors") or []
     configs = []
     for row in rows:
@@ -233,7 +262,7 @@ def merge(graphjit: dict | None, peers: dict | None) -> dict:
             entry["floor"] = floor
         headline.append(entry)
 
-    known_gj = {"machine", "results", "floors", "compile", "memory"}
+    known_gj = {"machine", "results", "floors", "compile", "memory", "quantization"}
     return {
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": (graphjit or {}).get("machine"),
@@ -254,7 +283,128 @@ def merge(graphjit: dict | None, peers: dict | None) -> dict:
                     "peers": (peers or {}).get("compile") or []},
         "memory": (graphjit or {}).get("memory") or [],
         "graphjit_other": {k: v for k, v in (graphjit or {}).items() if k not in known_gj},
+        "quantized_rows": quantized_rows,
+        "compressed": merge_compressed(rows, quantized_rows, graphjit, peers),
     }
+
+
+def _fastest(rows: list[dict]) -> dict | None:
+    return min(rows, key=lambda r: r["median_ms"]) if rows else None
+
+
+def _ratio(a, b):
+    a, b = number(a), number(b)
+    return a / b if a is not None and b else None
+
+
+def merge_compressed(rows: list[dict], quantized: list[dict], graphjit: dict | None, peers: dict | None) -> dict | None:
+    """The compressed-weights tables: latency per model x batch, size and accuracy per model, the int8 goal.
+    None when there is nothing quantized anywhere."""
+    gj_quant = [q for q in (graphjit or {}).get("quantization") or [] if isinstance(q, dict) and q.get("model")]
+    ort_quant = [q for q in (peers or {}).get("quantization") or [] if isinstance(q, dict) and q.get("model")]
+    if not quantized and not gj_quant and not ort_quant:
+        return None
+    modes = ["int8"] + [m for m in QUANTIZED_MODES[1:]
+                        if any(r["engine"] == "graphjit" and precision_of(r) == m for r in quantized)
+                        or any(q.get("mode") == m for q in gj_quant)]
+    configs = list(dict.fromkeys((r["model"], r["batch"]) for r in quantized))
+
+    latency = []
+    for model, batch in configs:
+        fp32 = [r for r in rows if (r["model"], r["batch"]) == (model, batch)]
+        q = [r for r in quantized if (r["model"], r["batch"]) == (model, batch)]
+        gj32 = _fastest([r for r in fp32 if r["engine"] == "graphjit"])
+        ort32 = _fastest([r for r in fp32 if r["engine"] == "onnxruntime"])
+        ort8 = _fastest([r for r in q if r["engine"] == "onnxruntime" and precision_of(r) == "int8"])
+        entry = {"model": model, "batch": batch,
+                 "graphjit_fp32_ms": gj32["median_ms"] if gj32 else None,
+                 "graphjit_fp32_variant": gj32.get("variant") if gj32 else None,
+                 "onnxruntime_fp32_ms": ort32["median_ms"] if ort32 else None,
+                 "onnxruntime_fp32_variant": ort32.get("variant") if ort32 else None,
+                 "onnxruntime_int8_ms": ort8["median_ms"] if ort8 else None,
+                 "onnxruntime_int8_variant": ort8.get("variant") if ort8 else None,
+                 "onnxruntime_int8_quantization": ort8.get("quantization") if ort8 else None,
+                 "onnxruntime_int8_max_abs_diff_vs_graphjit_int8":
+                     number(ort8.get("max_abs_diff_vs_graphjit_int8")) if ort8 else None,
+                 "graphjit_int8_max_abs_diff_vs_graphjit_fp32":
+                     number(ort8.get("graphjit_int8_max_abs_diff_vs_graphjit_fp32")) if ort8 else None}
+        for mode in modes:
+            gj = _fastest([r for r in q if r["engine"] == "graphjit" and precision_of(r) == mode])
+            ms = gj["median_ms"] if gj else None
+            entry[f"graphjit_{mode}_ms"] = ms
+            entry[f"ratio_graphjit_{mode}_to_onnxruntime_fp32"] = _ratio(ms, entry["onnxruntime_fp32_ms"])
+            entry[f"ratio_graphjit_{mode}_to_onnxruntime_int8"] = _ratio(ms, entry["onnxruntime_int8_ms"])
+            entry[f"ratio_graphjit_{mode}_to_graphjit_fp32"] = _ratio(ms, entry["graphjit_fp32_ms"])
+        latency.append(entry)
+
+    models = [m for m in MODEL_ORDER if any(q["model"] == m for q in gj_quant + ort_quant)]
+    models += sorted({q["model"] for q in gj_quant + ort_quant} - set(models))
+    accuracy = []
+    for model in models:
+        for q in gj_quant:
+            if q["model"] != model:
+                continue
+            accuracy.append(_accuracy_row(q, "graphjit", str(q.get("mode", "?")),
+                                          "Keras int8: kernels symmetric per output channel, activations per row"
+                                          if q.get("mode") == "int8" else str(q.get("mode", "?")),
+                                          "GraphJIT fp32"))
+        for q in ort_quant:
+            if q["model"] != model:
+                continue
+            row = _accuracy_row(q, "onnxruntime", str(q.get("mode", "int8")),
+                                f"{q.get('quantization', '?')} QInt8 weights, uint8 activations per tensor",
+                                "ONNX Runtime fp32")
+            row["per_channel"] = q.get("per_channel")
+            row["reported_at_batches"] = [r["batch"] for r in quantized
+                                          if r["model"] == model and r["engine"] == "onnxruntime"
+                                          and precision_of(r) == "int8"
+                                          and r.get("per_channel") == q.get("per_channel")]
+            if q.get("inputs"):
+                row["inputs"] = q["inputs"]
+            accuracy.append(row)
+    return {"modes": modes, "latency": latency, "accuracy": accuracy,
+            "goal": int8_goal(latency, gj_quant)}
+
+
+def _accuracy_row(q: dict, engine: str, mode: str, scheme: str, reference: str) -> dict:
+    top1 = [number(a) for a in q.get("top1_agreement") or []] if isinstance(q.get("top1_agreement"), list) \
+        else ([number(q.get("top1_agreement"))] if number(q.get("top1_agreement")) is not None else [])
+    fp32_bytes, q_bytes = number(q.get("weight_bytes_fp32")), number(q.get("weight_bytes"))
+    row = {"model": q["model"], "engine": engine, "mode": mode, "scheme": scheme,
+           "weight_bytes_fp32": q.get("weight_bytes_fp32"), "weight_bytes": q.get("weight_bytes"),
+           "compression": fp32_bytes / q_bytes if fp32_bytes and q_bytes else None,
+           "max_abs_diff_vs_fp32": number(q.get("max_abs_diff_vs_fp32")),
+           "top1_agreement": top1,
+           "top1_agreement_min": min((a for a in top1 if a is not None), default=None),
+           "samples": q.get("samples"), "reference": reference}
+    if q.get("error"):
+        row["error"] = q["error"]
+    return row
+
+
+def int8_goal(latency: list[dict], gj_quant: list[dict]) -> dict:
+    g = INT8_GOAL
+    entry = next((e for e in latency if (e["model"], e["batch"]) == (g["model"], g["batch"])), {})
+    q = next((q for q in gj_quant if q.get("model") == g["model"] and q.get("mode") == "int8"), None)
+    top1 = _accuracy_row(q, "graphjit", "int8", "", "").get("top1_agreement") if q else []
+    top1_min = min((a for a in top1 if a is not None), default=None)
+    gj8 = entry.get("graphjit_int8_ms")
+    r32, r8 = entry.get("ratio_graphjit_int8_to_onnxruntime_fp32"), entry.get("ratio_graphjit_int8_to_onnxruntime_int8")
+    checks = {"below_half_onnxruntime_fp32": None if r32 is None else r32 < g["max_ratio_to_onnxruntime_fp32"],
+              "below_onnxruntime_int8": None if r8 is None else r8 < g["max_ratio_to_onnxruntime_int8"],
+              "top1_agreement_at_least_99": None if top1_min is None else top1_min >= g["min_top1_agreement"]}
+    missing = [k for k, label in (("graphjit_int8_ms", "GraphJIT int8 time"), ("onnxruntime_fp32_ms", "ORT fp32 time"),
+                                  ("onnxruntime_int8_ms", "ORT int8 time")) if entry.get(k) is None]
+    missing = [{"graphjit_int8_ms": "GraphJIT int8 time", "onnxruntime_fp32_ms": "ORT fp32 time",
+                "onnxruntime_int8_ms": "ORT int8 time"}[k] for k in missing]
+    if top1_min is None:
+        missing.append("GraphJIT int8 top-1 agreement")
+    values = list(checks.values())
+    result = "MISS" if False in values else ("PASS" if all(values) else "n/a")
+    return {**g, "graphjit_int8_ms": gj8, "onnxruntime_fp32_ms": entry.get("onnxruntime_fp32_ms"),
+            "onnxruntime_int8_ms": entry.get("onnxruntime_int8_ms"), "ratio_to_onnxruntime_fp32": r32,
+            "ratio_to_onnxruntime_int8": r8, "top1_agreement": top1, "top1_agreement_min": top1_min,
+            "checks": checks, "missing": missing, "result": result}
 
 
 # MARK: - Printing
@@ -343,6 +493,9 @@ def print_report(report: dict, directory: Path) -> None:
         for f in report["peers_failures"]:
             print(f"  {f}")
 
+    if report.get("compressed"):
+        print_compressed(report["compressed"])
+
     compile_gj = report["compile"]["graphjit"]
     print_generic("Compile (GraphJIT)", compile_gj)
     peers_compile = report["compile"]["peers"]
@@ -360,6 +513,94 @@ def print_report(report: dict, directory: Path) -> None:
         print_table(["model", "batch", "ORT session ms", "ORT 1st run ms", "TF 1st call ms",
                      "XLA 1st call ms"], rows, right={1, 2, 3, 4, 5})
     print_generic("Memory (GraphJIT)", report["memory"])
+
+
+def fmt_bytes(value) -> str:
+    v = number(value)
+    if v is None:
+        return "-"
+    if v >= 1 << 20:
+        return f"{v / (1 << 20):.2f} MiB"
+    if v >= 1 << 10:
+        return f"{v / (1 << 10):.1f} KiB"
+    return f"{v:.0f} B"
+
+
+def fmt_top1(values) -> str:
+    values = [v for v in values or [] if number(v) is not None]
+    return " / ".join(f"{100 * v:.1f}%" for v in values) if values else "-"
+
+
+def print_compressed(c: dict) -> None:
+    modes = c["modes"]
+    print("\nCompressed weights: median ms (GraphJIT fp32 = its best fp32 variant; ORT = its fastest thread count, "
+          "int8: and weight scheme)")
+    headers = ["model", "batch", "GraphJIT fp32"] + [f"GraphJIT {m}" for m in modes] + [
+        "ORT fp32", "ORT int8", "GJ int8 / ORT fp32", "GJ int8 / ORT int8"]
+    headers += [f"GJ {m} / ORT fp32" for m in modes[1:]]
+    headers += ["GJ int8 / GJ fp32", "max|ORT8 - GJ8|"]
+    table = []
+    for e in c["latency"]:
+        table.append([e["model"], str(e["batch"]), fmt_ms(e["graphjit_fp32_ms"])]
+                     + [fmt_ms(e.get(f"graphjit_{m}_ms")) for m in modes]
+                     + [fmt_ms(e["onnxruntime_fp32_ms"]),
+                        fmt_ms(e["onnxruntime_int8_ms"]) + (f" ({e['onnxruntime_int8_quantization']})"
+                                                            if e.get("onnxruntime_int8_quantization") else ""),
+                        fmt_ratio(e["ratio_graphjit_int8_to_onnxruntime_fp32"]),
+                        fmt_ratio(e["ratio_graphjit_int8_to_onnxruntime_int8"])]
+                     + [fmt_ratio(e.get(f"ratio_graphjit_{m}_to_onnxruntime_fp32")) for m in modes[1:]]
+                     + [fmt_ratio(e["ratio_graphjit_int8_to_graphjit_fp32"]),
+                        fmt_sci(e.get("onnxruntime_int8_max_abs_diff_vs_graphjit_int8"))])
+    if table:
+        print_table(headers, table, right=set(range(1, len(headers))))
+        print("(max|ORT8 - GJ8|: informational -- ORT quantizes activations asymmetrically to uint8 per tensor, "
+              "GraphJIT/Keras symmetrically per row; not checked)")
+    else:
+        print("(no quantized timings)")
+
+    if c["accuracy"]:
+        print("\nCompressed weights: size and accuracy against fp32 (GraphJIT int8 against GraphJIT fp32, "
+              "ORT int8 against ORT fp32; top-1 agreement per output)")
+        rows, last = [], None
+        for a in c["accuracy"]:
+            if last is not None and a["model"] != last:
+                rows.append([])
+            first, last = a["model"] != last, a["model"]
+            label = ENGINE_LABEL.get(a["engine"], a["engine"]) + f" {a['mode']}"
+            if a["engine"] == "onnxruntime" and a.get("per_channel") is not None:
+                label += " per-channel" if a["per_channel"] else " per-tensor"
+                if a.get("reported_at_batches"):
+                    label += " (fastest at b" + ",".join(map(str, a["reported_at_batches"])) + ")"
+            if a.get("error"):
+                rows.append([a["model"] if first else "", label, "FAILED: " + a["error"]])
+                continue
+            rows.append([a["model"] if first else "", label, fmt_bytes(a["weight_bytes_fp32"]),
+                         fmt_bytes(a["weight_bytes"]), fmt_ratio(a["compression"]),
+                         fmt_sci(a["max_abs_diff_vs_fp32"]), fmt_top1(a["top1_agreement"]),
+                         str(a.get("samples") or "-")])
+        print_table(["model", "engine", "weights fp32", "weights", "smaller", "max|q - fp32|",
+                     "top-1 agreement", "samples"], rows, right={2, 3, 4, 5, 6, 7})
+        generated = sorted({a["model"] for a in c["accuracy"] if "generated" in str(a.get("inputs", ""))})
+        if generated:
+            print(f"note: ORT int8 accuracy of {', '.join(generated)} used inputs generated by run_peers.py "
+                  "(no DIR/io/<model>.accuracy.input.npy), not GraphJIT's")
+
+    g = c["goal"]
+    if g["result"] == "n/a":
+        detail = "missing " + ", ".join(g["missing"]) if g["missing"] else ""
+    else:
+        def yes(ok):
+            return "yes" if ok else "NO"
+        ch = g["checks"]
+        detail = (f"GraphJIT int8 {fmt_ms(g['graphjit_int8_ms'])} ms = "
+                  f"{fmt_ratio(g['ratio_to_onnxruntime_fp32'])} ORT fp32 {fmt_ms(g['onnxruntime_fp32_ms'])} ms "
+                  f"(< {g['max_ratio_to_onnxruntime_fp32']:.1f}x: {yes(ch['below_half_onnxruntime_fp32'])}), "
+                  f"{fmt_ratio(g['ratio_to_onnxruntime_int8'])} ORT int8 {fmt_ms(g['onnxruntime_int8_ms'])} ms "
+                  f"(< 1x: {yes(ch['below_onnxruntime_int8'])}), top-1 agreement {fmt_top1(g['top1_agreement'])} "
+                  f"(>= {100 * g['min_top1_agreement']:.0f}%: {yes(ch['top1_agreement_at_least_99'])})")
+        if g["missing"]:
+            detail += "; missing " + ", ".join(g["missing"])
+    print(f"\nint8 goal ({g['text']}): {g['result']}" + (f" -- {detail}" if detail else ""))
 
 
 # MARK: - Chart

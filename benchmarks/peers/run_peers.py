@@ -4,13 +4,20 @@
 Usage::
 
     python benchmarks/peers/run_peers.py DIR [--quick] [--models cnn,lstm] [--tolerance 1e-4]
+                                             [--engines onnxruntime,tensorflow] [--int8 auto|on|off]
 
 Reads (written by ``graphjit-bench --peers-dir DIR``):
 
     DIR/weights/<model>.safetensors          the weights (F32, Keras layouts, GraphJIT's names)
     DIR/io/<model>.b<batch>.input.npy        the input batch
-    DIR/io/<model>.b<batch>.output.<k>.npy   GraphJIT's outputs for it
-    DIR/graphjit.json                        optional here: flops_per_sample per model
+    DIR/io/<model>.b<batch>.output.<k>.npy   GraphJIT's (fp32) outputs for it
+    DIR/graphjit.json                        optional here: flops_per_sample per model; whether
+                                             GraphJIT has int8 results (records with variant "int8",
+                                             the "quantization" array) -- see --int8
+    DIR/io/<model>.accuracy.input.npy        optional: the 1000 inputs GraphJIT's int8 accuracy
+                                             figures used (ORT's int8 accuracy uses the same ones;
+                                             without it, 1000 seeded inputs generated here)
+    DIR/io/<model>.b<batch>.int8.output.<k>.npy  optional: GraphJIT's int8 outputs for the batch
 
 For every model x batch it builds the same model (``models.py``) and times
 
@@ -21,13 +28,30 @@ For every model x batch it builds the same model (``models.py``) and times
 * TensorFlow/Keras: ``model(x)`` inside ``tf.function`` with ``jit_compile=False`` and ``True``;
   the better is reported as engine "tensorflow", variant "tf.function" / "xla". TensorFlow uses its
   default thread pools (all cores).
+* ONNX Runtime's own dynamic int8 (``--int8``; ``auto``, the default, runs it when GraphJIT has
+  int8 results: int8 records in graphjit.json, its "quantization" array or int8 outputs in DIR/io;
+  ``on`` always; ``off`` never): the same graph with every Dense as MatMul + Add, through
+  ``onnxruntime.quantization.quantize_dynamic`` (QInt8 weights, MatMul only -- the Dense kernels, as
+  Keras's int8 -- per-tensor and per-channel; activations uint8, asymmetric, per tensor, at run time),
+  verified to hold MatMulInteger / DynamicQuantizeLinear nodes (else a failure). Timed like the fp32
+  ORT peer (1 and 2 threads, same helper); the fastest is engine "onnxruntime", variant
+  "int8, 1 thread" / "int8, 2 threads", with "precision": "int8". Its accuracy against ORT's fp32
+  (max |diff| and top-1 agreement per output over the accuracy inputs, both weight schemes) goes to
+  the top-level "quantization" array; max |ORT int8 - GraphJIT int8| on the batch goes in the record
+  (informational: the schemes differ, so it is NOT checked against the tolerance).
 
-Every candidate's outputs are compared with GraphJIT's (max |diff|, recorded in the JSON). Any
-difference above the tolerance (default 1e-4) makes the script exit with status 1 -- after writing
-DIR/peers.json, so the report can still show it.
+Every fp32 candidate's outputs are compared with GraphJIT's fp32 outputs (max |diff|, recorded in the
+JSON). Any difference above the tolerance (default 1e-4) makes the script exit with status 1 -- after
+writing DIR/peers.json, so the report can still show it. So does an ORT int8 graph that is not
+quantized as expected. GraphJIT's and ORT's int8 outputs never take part in that check.
 
-Timing: warm-up, then timed runs until at least 20 runs and 1 s (``--quick``: 10 runs and 0.15 s);
-median, p10, p90 of the per-call wall times.
+Writes DIR/peers.json: "results" (one record per model x batch x engine, plus the ORT int8 ones),
+"compile" (fp32 set-up times), "quantization" (ORT int8 accuracy and weight bytes per model and
+weight scheme; empty without int8), "int8" (whether and why it ran), "failures", "ok", settings.
+
+Timing: warm-up, then timed runs until at least 20 runs and 1 s (``--quick``: 10 runs and 0.15 s,
+for the int8 candidates too); median, p10, p90 of the per-call wall times. The accuracy figures use
+all the accuracy inputs in both modes (a few seconds).
 """
 
 from __future__ import annotations
@@ -59,6 +83,18 @@ ORT_GRAPHS: dict[str, list[dict[str, str]]] = {
 }
 ORT_THREADS = (1, 2)
 TF_VARIANTS = (("tf.function", False), ("xla", True))
+ORT_INT8_PER_CHANNEL = (False, True)
+ACCURACY_SAMPLES, ACCURACY_SEED, ACCURACY_CHUNK = 1000, 20240, 100
+INT8_ACTIVATIONS = "uint8, asymmetric, one scale and zero point per tensor, at run time (DynamicQuantizeLinear)"
+
+
+def thread_variant(threads: int, precision: str = "fp32") -> str:
+    text = f"{threads} thread" + ("s" if threads > 1 else "")
+    return text if precision == "fp32" else f"{precision}, {text}"
+
+
+def scheme_name(per_channel: bool) -> str:
+    return "per-channel" if per_channel else "per-tensor"
 
 
 def log(message: str) -> None:
@@ -213,34 +249,235 @@ def ort_candidates(name, weights, batch, x, expected, timing, tolerance, progres
     return out
 
 
-def ort_candidate(name, weights, batch, x, expected, timing, graph_kwargs, threads) -> dict:
+def time_ort_model(model, x, timing, threads) -> tuple[dict, list, list, dict]:
+    """Times an ONNX model in ONNX Runtime (``models.ort_session``: ORT_ENABLE_ALL, ``threads``
+    intra-op threads) through an IOBinding -- input and output buffers bound once, as a C caller
+    would. Returns (timing stats, outputs of a plain run, outputs of a bound run, set-up times)."""
     import onnxruntime as ort
-    t0 = time.perf_counter()
-    model = M.build_onnx(name, weights, batch, **graph_kwargs)
-    build_ms = (time.perf_counter() - t0) * 1e3
     t0 = time.perf_counter()
     session = M.ort_session(model, threads)
     session_ms = (time.perf_counter() - t0) * 1e3
     t0 = time.perf_counter()
     got = session.run(None, {"input": x})
     first_ms = (time.perf_counter() - t0) * 1e3
-    diff, per, problem = max_abs_diff(got, expected)
 
-    # Timed through an IOBinding: input and output buffers bound once, as a C caller would.
     binding = session.io_binding()
     binding.bind_cpu_input("input", x)
     buffers = [np.empty_like(g) for g in got]
     for k, buf in enumerate(buffers):
         binding.bind_ortvalue_output(f"output_{k}", ort.OrtValue.ortvalue_from_numpy(buf))
     session.run_with_iobinding(binding)
-    bound_diff, _, bound_problem = max_abs_diff(buffers, expected)
 
     stats = timing.measure(lambda: session.run_with_iobinding(binding))
     del binding, session
     gc.collect()
+    return stats, got, buffers, {"session_create_ms": session_ms, "first_run_ms": first_ms}
+
+
+def ort_candidate(name, weights, batch, x, expected, timing, graph_kwargs, threads) -> dict:
+    t0 = time.perf_counter()
+    model = M.build_onnx(name, weights, batch, **graph_kwargs)
+    build_ms = (time.perf_counter() - t0) * 1e3
+    stats, got, buffers, setup = time_ort_model(model, x, timing, threads)
+    diff, per, problem = max_abs_diff(got, expected)
+    bound_diff, _, bound_problem = max_abs_diff(buffers, expected)
     return {"engine": "onnxruntime", "threads": threads, **stats, "max_abs_diff": max(diff, bound_diff),
             "max_abs_diff_per_output": per, "problem": problem or bound_problem, "outputs": got,
-            "setup": {"onnx_build_ms": build_ms, "session_create_ms": session_ms, "first_run_ms": first_ms}}
+            "setup": {"onnx_build_ms": build_ms, **setup}}
+
+
+# MARK: - ONNX Runtime's dynamic int8
+
+
+def wants_int8(mode: str, graphjit: dict, directory: Path) -> tuple[bool, str]:
+    """Whether to run ORT's int8 peer (--int8 auto|on|off) and why."""
+    if mode == "off":
+        return False, "--int8 off"
+    if mode == "on":
+        return True, "--int8 on"
+    rows = [r for r in graphjit.get("results", []) if isinstance(r, dict)
+            and r.get("engine", "graphjit") == "graphjit" and r.get("variant") == "int8"]
+    if rows:
+        return True, f"auto: graphjit.json has {len(rows)} int8 record(s)"
+    quantization = graphjit.get("quantization")
+    if isinstance(quantization, list) and any(isinstance(q, dict) and q.get("mode") == "int8" for q in quantization):
+        return True, "auto: graphjit.json has int8 quantization figures"
+    if next((directory / "io").glob("*.int8.output.*.npy"), None) is not None:
+        return True, f"auto: {directory / 'io'} has GraphJIT int8 outputs"
+    return False, "auto: no GraphJIT int8 results (no int8 records in graphjit.json, no int8 outputs)"
+
+
+def load_outputs(io: Path, stem: str, count: int) -> tuple[list[np.ndarray] | None, str]:
+    """``io/<stem>.<k>.npy`` for k < count: (arrays, '') if all exist, else (None, why)."""
+    paths = [io / f"{stem}.{k}.npy" for k in range(count)]
+    present = [p for p in paths if p.exists()]
+    if not present:
+        return None, ""
+    if len(present) != count:
+        return None, f"only {len(present)} of {count} {stem}.<k>.npy files"
+    return [np.load(p).astype(np.float32) for p in paths], ""
+
+
+def ort_int8_model(name, weights, batch, graph_kwargs, per_channel) -> tuple:
+    """(fp32 MatMul+Add graph, its quantized copy, verify_int8's summary, build ms, quantize ms)."""
+    t0 = time.perf_counter()
+    fp32 = M.build_onnx(name, weights, batch, dense_op="matmul-add", **graph_kwargs)
+    build_ms = (time.perf_counter() - t0) * 1e3
+    t0 = time.perf_counter()
+    int8 = M.quantize_onnx_int8(fp32, per_channel)
+    quantize_ms = (time.perf_counter() - t0) * 1e3
+    summary = M.verify_int8(name, fp32, int8)  # raises unless every Dense became MatMulInteger
+    return fp32, int8, summary, build_ms, quantize_ms
+
+
+def ort_int8_candidates(name, weights, batch, x, expected, graphjit_int8, timing, progress) -> list[dict]:
+    """ORT's dynamic int8 for every graph formulation x weight scheme x thread count. ``expected``:
+    GraphJIT's fp32 outputs, ``graphjit_int8``: its int8 outputs or None -- both only for
+    (informational) differences; a candidate fails only if it cannot be built, verified or run."""
+    out = []
+    for graph_kwargs in ORT_GRAPHS.get(name, [{}]):
+        graph_label = ", ".join(f"{k}={v}" for k, v in graph_kwargs.items()) or "default"
+        for per_channel in ORT_INT8_PER_CHANNEL:
+            scheme = scheme_name(per_channel)
+            base = {"engine": "onnxruntime", "precision": "int8", "graph": graph_label,
+                    "per_channel": per_channel, "quantization": scheme}
+            try:
+                _, int8, summary, build_ms, quantize_ms = ort_int8_model(name, weights, batch, graph_kwargs,
+                                                                         per_channel)
+            except Exception as error:  # noqa: BLE001 -- a failure, reported loudly at the end
+                log(f"  {name} b{batch} onnxruntime int8 {scheme} [{graph_label}]: FAILED: "
+                    f"{type(error).__name__}: {error}")
+                out.append({**base, "variant": "int8", "ok": False, "error": f"{type(error).__name__}: {error}",
+                            "problem": "not quantized"})
+                continue
+            for threads in ORT_THREADS:
+                variant = thread_variant(threads, "int8")
+                try:
+                    stats, got, buffers, setup = time_ort_model(int8, x, timing, threads)
+                except Exception as error:  # noqa: BLE001
+                    log(f"  {name} b{batch} onnxruntime {variant} {scheme} [{graph_label}]: FAILED: "
+                        f"{type(error).__name__}: {error}")
+                    out.append({**base, "variant": variant, "threads": threads, "ok": False,
+                                "error": f"{type(error).__name__}: {error}", "problem": "did not run"})
+                    continue
+                diff, per, problem = max_abs_diff(got, expected)
+                bound, _, bound_problem = max_abs_diff(buffers, got)
+                problem = problem or bound_problem or (f"IOBinding run differs from a plain run by {bound:.1e}"
+                                                      if bound > 1e-5 else "")
+                cand = {**base, "variant": variant, "threads": threads, **stats,
+                        "weight_bytes": summary["weight_bytes"], "weight_bytes_fp32": summary["weight_bytes_fp32"],
+                        "quantized_ops": summary["quantized_ops"], "kernels": summary["kernels"],
+                        "max_abs_diff_vs_graphjit_fp32": diff, "max_abs_diff_vs_graphjit_fp32_per_output": per,
+                        "max_abs_diff_vs_graphjit_int8": None, "max_abs_diff_vs_graphjit_int8_per_output": None,
+                        "problem": problem, "ok": not problem, "outputs": got,
+                        "setup": {"onnx_build_ms": build_ms, "quantize_ms": quantize_ms, **setup}}
+                if graphjit_int8 is not None:
+                    d8, per8, problem8 = max_abs_diff(got, graphjit_int8)
+                    cand["max_abs_diff_vs_graphjit_int8"] = d8
+                    cand["max_abs_diff_vs_graphjit_int8_per_output"] = per8
+                    if problem8:
+                        cand["graphjit_int8_problem"] = problem8
+                progress(cand)
+                out.append(cand)
+    return out
+
+
+def int8_failure_text(name, batch, c) -> str:
+    graph = f" [{c['graph']}]" if c.get("graph", "default") != "default" else ""
+    where = f"{name} b{batch} onnxruntime {c['variant']} {c.get('quantization', '')}{graph}"
+    if "error" in c:
+        return f"{where}: {c['problem']}: {c['error']}"
+    return f"{where}: {c['problem']}"
+
+
+def best_int8_record(name, batch, candidates, flops, flops_source, graphjit_int8_vs_fp32) -> dict | None:
+    timed = [c for c in candidates if "median_ms" in c]
+    if not timed:
+        return None
+    best = min(timed, key=lambda c: c["median_ms"])
+    median = best["median_ms"]
+    graph = f"; graph {best['graph']}" if best.get("graph", "default") != "default" else ""
+    return {
+        "model": name, "batch": batch, "engine": "onnxruntime", "variant": best["variant"], "precision": "int8",
+        "median_ms": median, "p10_ms": best["p10_ms"], "p90_ms": best["p90_ms"],
+        "samples_per_s": batch / (median * 1e-3), "gflops": flops * batch / (median * 1e-3) / 1e9,
+        "flops_per_sample": flops, "runs": best["runs"], "min_ms": best["min_ms"], "threads": best["threads"],
+        "per_channel": best["per_channel"], "quantization": best["quantization"],
+        "weight_bytes": best["weight_bytes"], "weight_bytes_fp32": best["weight_bytes_fp32"],
+        "quantized_ops": best["quantized_ops"],
+        "max_abs_diff_vs_graphjit_fp32": json_float(best["max_abs_diff_vs_graphjit_fp32"]),
+        "max_abs_diff_vs_graphjit_int8": best["max_abs_diff_vs_graphjit_int8"],
+        "max_abs_diff_vs_graphjit_int8_per_output": best["max_abs_diff_vs_graphjit_int8_per_output"],
+        "graphjit_int8_max_abs_diff_vs_graphjit_fp32": graphjit_int8_vs_fp32,
+        "agreement_check": "none (int8: ORT's and GraphJIT's quantization schemes differ; differences are "
+                           "informational)",
+        "ok": all(c["ok"] for c in candidates),
+        "notes": f"ONNX Runtime dynamic int8 (quantize_dynamic, QInt8 weights {best['quantization']}, "
+                 f"activations {INT8_ACTIVATIONS}), CPU EP, ORT_ENABLE_ALL, static batch, IOBinding"
+                 + graph + f"; flops_per_sample from {flops_source}",
+        "alternatives": [{k: v for k, v in c.items() if k not in ("engine", "outputs")} for c in candidates],
+    }
+
+
+def accuracy_inputs(directory: Path, name: str) -> tuple[np.ndarray, str]:
+    """GraphJIT's accuracy inputs (DIR/io/<model>.accuracy.input.npy) or, without them, seeded ones."""
+    path = directory / "io" / f"{name}.accuracy.input.npy"
+    shape = M.SPECS[name].input_shape
+    if path.exists():
+        x = np.ascontiguousarray(np.load(path), dtype=np.float32)
+        if x.ndim == len(shape) + 1 and tuple(x.shape[1:]) == shape and len(x):
+            return x, f"{path.parent.name}/{path.name}"
+        log(f"warning: {path} has shape {x.shape}, expected (N, {', '.join(map(str, shape))}); "
+            "generating accuracy inputs instead")
+    x = M.random_input(name, ACCURACY_SAMPLES, np.random.default_rng(ACCURACY_SEED))
+    return x, (f"generated here ({ACCURACY_SAMPLES} inputs, models.random_input, numpy default_rng"
+               f"({ACCURACY_SEED})): no {path.parent.name}/{path.name}")
+
+
+def run_chunked(session, x: np.ndarray) -> list[np.ndarray]:
+    parts = [session.run(None, {"input": x[i:i + ACCURACY_CHUNK]}) for i in range(0, len(x), ACCURACY_CHUNK)]
+    return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
+
+
+def ort_int8_accuracy(name, weights, directory: Path) -> list[dict]:
+    """ORT int8 against ORT fp32 (the same MatMul+Add graph, dynamic batch), once per weight scheme,
+    over the accuracy inputs: max |diff| and top-1 agreement per output, weight bytes."""
+    x, source = accuracy_inputs(directory, name)
+    graph_kwargs = ORT_GRAPHS.get(name, [{}])[0]
+    graph_label = ", ".join(f"{k}={v}" for k, v in graph_kwargs.items()) or "default"
+    threads = max(ORT_THREADS)
+    t0 = time.perf_counter()
+    fp32 = M.build_onnx(name, weights, None, dense_op="matmul-add", **graph_kwargs)
+    reference = run_chunked(M.ort_session(fp32, threads), x)
+    entries = []
+    for per_channel in ORT_INT8_PER_CHANNEL:
+        entry = {"model": name, "engine": "onnxruntime", "mode": "int8", "per_channel": per_channel,
+                 "quantization": scheme_name(per_channel), "weight_type": "QInt8", "activations": INT8_ACTIVATIONS,
+                 "samples": int(len(x)), "inputs": source, "graph": graph_label,
+                 "reference": "ONNX Runtime fp32 on the same graph (Dense as MatMul + Add), dynamic batch"}
+        try:
+            int8 = M.quantize_onnx_int8(fp32, per_channel)
+            summary = M.verify_int8(name, fp32, int8)
+            got = run_chunked(M.ort_session(int8, threads), x)
+        except Exception as error:  # noqa: BLE001 -- a failure, reported loudly at the end
+            entry["error"] = f"{type(error).__name__}: {error}"
+            entries.append(entry)
+            continue
+        per = [float(np.max(np.abs(g.astype(np.float64) - r))) for g, r in zip(got, reference)]
+        entry.update({
+            "weight_bytes_fp32": summary["weight_bytes_fp32"], "weight_bytes": summary["weight_bytes"],
+            "max_abs_diff_vs_fp32": max(per), "max_abs_diff_vs_fp32_per_output": per,
+            "mean_abs_diff_vs_fp32": [float(np.mean(np.abs(g.astype(np.float64) - r))) for g, r in zip(got, reference)],
+            "top1_agreement": [float(np.mean(np.argmax(g, -1) == np.argmax(r, -1))) for g, r in zip(got, reference)],
+            "quantized_ops": summary["quantized_ops"]})
+        entries.append(entry)
+    log(f"  {name:9} int8 accuracy ({len(x)} inputs, {time.perf_counter() - t0:.1f} s): " + "; ".join(
+        f"{e['quantization']}: " + (f"max|int8 - fp32| {e['max_abs_diff_vs_fp32']:.2e}, top-1 "
+                                    + "/".join(f"{a:.1%}" for a in e["top1_agreement"])
+                                    + f", weights {e['weight_bytes_fp32']:,} -> {e['weight_bytes']:,} B"
+                                    if "error" not in e else f"FAILED: {e['error']}")
+        for e in entries))
+    return entries
 
 
 def tf_candidates(tf, name, functions, x, expected, timing, tolerance, progress):
@@ -349,6 +586,9 @@ def main(argv=None) -> int:
     parser.add_argument("--tolerance", type=float, default=1e-4,
                         help="max |peer - GraphJIT| allowed (default 1e-4)")
     parser.add_argument("--engines", default="onnxruntime,tensorflow", help="comma-separated subset")
+    parser.add_argument("--int8", choices=("auto", "on", "off"), default="auto",
+                        help="ONNX Runtime's dynamic int8 peer: auto (default) runs it when GraphJIT has int8 "
+                             "results in DIR, on always, off never")
     args = parser.parse_args(argv)
 
     directory: Path = args.dir
@@ -373,6 +613,10 @@ def main(argv=None) -> int:
 
     log(f"peers: {len(configs)} model x batch configs from {directory} "
         f"({'quick' if args.quick else 'full'} timing; tolerance {args.tolerance:g})")
+    int8_on, int8_why = wants_int8(args.int8, graphjit, directory)
+    if int8_on and "onnxruntime" not in engines:
+        int8_on, int8_why = False, int8_why + "; but onnxruntime is not among --engines"
+    log(f"peers: ONNX Runtime int8 {'on' if int8_on else 'off'} ({int8_why})")
     tf = None
     if "tensorflow" in engines:
         log("peers: importing TensorFlow ...")
@@ -381,9 +625,10 @@ def main(argv=None) -> int:
     import onnxruntime  # noqa: F401  (import errors surface here, before any work)
 
     load_start = os.getloadavg()
-    records, compile_rows, failures = [], [], []
+    records, compile_rows, failures, quantization = [], [], [], []
     total_candidates = sum(
         (len(ORT_GRAPHS.get(n, [{}])) * len(ORT_THREADS) if "onnxruntime" in engines else 0)
+        + (len(ORT_GRAPHS.get(n, [{}])) * len(ORT_INT8_PER_CHANNEL) * len(ORT_THREADS) if int8_on else 0)
         + (len(TF_VARIANTS) if "tensorflow" in engines else 0) for n, _ in configs)
     done = 0
 
@@ -391,11 +636,17 @@ def main(argv=None) -> int:
         nonlocal done
         done += 1
         graph = f" [{c['graph']}]" if c.get("graph", "default") != "default" else ""
-        status = "ok" if c["ok"] else "MISMATCH"
+        if c.get("precision") == "int8":
+            graph = f" [{c['quantization']}{', ' + c['graph'] if c['graph'] != 'default' else ''}]"
+            gj8 = c.get("max_abs_diff_vs_graphjit_int8")
+            check = (f"|vs GraphJIT fp32| {c['max_abs_diff_vs_graphjit_fp32']:.1e}"
+                     + (f", int8 {gj8:.1e}" if gj8 is not None else "") + " (not checked)"
+                     + ("" if c["ok"] else f" PROBLEM: {c['problem']}"))
+        else:
+            check = f"max|diff| {c['max_abs_diff']:.2e} {'ok' if c['ok'] else 'MISMATCH'}"
         log(f"  [{done:2}/{total_candidates}] {current[0]:9} b{current[1]:<3} {c['engine']:11} "
             f"{c['variant']:11}{graph}: median {c['median_ms']:9.4f} ms "
-            f"(p10 {c['p10_ms']:.4f}, p90 {c['p90_ms']:.4f}, {c['runs']} runs)  "
-            f"max|diff| {c['max_abs_diff']:.2e} {status}")
+            f"(p10 {c['p10_ms']:.4f}, p90 {c['p90_ms']:.4f}, {c['runs']} runs)  {check}")
 
     for name in wanted:
         batches = [b for n, b in configs if n == name]
@@ -411,6 +662,16 @@ def main(argv=None) -> int:
             continue
         if extra:
             log(f"note: {weights_path.name} has extra tensors {extra} (ignored)")
+        if int8_on:
+            try:
+                entries = ort_int8_accuracy(name, weights, directory)
+            except Exception as error:  # noqa: BLE001 -- a failure, reported loudly at the end
+                entries = [{"model": name, "engine": "onnxruntime", "mode": "int8",
+                            "error": f"{type(error).__name__}: {error}"}]
+                log(f"  {name} int8 accuracy: FAILED: {entries[0]['error']}")
+            quantization += entries
+            failures += [f"{name}: ORT int8 accuracy ({e.get('quantization', '?')}): {e['error']}"
+                         for e in entries if "error" in e]
         keras_model, functions = None, {}
         if tf is not None:
             keras_model = M.build_keras(name, weights)
@@ -468,6 +729,21 @@ def main(argv=None) -> int:
                 if any(r["check"] != "ok" for r in config_records) and agreement <= args.tolerance:
                     log(f"  note: ONNX Runtime and TensorFlow agree with each other ({agreement:.1e}) "
                         f"but not with GraphJIT on {name} b{batch}: GraphJIT's outputs look wrong")
+            if int8_on:
+                graphjit_int8, why = load_outputs(io, f"{name}.b{batch}.int8.output", len(expected))
+                if why:
+                    log(f"  warning: {name} b{batch}: GraphJIT int8 outputs incomplete ({why}); ignored")
+                gj8_vs_fp32 = None
+                if graphjit_int8 is not None:
+                    d, _, problem = max_abs_diff(graphjit_int8, expected)
+                    gj8_vs_fp32 = None if problem else json_float(d)
+                    if problem:
+                        log(f"  warning: {name} b{batch}: GraphJIT int8 outputs: {problem}")
+                cands = ort_int8_candidates(name, weights, batch, x, expected, graphjit_int8, timing, progress)
+                rec = best_int8_record(name, batch, cands, flops, flops_source, gj8_vs_fp32)
+                if rec:
+                    config_records.append(rec)
+                failures += [int8_failure_text(name, batch, c) for c in cands if not c["ok"]]
             records += config_records
         del keras_model, functions
         gc.collect()
@@ -485,9 +761,18 @@ def main(argv=None) -> int:
                                      "graphs_tried": {k: [", ".join(f"{a}={b}" for a, b in g.items())
                                                           for g in v] for k, v in ORT_GRAPHS.items()}},
                      "tensorflow": {"variants": [v for v, _ in TF_VARIANTS],
-                                    "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")}},
+                                    "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default")},
+                     "onnxruntime_int8": {
+                         "enabled": int8_on, "tool": "onnxruntime.quantization.quantize_dynamic",
+                         "weight_type": "QInt8 (symmetric)", "activations": INT8_ACTIVATIONS,
+                         "op_types_to_quantize": ["MatMul"], "dense_as": "MatMul + Add",
+                         "per_channel_tried": list(ORT_INT8_PER_CHANNEL), "threads_tried": list(ORT_THREADS),
+                         "reduce_range": False, "accuracy_samples_default": ACCURACY_SAMPLES,
+                         "accuracy_seed_when_generated": ACCURACY_SEED}},
+        "int8": {"enabled": int8_on, "why": int8_why},
         "results": records,
         "compile": compile_rows,
+        "quantization": quantization,
         "failures": failures,
         "ok": not failures,
         "elapsed_s": time.perf_counter() - wall_start,

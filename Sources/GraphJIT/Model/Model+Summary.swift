@@ -56,13 +56,11 @@ extension Model {
             if index < cells.count - 1 { lines.append(rule("├", "─", "┼", "┤")) }
         }
         lines.append(rule("└", "─", "┴", "┘"))
-        // As Keras: an int8 kernel (1 byte a value) and its scale are non-trainable weights.
-        let specs = try makeGraph(batchSize: 1).parameters
-        let scales = Set(specs.map(\.name).filter { $0.hasSuffix(".kernel_scale") })
-        let int8Kernels = Set(scales.map { String($0.dropLast("_scale".count)) })
-        let frozen = specs.filter { scales.contains($0.name) || int8Kernels.contains($0.name) }
-        let nonTrainable = frozen.reduce(0) { $0 + $1.shape.elementCount }
-        let nonTrainableBytes = frozen.reduce(0) { $0 + $1.shape.elementCount * (int8Kernels.contains($1.name) ? 1 : 4) }
+        // As Keras: a quantized kernel and its scale are non-trainable weights.
+        let formats = try storedWeights()
+        let frozen = formats.filter(\.isQuantized)
+        let nonTrainable = frozen.reduce(0) { $0 + $1.values }
+        let nonTrainableBytes = frozen.reduce(0) { $0 + $1.bytes }
         let trainable = try parameterCount() - nonTrainable
         // As Keras: once the optimizer has variables (after a step, or read from a file), they
         // count in the total: the slots, the step count and the learning rate.

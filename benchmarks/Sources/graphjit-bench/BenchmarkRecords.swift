@@ -6,6 +6,7 @@ struct BenchmarkFile: Codable {
     var compile: [CompileRecord] = []
     var memory: [MemoryRecord] = []
     var kernels: [KernelRecord] = []
+    var quantization: [QuantizationRecord] = []
 }
 
 struct MachineRecord: Codable {
@@ -66,4 +67,16 @@ struct KernelRecord: Codable {
     let median_ms: Double
     let gflops: Double
     let share_of_peak: Double
+}
+
+/// A compressed variant's accuracy against the float32 model on seeded inputs, and its weight bytes.
+struct QuantizationRecord: Codable {
+    let model: String
+    let mode: String
+    let weight_bytes_fp32: Int
+    let weight_bytes: Int
+    let max_abs_diff_vs_fp32: Double
+    /// One fraction per model output: rows whose largest value is in the same place.
+    let top1_agreement: [Double]
+    let samples: Int
 }

@@ -47,6 +47,7 @@ struct BenchmarkRunner {
     private mutating func measure(_ tutorial: TutorialModel) throws {
         let model = tutorial.make(seed: 0)
         let name = tutorial.rawValue
+        let compressed = try QuantizedVariants(model, name: name)
         try measureCompile(tutorial, model)
         for batch in batchSizes(for: tutorial) {
             progress("\(name) batch \(batch): compiling and checking ...")
@@ -76,12 +77,34 @@ struct BenchmarkRunner {
                 try profileKernels(name, batch, optimized, inputs)
             }
             if let peersDirectory { try export(model, name, batch, inputs, optimized, to: peersDirectory) }
+            try measureCompressed(compressed, batch, inputs, against: try optimized.predict(inputs), flopsPerSample)
             if tutorial == .cnn && batch == 1 {
                 // Batch 1 streams the Dense kernel once per call: its bytes over the bandwidth.
                 recordFloor(name, batch, weightBytes: model.parameters["dense.kernel"]!.elementCount * 4)
             }
         }
+        progress("\(name): accuracy of the compressed variants on \(quick ? 200 : 1000) seeded inputs ...")
+        file.quantization += try compressed.accuracy(samples: quick ? 200 : 1000, exportingTo: peersDirectory)
         try probeMemory(tutorial)
+    }
+
+    /// Each compressed variant at one batch size, on the optimizing tier: timed like the float32
+    /// plans, its outputs compared with the float32 plan's and exported for the peers.
+    private mutating func measureCompressed(_ compressed: QuantizedVariants, _ batch: Int, _ inputs: [Tensor],
+                                            against float32: [Tensor], _ flopsPerSample: Double) throws {
+        for (mode, model) in compressed.variants {
+            progress("\(compressed.name) batch \(batch): timing \(mode.rawValue) ...")
+            let compiled = try model.compiled(batchSize: batch, tier: .optimized)
+            let outputs = try compiled.predict(inputs)
+            let difference = Swift.zip(outputs, float32).map { Difference($0, $1).maxAbsolute }.max() ?? 0
+            record(compressed.name, batch, mode.rawValue, try time(compiled, inputs), flopsPerSample,
+                   notes: "max abs diff vs float32 \(difference)")
+            guard let peersDirectory else { continue }
+            let io = peersDirectory.appendingPathComponent("io")
+            for (index, output) in outputs.enumerated() {
+                try NPY.write(output, to: io.appendingPathComponent("\(compressed.name).b\(batch).\(mode.rawValue).output.\(index).npy"))
+            }
+        }
     }
 
     private func time(_ compiled: CompiledModel, _ inputs: [Tensor]) throws -> TimingSummary {
@@ -216,8 +239,15 @@ struct BenchmarkRunner {
         for result in file.results {
             let reference = file.results.first { $0.model == result.model && $0.batch == result.batch && $0.variant == "reference" }
             let speedup = reference.map { String(format: "%.1fx", $0.median_ms / result.median_ms) } ?? "-"
-            let engine = result.variant == "reference" ? "reference" : "jit \(result.variant == "instant" ? "tcc" : "clang")"
-            let check = result.notes.hasPrefix("max abs") ? result.notes.replacingOccurrences(of: "max abs diff vs reference ", with: "Δ ") : ""
+            let engine = switch result.variant {
+            case "reference": "reference"
+            case "instant": "jit tcc"
+            case "optimized": "jit clang"
+            default: "jit clang \(result.variant)"
+            }
+            let check = result.notes.hasPrefix("max abs diff vs reference ")
+                ? result.notes.replacingOccurrences(of: "max abs diff vs reference ", with: "Δ ")
+                : result.notes.replacingOccurrences(of: "max abs diff vs float32 ", with: "Δ fp32 ")
             print(row([result.model, "\(result.batch)", engine, fmt(result.median_ms), "\(fmt(result.p10_ms))-\(fmt(result.p90_ms))",
                        String(format: "%.0f", result.samples_per_s), String(format: "%.2f", result.gflops), speedup, check]))
         }
@@ -235,6 +265,14 @@ struct BenchmarkRunner {
         for kernel in file.kernels where kernel.gflops > 0 {
             print(row([kernel.model, "\(kernel.batch)", kernel.kernel, kernel.backend, "\(kernel.threads)", fmt(kernel.median_ms),
                        String(format: "%.1f", kernel.gflops), String(format: "%.0f%%", kernel.share_of_peak * 100)]))
+        }
+        print("\nCompressed weights (each variant against the float32 model on seeded inputs)")
+        print(row(["model", "mode", "samples", "fp32 MB", "stored MB", "max abs diff", "top-1 agreement"]))
+        for record in file.quantization {
+            let agreement = record.top1_agreement.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: ", ")
+            print(row([record.model, record.mode, "\(record.samples)", String(format: "%.2f", Double(record.weight_bytes_fp32) / 1e6),
+                       String(format: "%.2f", Double(record.weight_bytes) / 1e6), String(format: "%.2e", record.max_abs_diff_vs_fp32),
+                       agreement]))
         }
         print("\nMemory (peak RSS of a process running the model at all its batch sizes, optimized tier)")
         print(row(["model", "peak RSS MB", "weights MB", "largest live MB", "budget MB", "within"]))
