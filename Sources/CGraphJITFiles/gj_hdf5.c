@@ -220,6 +220,11 @@ int gj_h5_write_int64(int64_t location, const char *name, int rank, const uint64
     return gj_h5_write(location, name, rank, extents, H5T_STD_I64LE, H5T_NATIVE_INT64, data);
 }
 
+int gj_h5_write_int8(int64_t location, const char *name, int rank, const uint64_t *extents,
+                     const int8_t *data) {
+    return gj_h5_write(location, name, rank, extents, H5T_STD_I8LE, H5T_NATIVE_SCHAR, data);
+}
+
 /* MARK: - Attributes */
 
 /* Appends `length` bytes of `text` (and a NUL separator before every element but the first) to the

@@ -108,6 +108,16 @@ func validateBatchSize(_ batchSize: Int) throws {
     guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
 }
 
+/// `--quantize MODE`: the model as Keras's `model.quantize(MODE)` makes it.
+struct QuantizationOption: ParsableArguments {
+    @Option(help: "Quantize the model as Keras's model.quantize(MODE) does first: int8 (Dense layers' kernels and inputs).")
+    var quantize: QuantizationMode?
+
+    func apply(to model: Model) throws -> Model {
+        try quantize.map { try model.quantized($0) } ?? model
+    }
+}
+
 // MARK: - Commands
 
 struct Convert: ParsableCommand {
@@ -116,11 +126,12 @@ struct Convert: ParsableCommand {
     @OptionGroup var options: ModelOptions
     @Option(name: .long, help: "The file to write: FILE.keras (the whole model) or FILE.safetensors (weights).")
     var output: String
+    @OptionGroup var quantization: QuantizationOption
 
     func validate() throws { try options.refuseIgnoredSeed() }
 
     func run() throws {
-        try options.makeModel().save(to: URL(fileURLWithPath: output))
+        try quantization.apply(to: options.makeModel()).save(to: URL(fileURLWithPath: output))
         print("wrote \(output)")
     }
 }
@@ -128,11 +139,12 @@ struct Convert: ParsableCommand {
 struct Summary: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print layers, output shapes and parameter counts.")
     @OptionGroup var options: ModelOptions
+    @OptionGroup var quantization: QuantizationOption
 
     func validate() throws { try options.refuseIgnoredSeed() }
 
     func run() throws {
-        print(try options.makeModel().summary(showingCompileConfiguration: true))
+        print(try quantization.apply(to: options.makeModel()).summary(showingCompileConfiguration: true))
     }
 }
 
@@ -175,8 +187,7 @@ struct Run: ParsableCommand {
     @Option(help: "JIT tier: automatic (tcc at once, clang in the background from the second batch on, as the library), instant (tcc only) or optimized (clang first).")
     var tier: CompilationTier = .automatic
     @Option(parsing: .unconditional, help: "Samples per JIT call (Keras's predict batch size).") var batchSize = 32
-    @Option(help: "Run the model quantized as Keras's model.quantize(MODE) does: int8 (Dense layers' kernels and inputs).")
-    var quantize: QuantizationMode?
+    @OptionGroup var quantization: QuantizationOption
 
     mutating func validate() throws {
         try options.refuseIgnoredSeed()
@@ -189,8 +200,7 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try options.makeModel()
-        let model = try quantize.map { try loaded.quantized($0) } ?? loaded
+        let model = try quantization.apply(to: options.makeModel())
         try ModelOptions.checkCount(input.count, try model.inputSignature().count, "input", option: "--input")
         try ModelOptions.checkCount(output.count, try model.outputNames().count, "output", option: "--output")
         let inputs = try ModelOptions.readInputs(input)

@@ -84,6 +84,9 @@ int gj_h5_write_float32(int64_t location, const char *name, int rank, const uint
                         const float *data);
 int gj_h5_write_int64(int64_t location, const char *name, int rank, const uint64_t *extents,
                       const int64_t *data);
+/* Writes a new int8 dataset (a quantized kernel, as Keras saves `model.quantize("int8")`'s). */
+int gj_h5_write_int8(int64_t location, const char *name, int rank, const uint64_t *extents,
+                     const int8_t *data);
 
 /* Attributes. Strings: a scalar or one-dimensional string attribute (fixed-length or
  * variable-length), its elements joined with NUL bytes. Returns the joined length (without a final

@@ -82,15 +82,16 @@ struct KerasFileWriter {
                 continue
             }
             let layer = layersByName[name]!
-            if (layer as? Dense)?.quantization ?? (layer as? AttentionLayer)?.quantization != nil {
+            if (layer as? AttentionLayer)?.quantization != nil {
                 throw ModelFileError(.unsupported, file: source, location: "layer '\(name)'",
-                                     reason: "an int8-quantized layer cannot be saved as .keras yet (Keras's "
-                                         + "QuantizedDTypePolicy layout is not written); save its weights as .safetensors")
+                                     reason: "a custom layer whose Dense sublayers are quantized cannot be saved as .keras: "
+                                         + "its config does not record the quantization, so Keras cannot load such a file "
+                                         + "(Keras 3.15.1 fails on its own); save the weights as .safetensors")
             }
             weightOrder.append((type(of: layer).kerasClassName, name))
             let origin = type(of: layer) == AttentionLayer.self
                 ? model.kerasCustomLayers[name] ?? Self.defaultAttentionOrigin : nil
-            let config: JSON = .object([("name", .string(name)), ("trainable", .bool(true)), ("dtype", Self.dtypePolicy)]
+            let config: JSON = .object([("name", .string(name)), ("trainable", .bool(true)), ("dtype", layer.kerasDTypePolicy)]
                                        + (try layer.kerasOptions()))
             var entry: [(key: String, value: JSON)] = [
                 ("module", origin.map { $0.module.map(JSON.string) ?? .null } ?? .string("keras.layers")),

@@ -13,6 +13,12 @@ protocol KerasLayer: Layer {
     /// The layer's weights in Keras's `layer.weights` order (the order of a legacy `.h5`'s
     /// `weight_names` and of the optimizer's slots), with their place in a `.keras` file.
     var kerasVariables: [KerasVariable] { get }
+    /// The layer's `dtype` entry: Keras's float32 policy, or a quantized layer's policy.
+    var kerasDTypePolicy: JSON { get }
+}
+
+extension KerasLayer {
+    var kerasDTypePolicy: JSON { KerasFileWriter.dtypePolicy }
 }
 
 /// One weight of a layer as Keras stores it.
@@ -21,6 +27,18 @@ struct KerasVariable: Equatable {
     let weight: String
     /// The dataset's path below the layer's group in `model.weights.h5` (`vars/0`, `cell/vars/1`).
     let path: [String]
+    /// Whether Keras trains it (and keeps optimizer slots for it): a quantized kernel and its
+    /// scale are not trained.
+    var isTrainable = true
+    /// How the dataset stores its values.
+    var storage: Storage = .float32
+
+    /// A dataset's element type.
+    enum Storage: Equatable {
+        case float32
+        /// A quantized kernel's int8 values.
+        case int8
+    }
 
     /// The weights of a layer that keeps them in its own `vars` group, in order.
     static func ownVariables(_ weights: [String], under prefix: [String] = []) -> [KerasVariable] {

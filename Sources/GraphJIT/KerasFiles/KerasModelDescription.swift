@@ -92,7 +92,8 @@ struct KerasModelDescription {
             }
             guard names.insert(layerName).inserted else { throw error("two layers are named '\(layerName)'", at: "layer '\(layerName)'") }
             let parsed = KerasLayerConfig(file: file, className: layerClass, name: layerName, config: layerConfig)
-            try Self.checkFloat32(layerConfig["dtype"], file: file, location: "layer '\(layerName)' (\(layerClass))")
+            try Self.checkFloat32(layerConfig["dtype"], file: file, location: "layer '\(layerName)' (\(layerClass))",
+                                  quantizable: layerClass == Dense.kerasClassName)
             if layerClass == "InputLayer" {
                 inputs.append(InputEntry(name: layerName, shape: try Self.inputShape(of: parsed)))
                 if modelClass == .functional { order.append((layerClass, layerName)) }
@@ -138,9 +139,17 @@ struct KerasModelDescription {
 
     // MARK: Pieces
 
-    /// Refuses a dtype policy other than float32 (`mixed_float16`, `bfloat16`, ...).
-    private static func checkFloat32(_ dtype: JSON?, file: String, location: String) throws {
+    /// Refuses a dtype policy other than float32 (`mixed_float16`, `bfloat16`, ...). A Dense
+    /// layer's `QuantizedDTypePolicy` is left to the layer (``KerasQuantization``).
+    private static func checkFloat32(_ dtype: JSON?, file: String, location: String, quantizable: Bool = false) throws {
         guard let dtype, !dtype.isNull else { return }
+        if dtype["class_name"]?.stringValue?.hasPrefix("Quantized") == true {
+            guard quantizable else {
+                throw ModelFileError(.unsupported, file: file, location: location,
+                                     reason: "a quantized dtype policy (\(dtype["class_name"]!.summary)) is supported on Dense layers only")
+            }
+            return
+        }
         let name = dtype.stringValue ?? dtype["config"]?["name"]?.stringValue
         guard let name else { return }
         guard name == "float32" else {

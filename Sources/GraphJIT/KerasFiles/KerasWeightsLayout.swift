@@ -29,11 +29,14 @@ struct KerasWeightsLayout {
         }
     }
 
-    /// Every weight as GraphJIT names it (`dense_1.kernel`), in Keras's order: the order of
-    /// `model.trainable_variables` and of the optimizer's slots.
-    var parameterNames: [String] {
-        groups.flatMap { group in group.variables.map { "\(group.layerName).\($0.weight)" } }
+    /// Every trained weight as GraphJIT names it (`dense_1.kernel`), in Keras's order: the order
+    /// of `model.trainable_variables` and of the optimizer's slots.
+    var trainableParameterNames: [String] {
+        groups.flatMap { group in group.variables.filter(\.isTrainable).map { "\(group.layerName).\($0.weight)" } }
     }
+
+    /// Whether some layer holds weights Keras does not train (a quantized kernel and its scale).
+    var hasFrozenWeights: Bool { groups.contains { $0.variables.contains { !$0.isTrainable } } }
 
     // MARK: Reading
 
@@ -53,9 +56,15 @@ struct KerasWeightsLayout {
                 let holder = try layerGroup.group(atPath: path)
                 let found = try holder.childCount()
                 guard found == count else {
+                    let held = group.variables.filter { Array($0.path.dropLast()) == path }.map(\.weight)
+                    // Keras's quantize() also quantizes a custom layer's Dense sublayers, which add a
+                    // kernel_scale there, but the custom layer's config does not say so.
+                    let quantizedSublayer = found == count + 1 && !path.dropLast().isEmpty
+                        ? "; one more is what a Dense sublayer quantized by Keras's quantize() holds, which the "
+                            + "layer's config does not record (Keras cannot load such a file either)" : ""
                     throw ModelFileError(.weights, file: root.file.source, location: "layer '\(group.layerName)'",
                                          reason: "\(holder.path) holds \(found) variables, the layer has \(count) "
-                                             + "(\(group.variables.map(\.weight).joined(separator: ", ")))")
+                                             + "(\(held.joined(separator: ", ")))" + quantizedSublayer)
                 }
             }
             for variable in group.variables {
@@ -66,7 +75,12 @@ struct KerasWeightsLayout {
                 }
                 let holder = try layerGroup.group(atPath: Array(variable.path.dropLast()))
                 do {
-                    tensors[name] = Tensor(shape: shape, uncheckedScalars: try holder.readFloats(variable.path.last!, shape: shape))
+                    let scalars = try holder.readFloats(variable.path.last!, shape: shape)
+                    if variable.storage == .int8, let bad = scalars.first(where: { $0 != $0.rounded() || abs($0) > 127 }) {
+                        throw ModelFileError(.weights, file: root.file.source, location: holder.childPath(variable.path.last!),
+                                             reason: "holds \(bad), expected the integers in [-127, 127] of an int8 kernel")
+                    }
+                    tensors[name] = Tensor(shape: shape, uncheckedScalars: scalars)
                 } catch let error as ModelFileError where error.kind == .weights {
                     throw ModelFileError(.weights, file: error.file, location: "layer '\(group.layerName)' \(variable.weight)",
                                          reason: "\(error.location ?? ""): \(error.reason)")
@@ -80,7 +94,7 @@ struct KerasWeightsLayout {
     /// rate, as GraphJIT's state names: Adam and SGD build theirs per variable (`m₀ v₀ m₁ v₁ …`),
     /// RMSprop one list per slot kind (all velocities, then momentums, then average gradients).
     func optimizerSlots(_ rule: OptimizerRule) -> [(parameter: String, state: String)] {
-        let names = parameterNames
+        let names = trainableParameterNames
         switch rule {
         case .adam, .sgd:
             return names.flatMap { name in rule.slotNames.map { (name, TrainingGraph.slotName($0, of: name)) } }
@@ -96,11 +110,16 @@ struct KerasWeightsLayout {
         throws -> (iterations: Int64, learningRate: Float, slots: [String: Tensor], isComplete: Bool)? {
         guard let vars = try root.groupIfPresent("optimizer")?.groupIfPresent("vars") else { return nil }
         let count = try vars.childCount()
-        let names = parameterNames
+        let names = trainableParameterNames
         let slotNames = rule.slotNames
         let order = optimizerSlots(rule)
         let expectedCount = 2 + order.count
         if count == 0 { return nil }
+        // Keras skips (with a warning) an optimizer whose variables do not match the compiled one:
+        // what a model quantized after training always saves (the slots of its float kernels). So
+        // for a model with quantized layers the optimizer starts fresh, as in Keras; elsewhere a
+        // mismatch is a damaged file.
+        if count != expectedCount && count != 2 && hasFrozenWeights { return nil }
         guard count == expectedCount || count == 2 else {
             throw ModelFileError(.weights, file: root.file.source, location: vars.path,
                                  reason: "holds \(count) optimizer variables; the compiled optimizer has \(expectedCount) "
@@ -145,7 +164,11 @@ struct KerasWeightsLayout {
             _ = try holder(["vars"])
             for variable in group.variables {
                 let tensor = parameters["\(group.layerName).\(variable.weight)"]!
-                try holder(Array(variable.path.dropLast())).write(tensor.scalars, shape: tensor.shape, as: variable.path.last!)
+                let target = try holder(Array(variable.path.dropLast()))
+                switch variable.storage {
+                case .float32: try target.write(tensor.scalars, shape: tensor.shape, as: variable.path.last!)
+                case .int8: try target.write(int8: tensor.scalars, shape: tensor.shape, as: variable.path.last!)
+                }
             }
         }
         let optimizerVars = try root.makeGroup("optimizer").makeGroup("vars")

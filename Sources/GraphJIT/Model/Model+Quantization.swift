@@ -10,9 +10,15 @@ extension Model {
     /// are `kernel` (the int8 values), `bias` and `kernel_scale`. Other layers (Conv2D, LSTM) stay
     /// float32, as in Keras. Layer names, inputs, outputs and the compile configuration are kept;
     /// the original model is not changed.
-    /// - Throws: what building the model's graph throws.
+    /// - Throws: ``QuantizationError/alreadyQuantized(layer:mode:)`` for a model with a quantized
+    ///   layer (as Keras's `quantize` raises), or what building the model's graph throws.
     public func quantized(_ mode: QuantizationMode) throws -> Model {
         let topology = try topology.get()
+        for (layer, name) in topology.layers.map({ ($0.layer, $0.name) }) {
+            if let existing = (layer as? Dense)?.quantization ?? (layer as? AttentionLayer)?.quantization {
+                throw QuantizationError.alreadyQuantized(layer: name, mode: existing)
+            }
+        }
         let names = Dictionary(uniqueKeysWithValues: topology.layers.map { (ObjectIdentifier($0.layer), $0.name) })
         var mapped: [ObjectIdentifier: any Layer] = [:]
         func quantize(_ layer: any Layer) -> any Layer {

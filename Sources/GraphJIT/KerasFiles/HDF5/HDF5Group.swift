@@ -156,6 +156,18 @@ final class HDF5Group {
         guard status >= 0 else { throw file.error(at: childPath(name), "cannot write the dataset") }
     }
 
+    /// Writes an int8 dataset `name` holding `scalars` (integers in [-128, 127], as a quantized
+    /// kernel's values are) with extents `shape`.
+    func write(int8 scalars: [Float], shape: [Int], as name: String) throws {
+        precondition(scalars.count == shape.elementCount, "the writer passes matching shapes")
+        let values = scalars.map { Int8(max(-128, min(127, $0.isNaN ? 0 : $0.rounded()))) }
+        let extents = shape.map(UInt64.init)
+        let status = try HDF5Library.withLock {
+            values.withUnsafeBufferPointer { gj_h5_write_int8(id, name, Int32(shape.count), extents, $0.baseAddress) }
+        }
+        guard status >= 0 else { throw file.error(at: childPath(name), "cannot write the dataset") }
+    }
+
     /// Writes a scalar int64 dataset `name`.
     func write(integer value: Int64, as name: String) throws {
         var value = value
