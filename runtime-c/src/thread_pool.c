@@ -4,8 +4,12 @@
  * Model: one job at a time = `ntasks` calls fn(arg, t). The caller and the woken workers claim
  * task indices from a shared counter until none are left, so a worker that wakes up late (the
  * wake-up of a sleeping thread costs ~5-25 us) simply finds less or no work and the caller does
- * it instead. Workers block on a condition variable between jobs (no spinning); the caller blocks
- * on another one until every task has *finished*.
+ * it instead. Between jobs a worker first spins for GJ_SPIN_NS, watching the published
+ * generation, and only then blocks on a condition variable; the caller likewise spins that long
+ * for the last task to finish before it blocks on another one. A model's kernels run back to back
+ * (and a serving loop calls again within microseconds), so the next job usually finds its workers
+ * awake: waking a sleeping thread costs ~5-25 us here, more than a batch-1 Dense layer takes.
+ * ONNX Runtime's and OpenMP's pools spin the same way by default.
  *
  * The claim counter holds (job generation << 32 | next task index) and is advanced with a
  * compare-and-swap that checks the generation, so a worker that wakes after its job has ended
@@ -27,6 +31,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gj_internal.h"
@@ -52,6 +57,49 @@ static struct worker_start {
 } g_start[GJ_MAX_THREADS];
 
 static atomic_int g_threads; /* user setting; 0 = not initialized yet */
+
+/* ---- spinning before sleeping ------------------------------------------------------------------ */
+#define GJ_SPIN_NS 200000L /* 200 us */
+static _Atomic uint32_t g_published; /* g_generation once the job is published (read without g_lock) */
+
+static long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Spins until done(context) or GJ_SPIN_NS have passed; returns whether done. */
+static int spin_until(int (*done)(const void *), const void *context)
+{
+    long deadline = 0;
+    for (unsigned i = 0;; i++) {
+        if (done(context)) return 1;
+        cpu_relax();
+        if ((i & 63) == 63) {
+            long now = now_ns();
+            if (deadline == 0) deadline = now + GJ_SPIN_NS;
+            else if (now >= deadline) return done(context);
+        }
+    }
+}
+
+static int generation_moved(const void *seen)
+{
+    return atomic_load_explicit(&g_published, memory_order_acquire) != *(const uint32_t *)seen;
+}
+
+static int job_finished(const void *ntasks)
+{
+    return atomic_load_explicit(&g_finished, memory_order_acquire) >= *(const int *)ntasks;
+}
 
 /* ---- keeping workers off the caller's CPU ------------------------------------------------------
  * Measured on the 2-vCPU VM this was tuned on (Linux 6.18): after a millisecond or more of idling,
@@ -104,6 +152,7 @@ static void *worker_main(void *p)
     const int id = start->id;
     uint32_t seen = start->generation;
     for (;;) {
+        spin_until(generation_moved, &seen);
         pthread_mutex_lock(&g_lock);
         while (g_generation == seen) pthread_cond_wait(&g_wake, &g_lock);
         seen = g_generation;
@@ -161,11 +210,16 @@ void gj_pool_run_threads(gj_task_fn fn, void *arg, int ntasks, int nthreads)
     g_nwake = workers;
     atomic_store(&g_finished, 0);
     atomic_store(&g_claim, (uint64_t)gen << 32);
+    atomic_store_explicit(&g_published, gen, memory_order_release);
     pthread_cond_broadcast(&g_wake);
     pthread_mutex_unlock(&g_lock);
 
     run_tasks(gen, fn, arg, ntasks);
 
+    if (spin_until(job_finished, &ntasks)) {
+        pthread_mutex_unlock(&g_busy);
+        return;
+    }
     pthread_mutex_lock(&g_lock);
     while (atomic_load(&g_finished) < ntasks) pthread_cond_wait(&g_done, &g_lock);
     pthread_mutex_unlock(&g_lock);
