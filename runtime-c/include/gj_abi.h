@@ -144,6 +144,12 @@
     X(void, dense_int8, (int M, int N, int K, const float *A, const void *packed_kernel,           \
                          const float *kernel_scale, float *C, void *scratch),                      \
       "Keras 3 int8 Dense: rows of A quantized by 127/(max|a|+1e-7), int32 dot products, C = acc/(s_w*s_x); " \
-      "scratch: min(M, GJ_INT8_ROWS_PER_PASS) * (ceil(K/4) + 1) floats")
+      "scratch: min(M, GJ_INT8_ROWS_PER_PASS) * (ceil(K/4) + 1) floats")                           \
+    X(size_t, bf16_kernel_floats, (int K, int N),                                                  \
+      "floats a bf16 kernel of K x N takes (pack_bf16_kernel's layout)")                           \
+    X(void, pack_bf16_kernel, (int K, int N, const float *kernel, void *packed),                   \
+      "kernel[K,N] -> bf16 (round to nearest even) in blocks of 16 columns x 2 rows")              \
+    X(void, dense_bf16, (int M, int N, int K, const float *A, const void *packed_kernel, float *C), \
+      "C = A x the bf16 kernel widened to float32: float32 FMAs in one fixed order on every path")
 
 #endif /* GJ_ABI_H */

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds and runs the runtime's C tests (test_runtime, test_transposed, test_nonfinite) and GEMM
+# Builds and runs the runtime's C tests (test_runtime, test_transposed, test_nonfinite, test_bf16) and GEMM
 # micro-benchmarks.
 #   sh run.sh            tests + benchmarks with clang
 #   sh run.sh test       tests only
@@ -22,7 +22,7 @@ sanitize | tsan)
         SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
         export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}"
         export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-        TESTS="test_runtime test_transposed test_nonfinite"
+        TESTS="test_runtime test_transposed test_nonfinite test_bf16"
     else
         SAN="-fsanitize=thread"
         # The Swift toolchain's TSan runtime carries libdispatch interceptors: link libdispatch.
@@ -50,8 +50,10 @@ mkdir -p "$OUT"
 $CC $FLAGS -o "$OUT/test_runtime" tests/test_runtime.c src/*.c -lm -lpthread
 $CC $FLAGS -o "$OUT/test_transposed" tests/test_transposed.c src/*.c -lm -lpthread
 $CC $FLAGS -o "$OUT/test_nonfinite" tests/test_nonfinite.c src/*.c -lm -lpthread
+$CC $FLAGS -o "$OUT/test_bf16" tests/test_bf16.c src/*.c -lm -lpthread
 $CC $FLAGS -o "$OUT/bench_gemm" tests/bench_gemm.c src/*.c -lm -lpthread
 "$OUT/test_runtime"
 "$OUT/test_transposed"
 "$OUT/test_nonfinite"
+"$OUT/test_bf16"
 if [ "$MODE" != test ]; then "$OUT/bench_gemm"; "$OUT/test_transposed" bench; fi

@@ -82,6 +82,11 @@ struct KerasFileWriter {
                 continue
             }
             let layer = layersByName[name]!
+            if ((layer as? Dense)?.quantization ?? (layer as? AttentionLayer)?.quantization) == .bf16 {
+                throw ModelFileError(.unsupported, file: source, location: "layer '\(name)'",
+                                     reason: "Keras has no weight-only bf16 Dense to save it as; save the weights as "
+                                         + ".safetensors (the bf16 values as float32, exactly)")
+            }
             if (layer as? AttentionLayer)?.quantization != nil {
                 throw ModelFileError(.unsupported, file: source, location: "layer '\(name)'",
                                      reason: "a custom layer whose Dense sublayers are quantized cannot be saved as .keras: "

@@ -54,6 +54,8 @@ public final class Dense: Layer {
         case .int8:
             let scale = try builder.parameter("kernel_scale", shape: [units], initializer: .ones)
             y = try builder.apply(Operation(Int8MatMulOp()), [x, kernel, scale])
+        case .bf16:
+            y = try builder.apply(Operation(Bf16MatMulOp()), [x, kernel])
         }
         if useBias {
             let bias = try builder.parameter("bias", shape: [units], initializer: .zeros)

@@ -1,15 +1,18 @@
 import GraphJITIR
 
 extension Model {
-    /// A copy of the model with its weights quantized as Keras 3's `model.quantize(mode)` does.
+    /// A copy of the model with its weights quantized as Keras 3's `model.quantize(mode)` does
+    /// (`.int8`), or stored as bfloat16 (`.bf16`, GraphJIT's own).
     ///
     /// `.int8`: every `Dense` layer, the attention layer's `W` and `V` sublayers included, gets an
     /// int8 kernel, quantized once per output channel,
     /// `s_w = 127 / (max_k |W[k, n]| + 1e-7)`, `Wq = clip(round_half_even(W · s_w), ±127)` (in
     /// float32, as Keras), and multiplies as Keras's int8 Dense does (`Int8MatMulOp`); its weights
     /// are `kernel` (the int8 values), `bias` and `kernel_scale`. Other layers (Conv2D, LSTM) stay
-    /// float32, as in Keras. Layer names, inputs, outputs and the compile configuration are kept;
-    /// the original model is not changed.
+    /// float32, as in Keras. `.bf16`: the same layers' kernels rounded to the nearest bfloat16
+    /// (ties to even, `Bf16MatMulOp.rounded(_:)`), stored in 16 bits and multiplied in float32
+    /// (`Bf16MatMulOp`). Layer names, inputs, outputs and the compile configuration are kept; the
+    /// original model is not changed.
     /// - Throws: ``QuantizationError/alreadyQuantized(layer:mode:)`` for a model with a quantized
     ///   layer (as Keras's `quantize` raises), or what building the model's graph throws.
     public func quantized(_ mode: QuantizationMode) throws -> Model {
@@ -48,24 +51,45 @@ extension Model {
         }
         let model = Model(inputs: inputs, outputs: topology.outputTensors.map { tensors[$0]! }, name: name, seed: seed)
         try model.setParameters(Self.quantizedWeights(parameters.dictionary, of: model, mode: mode),
-                                source: "the int8 quantization of \(name)")
+                                source: "the \(mode.rawValue) quantization of \(name)")
         if let trainingConfiguration { model.compile(trainingConfiguration) }
         return model
     }
 
-    /// The quantized model's weights: each int8 Dense kernel `<layer>.kernel` replaced by its int8
-    /// values and joined by `<layer>.kernel_scale`; every other weight as it is.
+    /// The quantized model's weights: each compressed kernel replaced by its quantized values (and,
+    /// for int8, joined by its `kernel_scale`); every other weight as it is.
     private static func quantizedWeights(_ weights: [String: Tensor], of model: Model, mode: QuantizationMode) throws
         -> [String: Tensor] {
         var result = weights
-        for spec in try model.makeGraph(batchSize: 1).parameters where spec.name.hasSuffix(".kernel_scale") {
-            let kernelName = String(spec.name.dropLast("_scale".count))
-            guard let kernel = weights[kernelName] else { continue }
-            let (values, scales) = int8Quantized(kernel)
-            result[kernelName] = values
-            result[spec.name] = scales
+        for (kernelName, kernel) in try model.compressedKernels() {
+            guard let float = weights[kernelName] else { continue }
+            switch kernel.mode {
+            case .int8:
+                let (values, scales) = int8Quantized(float)
+                result[kernelName] = values
+                if let scale = kernel.scale { result[scale] = scales }
+            case .bf16:
+                result[kernelName] = Tensor(shape: float.shape, uncheckedScalars: float.scalars.map(Bf16MatMulOp.rounded))
+            }
         }
         return result
+    }
+
+    /// The kernels a compressed matmul reads, by parameter name: their mode and, for int8, the
+    /// name of their scale. Read off the graph (the ops' inputs), so it holds for every layer that
+    /// lowers to them.
+    func compressedKernels() throws -> [String: (mode: QuantizationMode, scale: String?)] {
+        let graph = try makeGraph(batchSize: 1)
+        let names = Dictionary(graph.parameters.map { ($0.value, $0.name) }, uniquingKeysWith: { first, _ in first })
+        var kernels: [String: (mode: QuantizationMode, scale: String?)] = [:]
+        for node in graph.nodes {
+            if node.operation.is(Int8MatMulOp.self), let kernel = names[node.inputs[1]] {
+                kernels[kernel] = (.int8, names[node.inputs[2]])
+            } else if node.operation.is(Bf16MatMulOp.self), let kernel = names[node.inputs[1]] {
+                kernels[kernel] = (.bf16, nil)
+            }
+        }
+        return kernels
     }
 
     /// Keras's `abs_max_quantize(W, axis=0)` of a `[K, N]` kernel: the int8 values (as floats) and

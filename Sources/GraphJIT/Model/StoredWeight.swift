@@ -6,7 +6,7 @@ struct StoredWeight: Sendable, Hashable {
     let name: String
     /// Its number of values.
     let values: Int
-    /// Bytes per value: 1 for an int8 kernel, 4 for float32.
+    /// Bytes per value: 1 for an int8 kernel, 2 for a bf16 one, 4 for float32.
     let bytesPerValue: Int
     /// Whether it belongs to a quantized layer (the quantized kernel or its scale), which Keras
     /// counts as non-trainable.
@@ -17,21 +17,21 @@ struct StoredWeight: Sendable, Hashable {
 }
 
 extension Model {
-    /// Every weight as stored: an int8 kernel (the `kernel` beside a `kernel_scale`) at 1 byte a
-    /// value, its scale and every other weight at 4.
+    /// Every weight as stored: an int8 kernel at 1 byte a value, a bf16 kernel at 2, an int8
+    /// kernel's scale and every other weight at 4.
     func storedWeights() throws -> [StoredWeight] {
-        let specs = try makeGraph(batchSize: 1).parameters
-        let scales = Set(specs.map(\.name).filter { $0.hasSuffix(".kernel_scale") })
-        let int8Kernels = Set(scales.map { String($0.dropLast("_scale".count)) })
-        return specs.map { spec in
-            StoredWeight(name: spec.name, values: spec.shape.elementCount,
-                         bytesPerValue: int8Kernels.contains(spec.name) ? 1 : 4,
-                         isQuantized: scales.contains(spec.name) || int8Kernels.contains(spec.name))
+        let kernels = try compressedKernels()
+        let scales = Set(kernels.values.compactMap(\.scale))
+        return try makeGraph(batchSize: 1).parameters.map { spec in
+            let mode = kernels[spec.name]?.mode
+            return StoredWeight(name: spec.name, values: spec.shape.elementCount,
+                                bytesPerValue: mode == .int8 ? 1 : mode == .bf16 ? 2 : 4,
+                                isQuantized: mode != nil || scales.contains(spec.name))
         }
     }
 
     /// The bytes the model's weights take as GraphJIT stores them: an int8 kernel 1 byte a value,
-    /// every other weight (a kernel's scales included) 4. The float32 model's figure is its
+    /// a bf16 kernel 2, every other weight (an int8 kernel's scales included) 4. The float32 model's figure is its
     /// parameter count times 4.
     /// - Throws: what building the model's graph throws.
     public func weightBytes() throws -> Int {

@@ -72,6 +72,8 @@ private struct KernelWriter {
                         + (ids.count > 1 ? "concatenated along N, " : "") + "packed for sgemm_packed")
         case let .weight(.int8(id)):
             return ("w_" + graph[id].name + "_int8", "weight \(shape(id)) as int8, packed for dense_int8")
+        case let .weight(.bf16(id)):
+            return ("w_" + graph[id].name + "_bf16", "weight \(shape(id)) as bf16, packed for dense_bf16")
         case let .weight(.concatenated(ids)):
             let joined = ids.map { graph[$0].name }
             return ("w_" + joined.joined(separator: "_"), "weights \(joined.joined(separator: " | ")) end to end")

@@ -21,11 +21,14 @@ public enum WeightFormat: Equatable, Hashable, Sendable {
     /// A `[K, N]` kernel of integers in [-127, 127] (a Keras int8 kernel) as int8 bytes, packed
     /// once for `rt->dense_int8` (`rt->pack_int8_kernel`'s layout).
     case int8(ValueID)
+    /// A `[K, N]` kernel of bfloat16 values (kept as floats) as 16-bit words, packed once for
+    /// `rt->dense_bf16` (`rt->pack_bf16_kernel`'s layout).
+    case bf16(ValueID)
 
     /// The parameters the format is derived from.
     public var sources: [ValueID] {
         switch self {
-        case let .raw(id), let .int8(id): [id]
+        case let .raw(id), let .int8(id), let .bf16(id): [id]
         case let .packed(ids), let .concatenated(ids): ids
         }
     }

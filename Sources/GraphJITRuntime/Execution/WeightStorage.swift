@@ -71,6 +71,12 @@ package final class WeightStorage: Sendable {
                 derived.append(store.derived("int8", of: sources, count: max(count, 1), derive: Self.packInt8))
                 persistent.append(nil)
                 buffers.append(derived.last!.storage)
+            case .bf16:
+                let (k, n) = Self.gemmExtents(sources)
+                let count = Int(gj_runtime_get()!.pointee.bf16_kernel_floats(Int32(k), Int32(n)))
+                derived.append(store.derived("bf16", of: sources, count: max(count, 1), derive: Self.packBf16))
+                persistent.append(nil)
+                buffers.append(derived.last!.storage)
             }
         }
         self.buffers = buffers
@@ -114,6 +120,12 @@ package final class WeightStorage: Sendable {
     private static func packInt8(_ sources: [PersistentBuffer], into target: UnsafeMutablePointer<Float>) {
         let (k, n) = gemmExtents(sources)
         gj_runtime_get()!.pointee.pack_int8_kernel(Int32(k), Int32(n), sources[0].storage.pointer, target)
+    }
+
+    /// `rt->pack_bf16_kernel` of one `[K, N]` kernel (rounded to bf16 there, if it is not already).
+    private static func packBf16(_ sources: [PersistentBuffer], into target: UnsafeMutablePointer<Float>) {
+        let (k, n) = gemmExtents(sources)
+        gj_runtime_get()!.pointee.pack_bf16_kernel(Int32(k), Int32(n), sources[0].storage.pointer, target)
     }
 
     /// Runs `body` (a call that only reads persistent values) with every derived format current,

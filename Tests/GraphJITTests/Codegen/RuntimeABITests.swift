@@ -48,6 +48,9 @@ struct RuntimeABITests {
         "size_t (*int8_kernel_floats)(int K, int N)",
         "void (*pack_int8_kernel)(int K, int N, const float *kernel, void *packed)",
         "void (*dense_int8)(int M, int N, int K, const float *A, const void *packed_kernel, const float *kernel_scale, float *C, void *scratch)",
+        "size_t (*bf16_kernel_floats)(int K, int N)",
+        "void (*pack_bf16_kernel)(int K, int N, const float *kernel, void *packed)",
+        "void (*dense_bf16)(int M, int N, int K, const float *A, const void *packed_kernel, float *C)",
     ]
 
     static let pinnedLosses: [(String, Int32)] = [
@@ -186,7 +189,8 @@ struct RuntimeABITests {
             layout.offset(of: \.loss_grad), layout.offset(of: \.fill), layout.offset(of: \.all_finite),
             layout.offset(of: \.adam_update), layout.offset(of: \.sgd_update), layout.offset(of: \.rmsprop_update),
             layout.offset(of: \.increment), layout.offset(of: \.int8_kernel_floats),
-            layout.offset(of: \.pack_int8_kernel), layout.offset(of: \.dense_int8), layout.size,
+            layout.offset(of: \.pack_int8_kernel), layout.offset(of: \.dense_int8), layout.offset(of: \.bf16_kernel_floats),
+            layout.offset(of: \.pack_bf16_kernel), layout.offset(of: \.dense_bf16), layout.size,
         ]
         #expect(buffers[0].map { Int($0) } == header.map { $0 ?? -2 })
     }
