@@ -35,10 +35,6 @@
     X(SPARSE_CATEGORICAL_CROSSENTROPY, 3)             \
     X(MEAN_SQUARED_ERROR, 4)
 
-/* dense_int8 quantizes the rows of A in passes of at most this many rows; its scratch holds one
- * pass (Int8MatMulOp's lowering in GraphJITIR asks for that size). */
-#define GJ_INT8_ROWS_PER_PASS 64
-
 /* The table of runtime routines, in struct order: X(return type, name, (parameters), doc). */
 #define GJ_ABI_FUNCTIONS(X)                                                                        \
     X(void, sgemm, (int M, int N, int K, const float *A, int lda, const float *B, int ldb,         \
@@ -142,9 +138,9 @@
     X(void, pack_int8_kernel, (int K, int N, const float *kernel, void *packed),                   \
       "kernel[K,N] of integers in [-127,127] -> int8 blocks of 16 columns x 4 rows, column sums")  \
     X(void, dense_int8, (int M, int N, int K, const float *A, const void *packed_kernel,           \
-                         const float *kernel_scale, float *C, void *scratch),                      \
+                         const float *kernel_scale, float *C, void *scratch, long scratch_floats), \
       "Keras 3 int8 Dense: rows of A quantized by 127/(max|a|+1e-7), int32 dot products, C = acc/(s_w*s_x); " \
-      "scratch: min(M, GJ_INT8_ROWS_PER_PASS) * (ceil(K/4) + 1) floats")                           \
+      "rows are quantized in passes of scratch_floats / (ceil(K/4) + 1) rows (at least one)")                           \
     X(size_t, bf16_kernel_floats, (int K, int N),                                                  \
       "floats a bf16 kernel of K x N takes (pack_bf16_kernel's layout)")                           \
     X(void, pack_bf16_kernel, (int K, int N, const float *kernel, void *packed),                   \

@@ -11,8 +11,9 @@
  * Every float step is one IEEE operation in that order, so the result is Keras's bit for bit up
  * to the int32 -> float conversion, which both round to nearest.
  *
- * The GEMM is blocked like the float one: the rows of A are quantized in passes of up to
- * GJ_INT8_ROWS_PER_PASS rows, and each pass computes register tiles of MR rows x NB*16 columns,
+ * The GEMM is blocked like the float one: the rows of A are quantized in passes of as many rows as
+ * the scratch holds (ceil(K/4) * 4 bytes and a scale each), and each pass computes register tiles
+ * of MR rows x NB*16 columns,
  * K in blocks that keep a column panel in L2 while every row tile of the pass uses it.
  *   AVX-512 VNNI: vpdpbusd sums four u8 x s8 products into each 32-bit lane. The activations go in
  *     as u8 = xq + 128 and the offset comes back out through the kernel's column sums:
@@ -365,6 +366,8 @@ typedef struct {
 
 /* K in blocks of this many steps (4 KB of a row): a panel of 2 column blocks is then 128 KB. */
 enum { GJ_INT8_STEPS_PER_BLOCK = 1024 };
+/* A task's rows are computed in runs of at most this many (their int32 sums live on the stack). */
+enum { GJ_INT8_PANEL_ROWS = 64 };
 
 /* One pass: `rows` quantized rows against every column, as tasks of (column panel, row tile). */
 typedef struct {
@@ -384,7 +387,7 @@ static void run_panel(const int8_pass *p, int panel, int r0, int r1)
     const int first_block = panel * nb_max;
     const int nb = (int)blocks_of(p->N) - first_block < nb_max ? (int)blocks_of(p->N) - first_block : nb_max;
     const int8_t *w = p->wq + (size_t)first_block * p->block;
-    int32_t acc[GJ_INT8_ROWS_PER_PASS][GJ_INT8_TILE_STRIDE];
+    int32_t acc[GJ_INT8_PANEL_ROWS][GJ_INT8_TILE_STRIDE];
     for (size_t s0 = 0; s0 < p->steps; s0 += GJ_INT8_STEPS_PER_BLOCK) {
         const size_t s1 = s0 + GJ_INT8_STEPS_PER_BLOCK < p->steps ? s0 + GJ_INT8_STEPS_PER_BLOCK : p->steps;
         for (int r = r0; r < r1; r += p->path->rows) {
@@ -411,8 +414,11 @@ static void run_tasks(void *context, long begin, long end, int worker)
         const int panel = (int)(t / p->row_tiles);
         const long last = (long)(panel + 1) * p->row_tiles < end ? (long)(panel + 1) * p->row_tiles : end;
         const int r0 = (int)(t % p->row_tiles) * p->path->rows;
-        const int r1 = (int)((last - 1) % p->row_tiles + 1) * p->path->rows;
-        run_panel(p, panel, r0, r1 < p->rows ? r1 : p->rows);
+        int r1 = (int)((last - 1) % p->row_tiles + 1) * p->path->rows;
+        if (r1 > p->rows) r1 = p->rows;
+        /* GJ_INT8_PANEL_ROWS is a multiple of every path's tile rows (4 or 8). */
+        for (int r = r0; r < r1; r += GJ_INT8_PANEL_ROWS)
+            run_panel(p, panel, r, r1 - r < GJ_INT8_PANEL_ROWS ? r1 : r + GJ_INT8_PANEL_ROWS);
         t = last;
     }
 }
@@ -466,20 +472,26 @@ static const int8_path *current_int8_path(void)
 }
 
 void gj_dense_int8(int M, int N, int K, const float *A, const void *packed_kernel, const float *kernel_scale,
-                   float *C, void *scratch)
+                   float *C, void *scratch, long scratch_floats)
 {
     if (M <= 0 || N <= 0 || K <= 0) return;
     const int8_path *path = current_int8_path();
     const size_t steps = steps_of(K), xstride = steps * GJ_INT8_DEPTH;
-    /* The scratch: min(M, GJ_INT8_ROWS_PER_PASS) quantized rows of `xstride` bytes, then their scales. */
+    /* The scratch: a pass of quantized rows (`xstride` bytes each), then their scales. A scratch
+     * too small for one row is a caller's bug: the outputs say so (NaN) rather than overflow it. */
+    const long fit = scratch_floats / (long)(steps + 1);
+    if (fit < 1) {
+        for (size_t i = 0; i < (size_t)M * (size_t)N; i++) C[i] = NAN;
+        return;
+    }
+    const int pass_rows = fit < M ? (int)fit : M;
     uint8_t *xq = scratch;
-    const int pass_rows = M < GJ_INT8_ROWS_PER_PASS ? M : GJ_INT8_ROWS_PER_PASS;
     float *input_scale = (float *)(void *)(xq + (size_t)pass_rows * xstride);
     const int8_t *wq = packed_kernel;
     const int32_t *sums = (const int32_t *)(const void *)(wq + blocks_of(N) * block_bytes(K));
     const int panels = (int)((blocks_of(N) + (size_t)path->blocks - 1) / (size_t)path->blocks);
-    for (int m0 = 0; m0 < M; m0 += GJ_INT8_ROWS_PER_PASS) {
-        const int rows = M - m0 < GJ_INT8_ROWS_PER_PASS ? M - m0 : GJ_INT8_ROWS_PER_PASS;
+    for (int m0 = 0; m0 < M; m0 += pass_rows) {
+        const int rows = M - m0 < pass_rows ? M - m0 : pass_rows;
         /* Rows of ~64K values or more are quantized in parallel. */
         int8_quantize_job job = { A + (size_t)m0 * K, xq, input_scale, K, path->offset, xstride };
         gj_parallel_for(rows, K >= 65536 ? 1 : 65536 / K, quantize_rows, &job);

@@ -800,21 +800,22 @@ static void test_int8(const gj_runtime *rt, const char *path)
     static const int shapes[][3] = { { 1, 3, 1 }, { 3, 5, 31 }, { 2, 7, 32 }, { 2, 9, 33 }, { 4, 10, 64 },
                                      { 3, 16, 100 }, { 2, 130, 257 }, { 1, 128, 4099 },
                                      /* tile edges (9 rows, 40 columns), K past one 4096 block,
-                                      * rows past one pass of GJ_INT8_ROWS_PER_PASS */
+                                      * rows past one pass of 64 */
                                      { 9, 40, 4500 }, { 70, 33, 50 }, { 65, 130, 300 }, { 8, 32, 8200 } };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
         float *A = malloc(sizeof(float) * (size_t)M * K), *W = malloc(sizeof(float) * (size_t)K * N);
         float *scale = malloc(sizeof(float) * (size_t)N), *C = malloc(sizeof(float) * (size_t)M * N);
         void *packed = malloc(sizeof(float) * rt->int8_kernel_floats(K, N));
-        const int pass_rows = M < GJ_INT8_ROWS_PER_PASS ? M : GJ_INT8_ROWS_PER_PASS;
-        float *scratch = malloc(sizeof(float) * (size_t)pass_rows * ((size_t)(K + 3) / 4 + 1));
+        /* A pass of 64 rows at most, so that the larger cases take several. */
+        const long pass_rows = M < 64 ? M : 64, scratch_floats = pass_rows * ((K + 3) / 4 + 1);
+        float *scratch = malloc(sizeof(float) * (size_t)scratch_floats);
         fill(A, (size_t)M * K, -3, 3);
         for (size_t i = 0; i < (size_t)K * N; i++) W[i] = (float)(int)rnd_float(-127.9f, 127.9f);
         W[0] = 127; W[(size_t)K * N - 1] = -127;
         fill(scale, (size_t)N, 0.5f, 200);
         rt->pack_int8_kernel(K, N, W, packed);
-        rt->dense_int8(M, N, K, A, packed, scale, C, scratch);
+        rt->dense_int8(M, N, K, A, packed, scale, C, scratch, scratch_floats);
         int mismatches = 0;
         for (int m = 0; m < M; m++) {
             float largest = 0;

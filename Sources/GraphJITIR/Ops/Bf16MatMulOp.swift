@@ -12,11 +12,9 @@ public struct Bf16MatMulOp: OperationDefinition {
     public var mnemonic: String { "matmul_bf16" }
     public var kind: OperationKind { .routine }
 
+    /// A matmul's shapes (`x[..., K]`, the kernel `[K, N]`).
     public func outputShapes(for shapes: [[Int]]) throws(ShapeExpectation) -> [[Int]] {
-        try require(inputs: shapes, count: 2)
-        let (x, w) = (shapes[0], shapes[1])
-        try require(x.count >= 2 && w.count == 2 && x.last == w[0], "x[..., K] and a bf16 kernel [K, N] with matching K")
-        return [x.dropLast() + [w[1]]]
+        try MatMulOp().outputShapes(for: shapes)
     }
 
     /// `value` rounded to the nearest bfloat16 (ties to even), as a float: the top 16 bits of its
@@ -29,20 +27,10 @@ public struct Bf16MatMulOp: OperationDefinition {
         return Float(bitPattern: (bits &+ rounding) & 0xFFFF_0000)
     }
 
+    /// The float matmul of `x` and the kernel as it holds bf16 values: what the runtime computes.
     public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
                                                             accumulator: A.Type) -> [Tensor] {
-        let (x, w) = (inputs[0], inputs[1])
-        let (k, n) = (w.shape[0], w.shape[1])
-        let m = x.elementCount / k
-        var out = [Float](repeating: 0, count: m * n)
-        for row in 0 ..< m {
-            for column in 0 ..< n {
-                var sum: A = 0
-                for i in 0 ..< k { sum += A(x.scalars[row * k + i]) * A(w.scalars[i * n + column]) }
-                out[row * n + column] = Float(sum)
-            }
-        }
-        return [Tensor(shape: outputShapes[0], uncheckedScalars: out)]
+        MatMulOp().evaluate(inputs, outputShapes: outputShapes, accumulator: accumulator)
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {

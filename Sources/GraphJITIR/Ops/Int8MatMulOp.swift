@@ -63,15 +63,18 @@ public struct Int8MatMulOp: OperationDefinition {
         let kernel = graph[node.inputs[1]].shape
         let (k, n) = (kernel[0], kernel[1])
         let m = graph[node.inputs[0]].shape.elementCount / k
+        let scratch = Self.scratchFloats(rows: m, depth: k)
         return .anchor(.routine(RoutineLowering("dense_int8", [
             .int(m), .int(n), .int(k), .input(node.inputs[0]), .weight(.int8(node.inputs[1])), .input(node.inputs[2]),
-            .output(node.output), .scratch(floats: Self.scratchFloats(rows: m, depth: k)),
+            .output(node.output), .scratch(floats: scratch), .int(scratch),
         ], multiplyAdds: m * n * k)))
     }
 
-    /// `rt->dense_int8`'s scratch (gj_abi.h): one pass of at most `GJ_INT8_ROWS_PER_PASS` (64)
-    /// quantized rows, `ceil(K/4) · 4` bytes each, then their scales.
+    /// `rt->dense_int8`'s scratch, which it quantizes a pass of rows into (`ceil(K/4) · 4` bytes
+    /// and a scale each): every row when they fit in about 1 MB, so that one pass holds all the
+    /// work to split over the workers, else 64 rows or more.
     static func scratchFloats(rows: Int, depth: Int) -> Int {
-        min(rows, 64) * ((depth + 3) / 4 + 1)
+        let perRow = (depth + 3) / 4 + 1
+        return min(rows, max(64, (1 << 18) / perRow)) * perRow
     }
 }

@@ -50,33 +50,31 @@ package final class WeightStorage: Sendable {
         var buffers: [AlignedBuffer] = []
         for format in plan.weights {
             let sources = try format.sources.map(bind)
+            /// A format derived from `sources` into `count` floats, recomputed when they change.
+            func derive(_ label: String, count: Int,
+                        _ body: @escaping @Sendable ([PersistentBuffer], UnsafeMutablePointer<Float>) -> Void) {
+                derived.append(store.derived(label, of: sources, count: max(count, 1), derive: body))
+                persistent.append(nil)
+                buffers.append(derived.last!.storage)
+            }
+            /// The floats a runtime packing of the GEMM operand `sources` takes.
+            func packedCount(_ floats: (Int32, Int32) -> Int) -> Int {
+                let (k, n) = Self.gemmExtents(sources)
+                return floats(Int32(k), Int32(n))
+            }
+            let runtime = gj_runtime_get()!.pointee
             switch format {
             case .raw:
                 persistent.append(sources[0])
                 buffers.append(sources[0].storage)
             case .concatenated:
-                let count = sources.reduce(0) { $0 + $1.storage.count }
-                derived.append(store.derived("concatenated", of: sources, count: count, derive: Self.concatenate))
-                persistent.append(nil)
-                buffers.append(derived.last!.storage)
+                derive("concatenated", count: sources.reduce(0) { $0 + $1.storage.count }, Self.concatenate)
             case .packed:
-                let (k, n) = Self.gemmExtents(sources)
-                let count = Int(gj_runtime_get()!.pointee.packed_b_floats(Int32(k), Int32(n)))
-                derived.append(store.derived("packed", of: sources, count: count, derive: Self.pack))
-                persistent.append(nil)
-                buffers.append(derived.last!.storage)
+                derive("packed", count: packedCount { Int(runtime.packed_b_floats($0, $1)) }, Self.pack)
             case .int8:
-                let (k, n) = Self.gemmExtents(sources)
-                let count = Int(gj_runtime_get()!.pointee.int8_kernel_floats(Int32(k), Int32(n)))
-                derived.append(store.derived("int8", of: sources, count: max(count, 1), derive: Self.packInt8))
-                persistent.append(nil)
-                buffers.append(derived.last!.storage)
+                derive("int8", count: packedCount { Int(runtime.int8_kernel_floats($0, $1)) }, Self.packInt8)
             case .bf16:
-                let (k, n) = Self.gemmExtents(sources)
-                let count = Int(gj_runtime_get()!.pointee.bf16_kernel_floats(Int32(k), Int32(n)))
-                derived.append(store.derived("bf16", of: sources, count: max(count, 1), derive: Self.packBf16))
-                persistent.append(nil)
-                buffers.append(derived.last!.storage)
+                derive("bf16", count: packedCount { Int(runtime.bf16_kernel_floats($0, $1)) }, Self.packBf16)
             }
         }
         self.buffers = buffers

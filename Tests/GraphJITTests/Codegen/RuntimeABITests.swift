@@ -47,7 +47,7 @@ struct RuntimeABITests {
         "void (*increment)(const float *x, float *out)",
         "size_t (*int8_kernel_floats)(int K, int N)",
         "void (*pack_int8_kernel)(int K, int N, const float *kernel, void *packed)",
-        "void (*dense_int8)(int M, int N, int K, const float *A, const void *packed_kernel, const float *kernel_scale, float *C, void *scratch)",
+        "void (*dense_int8)(int M, int N, int K, const float *A, const void *packed_kernel, const float *kernel_scale, float *C, void *scratch, long scratch_floats)",
         "size_t (*bf16_kernel_floats)(int K, int N)",
         "void (*pack_bf16_kernel)(int K, int N, const float *kernel, void *packed)",
         "void (*dense_bf16)(int M, int N, int K, const float *A, const void *packed_kernel, float *C)",
