@@ -108,13 +108,37 @@ func validateBatchSize(_ batchSize: Int) throws {
     guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
 }
 
-/// `--quantize MODE`: the model as Keras's `model.quantize(MODE)` makes it.
+/// `--quantize MODE [--quantize-layers ...]`: the model as `model.quantized(MODE, layers:)` makes it.
 struct QuantizationOption: ParsableArguments {
-    @Option(help: "Quantize the model as Keras's model.quantize(MODE) does first: int8 (Dense layers' kernels and inputs).")
+    @Option(help: "Compress the model's kernels first: int8 (as Keras's model.quantize(\"int8\")) or bf16 (weight-only).")
     var quantize: QuantizationMode?
 
+    @Option(parsing: .upToNextOption,
+            help: "With --quantize, the layers compressed: dense (what Keras quantizes; the default), conv2d, lstm.")
+    var quantizeLayers: [QuantizedLayerKind] = [.dense]
+
+    func validate() throws {
+        if quantize == nil && quantizeLayers != [.dense] {
+            throw ValidationError("--quantize-layers needs --quantize MODE")
+        }
+    }
+
     func apply(to model: Model) throws -> Model {
-        try quantize.map { try model.quantized($0) } ?? model
+        let layers = QuantizedLayers(quantizeLayers.map(\.layers))
+        return try quantize.map { try model.quantized($0, layers: layers) } ?? model
+    }
+}
+
+/// A layer kind `--quantize-layers` names.
+enum QuantizedLayerKind: String, ExpressibleByArgument, CaseIterable {
+    case dense, conv2d, lstm
+
+    var layers: QuantizedLayers {
+        switch self {
+        case .dense: .dense
+        case .conv2d: .conv2D
+        case .lstm: .lstm
+        }
     }
 }
 

@@ -146,6 +146,10 @@
     X(void, pack_bf16_kernel, (int K, int N, const float *kernel, void *packed),                   \
       "kernel[K,N] -> bf16 (round to nearest even) in blocks of 16 columns x 2 rows")              \
     X(void, dense_bf16, (int M, int N, int K, const float *A, const void *packed_kernel, float *C), \
-      "C = A x the bf16 kernel widened to float32: float32 FMAs in one fixed order on every path")
+      "C = A x the bf16 kernel widened to float32: float32 FMAs in one fixed order on every path")   \
+    X(void, im2col_batch_nhwc, (long batch, const float *input, int H, int W, int C, int KH, int KW, \
+                                int stride_h, int stride_w, int pad_top, int pad_left, int OH,      \
+                                int OW, float *columns),                                            \
+      "im2col_nhwc of every image: columns [batch*OH*OW, KH*KW*C] (a quantized convolution's rows)")
 
 #endif /* GJ_ABI_H */

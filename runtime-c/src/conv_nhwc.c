@@ -414,6 +414,15 @@ void gj_im2col_nhwc(const float *input, int H, int W, int C, int KH, int KW, int
     im2col_portable(input, H, W, C, KH, KW, stride_h, stride_w, pad_top, pad_left, OH, OW, columns);
 }
 
+void gj_im2col_batch_nhwc(long batch, const float *input, int H, int W, int C, int KH, int KW, int stride_h,
+                          int stride_w, int pad_top, int pad_left, int OH, int OW, float *columns)
+{
+    const size_t image = (size_t)H * W * C, rows = (size_t)OH * OW * KH * KW * C;
+    for (long b = 0; b < batch; b++)
+        gj_im2col_nhwc(input + (size_t)b * image, H, W, C, KH, KW, stride_h, stride_w, pad_top, pad_left, OH, OW,
+                       columns + (size_t)b * rows);
+}
+
 void gj_maxpool_nhwc(const float *input, int H, int W, int C, int PH, int PW, int stride_h, int stride_w,
                      int pad_top, int pad_left, int OH, int OW, float *output)
 {

@@ -82,7 +82,12 @@ struct KerasFileWriter {
                 continue
             }
             let layer = layersByName[name]!
-            if ((layer as? Dense)?.quantization ?? (layer as? AttentionLayer)?.quantization) == .bf16 {
+            if let mode = Model.quantization(of: layer), layer is Conv2D || layer is LSTM {
+                throw ModelFileError(.unsupported, file: source, location: "layer '\(name)'",
+                                     reason: "Keras does not quantize \(type(of: layer)) layers, so this \(mode.rawValue) one has "
+                                         + "no Keras form to save; save the weights as .safetensors")
+            }
+            if Model.quantization(of: layer) == .bf16 {
                 throw ModelFileError(.unsupported, file: source, location: "layer '\(name)'",
                                      reason: "Keras has no weight-only bf16 Dense to save it as; save the weights as "
                                          + ".safetensors (the bf16 values as float32, exactly)")

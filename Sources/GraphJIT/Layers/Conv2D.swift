@@ -20,13 +20,20 @@ public final class Conv2D: Layer {
     public let useBias: Bool
     /// The name given by the user, or `nil` for Keras's automatic name.
     public let name: String?
+    /// How the kernel is stored and multiplied, `nil` for float32. GraphJIT's own (Keras does not
+    /// quantize convolutions): each output position's patch is quantized as an int8 Dense layer's
+    /// input row is, against the kernel quantized per filter. Set by
+    /// ``Model/quantized(_:layers:)`` with `.conv2D`, not by hand.
+    public let quantization: QuantizationMode?
     /// The base of Keras's automatic names for this layer.
     public var kerasBaseName: String { "conv2d" }
 
     /// A convolution of `filters` output channels over `kernelSize` (height, width) windows, moved by
     /// `strides`, with `valid` or `same` padding; `activation` after the bias.
     public init(filters: Int, kernelSize: [Int], strides: [Int] = [1, 1], padding: Padding = .valid,
-                activation: ActivationFunction = .linear, useBias: Bool = true, name: String? = nil) {
+                activation: ActivationFunction = .linear, useBias: Bool = true, name: String? = nil,
+                quantization: QuantizationMode? = nil) {
+        self.quantization = quantization
         self.filters = filters
         self.kernelSize = kernelSize
         self.strides = strides
@@ -68,7 +75,9 @@ public final class Conv2D: Layer {
             "kernel", shape: kernelSize + [channels, filters],
             initializer: .glorotUniform(fanIn: Int.saturatingProduct(receptive, channels),
                                        fanOut: Int.saturatingProduct(receptive, filters)))
-        var y = try builder.apply(.conv2d(window), [x, kernel])
+        var y = quantization == nil ? try builder.apply(.conv2d(window), [x, kernel])
+            : try builder.kernelProduct(try builder.apply(Operation(Im2ColOp(window: window)), [x]), kernel: kernel,
+                                        quantization: quantization)
         if useBias {
             let bias = try builder.parameter("bias", shape: [filters], initializer: .zeros)
             y = try builder.apply(.biasAdd, [y, bias])

@@ -47,16 +47,7 @@ public final class Dense: Layer {
         let features = shape[shape.count - 1]
         let kernel = try builder.parameter("kernel", shape: [features, units],
                                            initializer: .glorotUniform(fanIn: features, fanOut: units))
-        var y: ValueID
-        switch quantization {
-        case nil:
-            y = try builder.apply(.matmul, [x, kernel])
-        case .int8:
-            let scale = try builder.parameter("kernel_scale", shape: [units], initializer: .ones)
-            y = try builder.apply(Operation(Int8MatMulOp()), [x, kernel, scale])
-        case .bf16:
-            y = try builder.apply(Operation(Bf16MatMulOp()), [x, kernel])
-        }
+        var y = try builder.kernelProduct(x, kernel: kernel, quantization: quantization)
         if useBias {
             let bias = try builder.parameter("bias", shape: [units], initializer: .zeros)
             y = try builder.apply(.biasAdd, [y, bias])

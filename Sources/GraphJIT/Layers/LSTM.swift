@@ -19,6 +19,11 @@ public final class LSTM: Layer {
     public let useBias: Bool
     /// The name given by the user, or `nil` for Keras's automatic name.
     public let name: String?
+    /// How the input kernel (every timestep's projection, one matmul) is stored and multiplied,
+    /// `nil` for float32; the recurrent kernel stays float32. GraphJIT's own (Keras does not quantize
+    /// LSTMs): each timestep's input row is quantized as an int8 Dense layer's is. Set by
+    /// ``Model/quantized(_:layers:)`` with `.lstm`, not by hand.
+    public let quantization: QuantizationMode?
     /// The base of Keras's automatic names for this layer.
     public var kerasBaseName: String { "lstm" }
 
@@ -26,7 +31,8 @@ public final class LSTM: Layer {
     /// instead of the last one.
     public init(units: Int, activation: ActivationFunction = .tanh,
                 recurrentActivation: ActivationFunction = .sigmoid, returnSequences: Bool = false,
-                useBias: Bool = true, name: String? = nil) {
+                useBias: Bool = true, name: String? = nil, quantization: QuantizationMode? = nil) {
+        self.quantization = quantization
         self.units = units
         self.activation = activation
         self.recurrentActivation = recurrentActivation
@@ -61,7 +67,7 @@ public final class LSTM: Layer {
                                            initializer: .glorotUniform(fanIn: features, fanOut: 4 * units))
         let recurrentKernel = try builder.parameter("recurrent_kernel", shape: [units, 4 * units],
                                                     initializer: .orthogonal)
-        var projected = try builder.apply(.matmul, [x, kernel])
+        var projected = try builder.kernelProduct(x, kernel: kernel, quantization: quantization)
         if useBias {
             let bias = try builder.parameter("bias", shape: [4 * units], initializer: .unitForgetBias(units: units))
             projected = try builder.apply(.biasAdd, [projected, bias])

@@ -13,12 +13,16 @@ extension Model {
     /// (ties to even, `Bf16MatMulOp.rounded(_:)`), stored in 16 bits and multiplied in float32
     /// (`Bf16MatMulOp`). Layer names, inputs, outputs and the compile configuration are kept; the
     /// original model is not changed.
+    ///
+    /// `layers` goes beyond Keras when asked: ``QuantizedLayers/conv2D`` compresses `Conv2D`
+    /// kernels too, ``QuantizedLayers/lstm`` the `LSTM` input kernels (each quantized per output
+    /// channel, the patches or timesteps per row). Such a model cannot be saved as `.keras`.
     /// - Throws: ``QuantizationError/alreadyQuantized(layer:mode:)`` for a model with a quantized
     ///   layer (as Keras's `quantize` raises), or what building the model's graph throws.
-    public func quantized(_ mode: QuantizationMode) throws -> Model {
+    public func quantized(_ mode: QuantizationMode, layers: QuantizedLayers = .keras) throws -> Model {
         let topology = try topology.get()
         for (layer, name) in topology.layers.map({ ($0.layer, $0.name) }) {
-            if let existing = (layer as? Dense)?.quantization ?? (layer as? AttentionLayer)?.quantization {
+            if let existing = Self.quantization(of: layer) {
                 throw QuantizationError.alreadyQuantized(layer: name, mode: existing)
             }
         }
@@ -29,11 +33,18 @@ extension Model {
             if let known = mapped[key] { return known }
             let name = names[key]
             var result: any Layer = layer
-            if let dense = layer as? Dense {
+            if let dense = layer as? Dense, layers.contains(.dense) {
                 result = Dense(units: dense.units, activation: dense.activation, useBias: dense.useBias, name: name,
                                quantization: mode)
-            } else if let attention = layer as? AttentionLayer {
+            } else if let attention = layer as? AttentionLayer, layers.contains(.dense) {
                 result = AttentionLayer(units: attention.units, name: name, quantization: mode)
+            } else if let conv = layer as? Conv2D, layers.contains(.conv2D) {
+                result = Conv2D(filters: conv.filters, kernelSize: conv.kernelSize, strides: conv.strides,
+                                padding: conv.padding, activation: conv.activation, useBias: conv.useBias, name: name,
+                                quantization: mode)
+            } else if let lstm = layer as? LSTM, layers.contains(.lstm) {
+                result = LSTM(units: lstm.units, activation: lstm.activation, recurrentActivation: lstm.recurrentActivation,
+                              returnSequences: lstm.returnSequences, useBias: lstm.useBias, name: name, quantization: mode)
             }
             mapped[key] = result
             return result
@@ -54,6 +65,12 @@ extension Model {
                                 source: "the \(mode.rawValue) quantization of \(name)")
         if let trainingConfiguration { model.compile(trainingConfiguration) }
         return model
+    }
+
+    /// How `layer`'s kernels are stored, `nil` for float32 (or a layer without kernels).
+    static func quantization(of layer: any Layer) -> QuantizationMode? {
+        (layer as? Dense)?.quantization ?? (layer as? AttentionLayer)?.quantization ?? (layer as? Conv2D)?.quantization
+            ?? (layer as? LSTM)?.quantization
     }
 
     /// The quantized model's weights: each compressed kernel replaced by its quantized values (and,
@@ -92,10 +109,12 @@ extension Model {
         return kernels
     }
 
-    /// Keras's `abs_max_quantize(W, axis=0)` of a `[K, N]` kernel: the int8 values (as floats) and
-    /// the scale of each output channel, every step one float32 operation in Keras's order.
+    /// Keras's `abs_max_quantize(W, axis=0)` of a `[K, N]` kernel (or `[..., N]`, a convolution's
+    /// HWIO, whose leading axes flatten into K): the int8 values (as floats, in the kernel's shape)
+    /// and the scale of each output channel, every step one float32 operation in Keras's order.
     static func int8Quantized(_ kernel: Tensor) -> (values: Tensor, scales: Tensor) {
-        let (k, n) = (kernel.shape[0], kernel.shape[1])
+        let n = kernel.shape.last!
+        let k = kernel.elementCount / n
         var largest = [Float](repeating: 0, count: n)
         for row in 0 ..< k {
             for column in 0 ..< n { largest[column] = max(largest[column], abs(kernel.scalars[row * n + column])) }
@@ -107,6 +126,6 @@ extension Model {
                 values[row * n + column] = Int8MatMulOp.quantized(kernel.scalars[row * n + column], scale: scales[column])
             }
         }
-        return (Tensor(shape: [k, n], uncheckedScalars: values), Tensor(shape: [n], uncheckedScalars: scales))
+        return (Tensor(shape: kernel.shape, uncheckedScalars: values), Tensor(shape: [n], uncheckedScalars: scales))
     }
 }

@@ -12,9 +12,14 @@ public struct Bf16MatMulOp: OperationDefinition {
     public var mnemonic: String { "matmul_bf16" }
     public var kind: OperationKind { .routine }
 
-    /// A matmul's shapes (`x[..., K]`, the kernel `[K, N]`).
+    /// `x[..., K]` and the kernel `[K, N]` (or `[..., N]` with leading extents multiplying to K,
+    /// a convolution's HWIO kernel against its patches) give `[..., N]`.
     public func outputShapes(for shapes: [[Int]]) throws(ShapeExpectation) -> [[Int]] {
-        try MatMulOp().outputShapes(for: shapes)
+        try require(inputs: shapes, count: 2)
+        let (x, w) = (shapes[0], shapes[1])
+        try require(x.count >= 2 && w.count >= 2 && x.last == w.dropLast().reduce(1, *),
+                    "x[..., K] and a bf16 kernel [K, N] (or [..., N] with leading extents multiplying to K)")
+        return [x.dropLast() + [w.last!]]
     }
 
     /// `value` rounded to the nearest bfloat16 (ties to even), as a float: the top 16 bits of its
@@ -30,12 +35,15 @@ public struct Bf16MatMulOp: OperationDefinition {
     /// The float matmul of `x` and the kernel as it holds bf16 values: what the runtime computes.
     public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
                                                             accumulator: A.Type) -> [Tensor] {
-        MatMulOp().evaluate(inputs, outputShapes: outputShapes, accumulator: accumulator)
+        let (x, w) = (inputs[0], inputs[1])
+        let n = w.shape.last!
+        let kernel = Tensor(shape: [w.elementCount / n, n], uncheckedScalars: w.scalars)
+        return MatMulOp().evaluate([x, kernel], outputShapes: outputShapes, accumulator: accumulator)
     }
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {
         let kernel = graph[node.inputs[1]].shape
-        let (k, n) = (kernel[0], kernel[1])
+        let (k, n) = (kernel.elementCount / kernel.last!, kernel.last!)
         let m = graph[node.inputs[0]].shape.elementCount / k
         return .anchor(.routine(RoutineLowering("dense_bf16", [
             .int(m), .int(n), .int(k), .input(node.inputs[0]), .weight(.bf16(node.inputs[1])), .output(node.output),

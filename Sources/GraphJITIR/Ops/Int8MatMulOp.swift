@@ -16,9 +16,10 @@ public struct Int8MatMulOp: OperationDefinition {
     public func outputShapes(for shapes: [[Int]]) throws(ShapeExpectation) -> [[Int]] {
         try require(inputs: shapes, count: 3)
         let (x, w, scale) = (shapes[0], shapes[1], shapes[2])
-        try require(x.count >= 2 && w.count == 2 && x.last == w[0] && scale == [w[1]],
-                    "x[..., K], an int8 kernel [K, N] with matching K and a kernel scale [N]")
-        return [x.dropLast() + [w[1]]]
+        try require(x.count >= 2 && w.count >= 2 && x.last == w.dropLast().reduce(1, *) && scale == [w.last!],
+                    "x[..., K], an int8 kernel [K, N] (or [..., N] with leading extents multiplying to K, "
+                        + "a convolution's HWIO) and a kernel scale [N]")
+        return [x.dropLast() + [w.last!]]
     }
 
     /// Keras's abs-max scale (`abs_max_quantize`) of values whose largest magnitude is `largest`:
@@ -44,7 +45,8 @@ public struct Int8MatMulOp: OperationDefinition {
     public func evaluate<A: BinaryFloatingPoint & Sendable>(_ inputs: [Tensor], outputShapes: [[Int]],
                                                             accumulator: A.Type) -> [Tensor] {
         let (x, w, scales) = (inputs[0], inputs[1], inputs[2])
-        let (k, n) = (w.shape[0], w.shape[1])
+        let n = w.shape.last!
+        let k = w.elementCount / n
         let m = x.elementCount / k
         let kernel = w.scalars.map { Int32(Self.quantized($0)) }
         var out = [Float](repeating: 0, count: m * n)
@@ -61,7 +63,7 @@ public struct Int8MatMulOp: OperationDefinition {
 
     public func lowering(of node: GraphNode, in graph: Graph) -> KernelLowering {
         let kernel = graph[node.inputs[1]].shape
-        let (k, n) = (kernel[0], kernel[1])
+        let (k, n) = (kernel.elementCount / kernel.last!, kernel.last!)
         let m = graph[node.inputs[0]].shape.elementCount / k
         let scratch = Self.scratchFloats(rows: m, depth: k)
         return .anchor(.routine(RoutineLowering("dense_int8", [

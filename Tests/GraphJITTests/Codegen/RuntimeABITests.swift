@@ -51,6 +51,7 @@ struct RuntimeABITests {
         "size_t (*bf16_kernel_floats)(int K, int N)",
         "void (*pack_bf16_kernel)(int K, int N, const float *kernel, void *packed)",
         "void (*dense_bf16)(int M, int N, int K, const float *A, const void *packed_kernel, float *C)",
+        "void (*im2col_batch_nhwc)(long batch, const float *input, int H, int W, int C, int KH, int KW, int stride_h, int stride_w, int pad_top, int pad_left, int OH, int OW, float *columns)",
     ]
 
     static let pinnedLosses: [(String, Int32)] = [
@@ -190,7 +191,8 @@ struct RuntimeABITests {
             layout.offset(of: \.adam_update), layout.offset(of: \.sgd_update), layout.offset(of: \.rmsprop_update),
             layout.offset(of: \.increment), layout.offset(of: \.int8_kernel_floats),
             layout.offset(of: \.pack_int8_kernel), layout.offset(of: \.dense_int8), layout.offset(of: \.bf16_kernel_floats),
-            layout.offset(of: \.pack_bf16_kernel), layout.offset(of: \.dense_bf16), layout.size,
+            layout.offset(of: \.pack_bf16_kernel), layout.offset(of: \.dense_bf16),
+            layout.offset(of: \.im2col_batch_nhwc), layout.size,
         ]
         #expect(buffers[0].map { Int($0) } == header.map { $0 ?? -2 })
     }

@@ -7,6 +7,19 @@ struct BenchmarkFile: Codable {
     var memory: [MemoryRecord] = []
     var kernels: [KernelRecord] = []
     var quantization: [QuantizationRecord] = []
+    /// Compression beyond Keras's (Conv2D and LSTM kernels too): accuracy, and latency per batch
+    /// (`results` keeps to the variants the peer report compares).
+    var beyond_keras: [QuantizationRecord] = []
+    var beyond_keras_latency: [BeyondKerasLatency] = []
+}
+
+/// One beyond-Keras variant's latency at one batch size (optimizing tier).
+struct BeyondKerasLatency: Codable {
+    let model: String
+    let mode: String
+    let batch: Int
+    let median_ms: Double
+    let max_abs_diff_vs_fp32: Double
 }
 
 struct MachineRecord: Codable {

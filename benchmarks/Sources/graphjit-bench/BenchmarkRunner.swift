@@ -85,6 +85,7 @@ struct BenchmarkRunner {
         }
         progress("\(name): accuracy of the compressed variants on \(quick ? 200 : 1000) seeded inputs ...")
         file.quantization += try compressed.accuracy(samples: quick ? 200 : 1000, exportingTo: peersDirectory)
+        file.beyond_keras += try compressed.accuracy(of: compressed.beyondKeras, samples: quick ? 200 : 1000, exportingTo: nil)
         try probeMemory(tutorial)
     }
 
@@ -104,6 +105,14 @@ struct BenchmarkRunner {
             for (index, output) in outputs.enumerated() {
                 try NPY.write(output, to: io.appendingPathComponent("\(compressed.name).b\(batch).\(mode.rawValue).output.\(index).npy"))
             }
+        }
+        for (mode, model) in compressed.beyondKeras {
+            progress("\(compressed.name) batch \(batch): timing \(mode.rawValue), all layers ...")
+            let compiled = try model.compiled(batchSize: batch, tier: .optimized)
+            let difference = Swift.zip(try compiled.predict(inputs), float32).map { Difference($0, $1).maxAbsolute }.max() ?? 0
+            file.beyond_keras_latency.append(BeyondKerasLatency(
+                model: compressed.name, mode: mode.rawValue, batch: batch,
+                median_ms: try time(compiled, inputs).medianMilliseconds, max_abs_diff_vs_fp32: Double(difference)))
         }
     }
 
@@ -273,6 +282,19 @@ struct BenchmarkRunner {
             print(row([record.model, record.mode, "\(record.samples)", String(format: "%.2f", Double(record.weight_bytes_fp32) / 1e6),
                        String(format: "%.2f", Double(record.weight_bytes) / 1e6), String(format: "%.2e", record.max_abs_diff_vs_fp32),
                        agreement]))
+        }
+        print("\nBeyond Keras: every layer compressed (Conv2D, LSTM input kernels too), against the float32 model")
+        print(row(["model", "mode", "samples", "fp32 MB", "stored MB", "max abs diff", "top-1 agreement"]))
+        for record in file.beyond_keras {
+            let agreement = record.top1_agreement.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: ", ")
+            print(row([record.model, record.mode, "\(record.samples)", String(format: "%.2f", Double(record.weight_bytes_fp32) / 1e6),
+                       String(format: "%.2f", Double(record.weight_bytes) / 1e6), String(format: "%.2e", record.max_abs_diff_vs_fp32),
+                       agreement]))
+        }
+        print(row(["model", "mode", "batch", "median ms", "max abs diff"]))
+        for latency in file.beyond_keras_latency {
+            print(row([latency.model, latency.mode, "\(latency.batch)", fmt(latency.median_ms),
+                       String(format: "%.2e", latency.max_abs_diff_vs_fp32)]))
         }
         print("\nMemory (peak RSS of a process running the model at all its batch sizes, optimized tier)")
         print(row(["model", "peak RSS MB", "weights MB", "largest live MB", "budget MB", "within"]))
