@@ -20,7 +20,7 @@ public final class AttentionLayer: Layer {
     public let quantization: QuantizationMode?
 
     /// The tutorial's additive attention with a hidden size of `units`; `quantization` is set by
-    /// ``Model/quantized(_:)``.
+    /// ``Model/quantized(_:layers:)``.
     public init(units: Int, name: String? = nil, quantization: QuantizationMode? = nil) {
         self.units = units
         self.name = name

@@ -15,14 +15,15 @@ public final class Dense: Layer {
     /// The name given by the user, or `nil` for Keras's automatic name.
     public let name: String?
     /// How the kernel is stored and multiplied: `nil` for float32, `.int8` once the model is
-    /// quantized (``Model/quantized(_:)``): then the weights are `kernel` (int8 values as floats),
-    /// `bias` and `kernel_scale` `(units)`, as Keras's int8 Dense has them.
+    /// quantized (``Model/quantized(_:layers:)``): then the weights are `kernel` (int8 values as floats),
+    /// `bias` and `kernel_scale` `(units)`, as Keras's int8 Dense has them; `.bf16`: `kernel` holds
+    /// bfloat16 values (as floats) and `bias`.
     public let quantization: QuantizationMode?
     /// The base of Keras's automatic names for this layer.
     public var kerasBaseName: String { "dense" }
 
     /// A dense layer of `units` outputs; `activation` after the bias (linear by default).
-    /// `quantization` is set by ``Model/quantized(_:)``, not by hand.
+    /// `quantization` is set by ``Model/quantized(_:layers:)``, not by hand.
     public init(units: Int, activation: ActivationFunction = .linear, useBias: Bool = true, name: String? = nil,
                 quantization: QuantizationMode? = nil) {
         self.units = units
