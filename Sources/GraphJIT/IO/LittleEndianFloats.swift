@@ -74,6 +74,13 @@ enum LittleEndianFloats {
         scalars.withUnsafeBufferPointer { data.append($0) }
     }
 
+    /// Appends `scalars` to `data` as little-endian bfloat16, each rounded as
+    /// `Bf16MatMulOp.rounded(_:)` rounds it (exact for bfloat16 values).
+    static func appendBFloat16(_ scalars: [Float], to data: inout Data) {
+        let halves = scalars.map { UInt16(truncatingIfNeeded: Bf16MatMulOp.rounded($0).bitPattern >> 16).littleEndian }
+        halves.withUnsafeBufferPointer { data.append($0) }
+    }
+
     // MARK: - Half precision
 
     /// The `Float` with the same value as the binary16 bit pattern `bits` (NaN payloads kept).

@@ -72,11 +72,20 @@ public enum Safetensors {
     ///   - metadata: free-form strings stored under `__metadata__` (omitted when empty).
     /// - Throws: ``SafetensorsError`` if a tensor is named `__metadata__`.
     public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
+        try encode(tensors, bfloat16: [], metadata: metadata)
+    }
+
+    /// ``encode(_:metadata:)`` with the tensors named in `bfloat16` stored as `BF16`: their values'
+    /// top 16 bits, exact for values that are bfloat16 numbers (a bf16 model's kernels), the rest
+    /// rounded to nearest even.
+    static func encode(_ tensors: [String: Tensor], bfloat16: Set<String>, metadata: [String: String]) throws -> Data {
         guard tensors[SafetensorsHeader.metadataKey] == nil else {
             throw SafetensorsError(.reservedName(SafetensorsHeader.metadataKey))
         }
         let names = sortedNames(tensors.keys)
-        let header = SafetensorsHeader(float32Names: names, shapes: tensors.mapValues(\.shape), metadata: metadata)
+        let header = SafetensorsHeader(names: names, shapes: tensors.mapValues(\.shape),
+                                       dtypes: Dictionary(uniqueKeysWithValues: bfloat16.map { ($0, .bfloat16) }),
+                                       metadata: metadata)
         let headerBytes = header.serialized()
         let dataByteCount = header.entries.last?.dataRange.upperBound ?? 0
 
@@ -84,7 +93,11 @@ public enum Safetensors {
         withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(contentsOf: headerBytes)
         for name in names {
-            LittleEndianFloats.append(tensors[name]!.scalars, to: &data)
+            if bfloat16.contains(name) {
+                LittleEndianFloats.appendBFloat16(tensors[name]!.scalars, to: &data)
+            } else {
+                LittleEndianFloats.append(tensors[name]!.scalars, to: &data)
+            }
         }
         return data
     }
@@ -92,9 +105,14 @@ public enum Safetensors {
     /// Writes `tensors` to `url` as an `F32` safetensors file (see ``encode(_:metadata:)``): a regular
     /// file is replaced atomically, a FIFO or device written through (see ``FileIO/write(_:to:)``).
     public static func write(_ tensors: [String: Tensor], to url: URL, metadata: [String: String] = [:]) throws {
+        try write(tensors, bfloat16: [], to: url, metadata: metadata)
+    }
+
+    /// ``write(_:to:metadata:)`` with the tensors named in `bfloat16` stored as `BF16`.
+    static func write(_ tensors: [String: Tensor], bfloat16: Set<String>, to url: URL, metadata: [String: String]) throws {
         let data: Data
         do {
-            data = try encode(tensors, metadata: metadata)
+            data = try encode(tensors, bfloat16: bfloat16, metadata: metadata)
         } catch var error as SafetensorsError {
             error.file = url
             throw error

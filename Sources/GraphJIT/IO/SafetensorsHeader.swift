@@ -151,13 +151,14 @@ struct SafetensorsHeader {
     // MARK: - Writing
 
     /// Creates the header for float32 tensors of `shapes` laid out back to back in `names` order.
-    init(float32Names names: [String], shapes: [String: [Int]], metadata: [String: String]) {
+    init(names: [String], shapes: [String: [Int]], dtypes: [String: SafetensorsDType] = [:], metadata: [String: String]) {
         var offset = 0
         entries = names.map { name in
             let shape = shapes[name]!
-            let byteCount = shape.elementCount * SafetensorsDType.float32.byteSize
+            let dtype = dtypes[name] ?? .float32
+            let byteCount = shape.elementCount * dtype.byteSize
             defer { offset += byteCount }
-            return Entry(name: name, dtype: .float32, shape: shape, dataRange: offset ..< offset + byteCount)
+            return Entry(name: name, dtype: dtype, shape: shape, dataRange: offset ..< offset + byteCount)
         }
         self.metadata = metadata
     }

@@ -90,7 +90,7 @@ struct Bf16QuantizationTests {
         }
     }
 
-    @Test("a bf16 model saves its weights as .safetensors; .keras refuses it, naming the layer")
+    @Test("a bf16 model saves its weights as .safetensors (kernels as BF16); .keras refuses it, naming the layer")
     func files() throws {
         let folder = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -99,6 +99,15 @@ struct Bf16QuantizationTests {
         let again = try TutorialModel.multitask(inputSize: 6, hidden: 8, seed: 9).quantized(.bf16)
         try again.loadWeights(from: folder.appending(path: "bf16.safetensors"))
         #expect(again.parameters == bf16.parameters)
+        // The kernels are stored as BF16: 2 bytes a value.
+        let file = try Safetensors.read(contentsOf: folder.appending(path: "bf16.safetensors"))
+        #expect(file.tensors["dense.kernel"] == bf16.parameters["dense.kernel"])
+        let size = try FileManager.default.attributesOfItem(atPath: folder.appending(path: "bf16.safetensors").path)[.size] as! Int
+        let float = folder.appending(path: "float.safetensors")
+        try TutorialModel.multitask(inputSize: 6, hidden: 8, seed: 2).saveWeights(to: float)
+        let floatSize = try FileManager.default.attributesOfItem(atPath: float.path)[.size] as! Int
+        let kernels = bf16.parameters.names.filter { $0.hasSuffix(".kernel") }.reduce(0) { $0 + bf16.parameters[$1]!.elementCount }
+        #expect(floatSize - size >= 2 * kernels - 64, "\(floatSize) -> \(size)")
         let error = try #require(throws: ModelFileError.self) { try bf16.save(to: folder.appending(path: "m.keras")) }
         #expect("\(error)".contains("layer 'dense'") && "\(error)".contains("bf16"))
     }
