@@ -178,6 +178,7 @@ struct Dump: ParsableCommand {
     @Option(parsing: .unconditional, help: "Batch size of the graph.") var batchSize = 1
     @Flag(help: "Print the fused kernel groups and their generated C source.") var kernels = false
     @Flag(help: "The train step instead (forward, loss, backward and Adam, as fit runs it).") var trainStep = false
+    @OptionGroup var quantization: QuantizationOption
 
     func validate() throws {
         try options.refuseIgnoredSeed()
@@ -185,7 +186,7 @@ struct Dump: ParsableCommand {
     }
 
     func run() throws {
-        let model = try options.makeModel()
+        let model = try quantization.apply(to: options.makeModel())
         let compiled = trainStep ? try model.compiledTrainStep(batchSize: batchSize, tier: .instant) : nil
         print((try compiled?.graph ?? model.makeGraph(batchSize: batchSize)).dump())
         guard kernels else { return }

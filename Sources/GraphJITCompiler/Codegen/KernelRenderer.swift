@@ -466,8 +466,10 @@ private struct KernelWriter {
             case let .activation(function):
                 writer.line(RuntimeCall.activate(buffer, count: count, function).description + "  /* \(stage.layer) */")
             case let .bias(bias, width):
+                // Rows times columns (not `i % width`), so that compilers vectorize the columns.
                 writer.line("/* \(stage.layer): bias */")
-                writer.line("for (long i = 0; i < \(count); ++i) \(buffer)[i] += \(self.bias(bias))[i % \(width)];")
+                writer.line("for (long r = 0; r < (\(count)) / \(width); ++r) for (long c = 0; c < \(width); ++c) "
+                            + "\(buffer)[r * \(width) + c] += \(self.bias(bias))[c];")
             case let .softmax(outer, extent, inner):
                 if inner == 1 {
                     writer.line(RuntimeCall.softmaxRows(buffer, rows: outer, width: extent).description
