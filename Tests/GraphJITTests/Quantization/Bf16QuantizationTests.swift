@@ -111,21 +111,4 @@ struct Bf16QuantizationTests {
         let error = try #require(throws: ModelFileError.self) { try bf16.save(to: folder.appending(path: "m.keras")) }
         #expect("\(error)".contains("layer 'dense'") && "\(error)".contains("bf16"))
     }
-
-    @Test("graphjit run --quantize bf16 writes the bf16 model's outputs")
-    func commandLine() throws {
-        let folder = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        var generator = SeededGenerator(seed: 3)
-        let x = generator.normalTensor(shape: [4, 64])
-        try NPY.write(x, to: folder.appending(path: "x.npy"))
-        let outputs = ["a.npy", "b.npy"].map { folder.appending(path: $0).path }
-        let result = try GraphJITExecutable.run(["run", "--model", "multitask", "--input", folder.appending(path: "x.npy").path,
-                                                 "--output", outputs[0], "--output", outputs[1], "--quantize", "bf16"])
-        #expect(result.status == 0, "\(result.error)")
-        let expected = try TutorialModel.multitask.make().quantized(.bf16).predict([x], engine: .reference)
-        for (path, reference) in Swift.zip(outputs, expected) {
-            #expect(Difference(try NPY.read(contentsOf: URL(fileURLWithPath: path)), reference).maxAbsolute <= 1e-5)
-        }
-    }
 }

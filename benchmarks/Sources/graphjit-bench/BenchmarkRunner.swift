@@ -275,21 +275,17 @@ struct BenchmarkRunner {
             print(row([kernel.model, "\(kernel.batch)", kernel.kernel, kernel.backend, "\(kernel.threads)", fmt(kernel.median_ms),
                        String(format: "%.1f", kernel.gflops), String(format: "%.0f%%", kernel.share_of_peak * 100)]))
         }
-        print("\nCompressed weights (each variant against the float32 model on seeded inputs)")
-        print(row(["model", "mode", "samples", "fp32 MB", "stored MB", "max abs diff", "top-1 agreement"]))
-        for record in file.quantization {
-            let agreement = record.top1_agreement.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: ", ")
-            print(row([record.model, record.mode, "\(record.samples)", String(format: "%.2f", Double(record.weight_bytes_fp32) / 1e6),
-                       String(format: "%.2f", Double(record.weight_bytes) / 1e6), String(format: "%.2e", record.max_abs_diff_vs_fp32),
-                       agreement]))
-        }
-        print("\nBeyond Keras: every layer compressed (Conv2D, LSTM input kernels too), against the float32 model")
-        print(row(["model", "mode", "samples", "fp32 MB", "stored MB", "max abs diff", "top-1 agreement"]))
-        for record in file.beyond_keras {
-            let agreement = record.top1_agreement.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: ", ")
-            print(row([record.model, record.mode, "\(record.samples)", String(format: "%.2f", Double(record.weight_bytes_fp32) / 1e6),
-                       String(format: "%.2f", Double(record.weight_bytes) / 1e6), String(format: "%.2e", record.max_abs_diff_vs_fp32),
-                       agreement]))
+        for (title, records) in [("Compressed weights (each variant against the float32 model on seeded inputs)", file.quantization),
+                                 ("Beyond Keras: every layer compressed (Conv2D, LSTM input kernels too), against the float32 model",
+                                  file.beyond_keras)] {
+            print("\n" + title)
+            print(row(["model", "mode", "samples", "fp32 MB", "stored MB", "max abs diff", "top-1 agreement"]))
+            for record in records {
+                let agreement = record.top1_agreement.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: ", ")
+                print(row([record.model, record.mode, "\(record.samples)", String(format: "%.2f", Double(record.weight_bytes_fp32) / 1e6),
+                           String(format: "%.2f", Double(record.weight_bytes) / 1e6),
+                           String(format: "%.2e", record.max_abs_diff_vs_fp32), agreement]))
+            }
         }
         print(row(["model", "mode", "batch", "median ms", "max abs diff"]))
         for latency in file.beyond_keras_latency {
