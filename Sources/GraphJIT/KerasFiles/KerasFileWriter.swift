@@ -82,21 +82,9 @@ struct KerasFileWriter {
                 continue
             }
             let layer = layersByName[name]!
-            if let mode = Model.quantization(of: layer), layer is Conv2D || layer is LSTM {
+            if let mode = Model.quantization(of: layer), let reason = Self.unsavable(layer, mode) {
                 throw ModelFileError(.unsupported, file: source, location: "layer '\(name)'",
-                                     reason: "Keras does not quantize \(type(of: layer)) layers, so this \(mode.rawValue) one has "
-                                         + "no Keras form to save; save the weights as .safetensors")
-            }
-            if Model.quantization(of: layer) == .bf16 {
-                throw ModelFileError(.unsupported, file: source, location: "layer '\(name)'",
-                                     reason: "Keras has no weight-only bf16 Dense to save it as; save the weights as "
-                                         + ".safetensors (the bf16 values as float32, exactly)")
-            }
-            if (layer as? AttentionLayer)?.quantization != nil {
-                throw ModelFileError(.unsupported, file: source, location: "layer '\(name)'",
-                                     reason: "a custom layer whose Dense sublayers are quantized cannot be saved as .keras: "
-                                         + "its config does not record the quantization, so Keras cannot load such a file "
-                                         + "(Keras 3.15.1 fails on its own); save the weights as .safetensors")
+                                     reason: reason + "; save the weights as .safetensors")
             }
             weightOrder.append((type(of: layer).kerasClassName, name))
             let origin = type(of: layer) == AttentionLayer.self
@@ -178,6 +166,19 @@ struct KerasFileWriter {
 
     static let dtypePolicy: JSON = .object([("module", .string("keras")), ("class_name", .string("DTypePolicy")),
                                             ("config", .object([("name", .string("float32"))])), ("registered_name", .null)])
+
+    /// Why a layer compressed in `mode` has no `.keras` form, or `nil` for Keras's own int8 Dense.
+    private static func unsavable(_ layer: any KerasLayer, _ mode: QuantizationMode) -> String? {
+        if layer is Conv2D || layer is LSTM {
+            return "Keras does not quantize \(type(of: layer)) layers, so this \(mode.rawValue) one has no Keras form to save"
+        }
+        if mode == .bf16 { return "Keras has no weight-only bf16 Dense to save it as" }
+        if layer is AttentionLayer {
+            return "a custom layer whose Dense sublayers are quantized cannot be saved as .keras: its config does not "
+                + "record the quantization, so Keras cannot load such a file (Keras 3.15.1 fails on its own)"
+        }
+        return nil
+    }
 
     static func batchShape(_ perSample: [Int]) -> JSON { .array([.null] + perSample.map(JSON.int)) }
 

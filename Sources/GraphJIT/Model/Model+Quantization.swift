@@ -61,7 +61,7 @@ extension Model {
             tensors[call.output] = SymbolicTensor(layer: layer, inputs: call.inputs.map { tensors[$0]! })
         }
         let model = Model(inputs: inputs, outputs: topology.outputTensors.map { tensors[$0]! }, name: name, seed: seed)
-        try model.setParameters(Self.quantizedWeights(parameters.dictionary, of: model, mode: mode),
+        try model.setParameters(Self.quantizedWeights(parameters.dictionary, of: model),
                                 source: "the \(mode.rawValue) quantization of \(name)")
         if let trainingConfiguration { model.compile(trainingConfiguration) }
         return model
@@ -75,10 +75,9 @@ extension Model {
 
     /// The quantized model's weights: each compressed kernel replaced by its quantized values (and,
     /// for int8, joined by its `kernel_scale`); every other weight as it is.
-    private static func quantizedWeights(_ weights: [String: Tensor], of model: Model, mode: QuantizationMode) throws
-        -> [String: Tensor] {
+    private static func quantizedWeights(_ weights: [String: Tensor], of model: Model) throws -> [String: Tensor] {
         var result = weights
-        for (kernelName, kernel) in try model.compressedKernels() {
+        for (kernelName, kernel) in compressedKernels(in: try model.makeGraph(batchSize: 1)) {
             guard let float = weights[kernelName] else { continue }
             switch kernel.mode {
             case .int8:
@@ -92,11 +91,10 @@ extension Model {
         return result
     }
 
-    /// The kernels a compressed matmul reads, by parameter name: their mode and, for int8, the
-    /// name of their scale. Read off the graph (the ops' inputs), so it holds for every layer that
+    /// The kernels a compressed matmul of `graph` reads, by parameter name: their mode and, for
+    /// int8, the name of their scale. Read off the ops' inputs, so it holds for every layer that
     /// lowers to them.
-    func compressedKernels() throws -> [String: (mode: QuantizationMode, scale: String?)] {
-        let graph = try makeGraph(batchSize: 1)
+    static func compressedKernels(in graph: Graph) -> [String: (mode: QuantizationMode, scale: String?)] {
         let names = Dictionary(graph.parameters.map { ($0.value, $0.name) }, uniquingKeysWith: { first, _ in first })
         var kernels: [String: (mode: QuantizationMode, scale: String?)] = [:]
         for node in graph.nodes {

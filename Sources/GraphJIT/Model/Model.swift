@@ -134,9 +134,8 @@ public class Model: @unchecked Sendable {  // See "Concurrency" above: what may 
 
     /// Saves every weight to a safetensors file: `F32`, and a bf16 model's kernels as `BF16`.
     public func saveWeights(to url: URL) throws {
-        _ = try makeGraph(batchSize: 1)
         // A bf16 model's kernels as BF16 (their values exactly, in half the bytes); the rest F32.
-        let bfloat16 = Set(try compressedKernels().filter { $0.value.mode == .bf16 }.keys)
+        let bfloat16 = Set(Self.compressedKernels(in: try makeGraph(batchSize: 1)).filter { $0.value.mode == .bf16 }.keys)
         try Safetensors.write(parameters.dictionary, bfloat16: bfloat16, to: url,
                               metadata: ["format": "graphjit", "model": name])
     }

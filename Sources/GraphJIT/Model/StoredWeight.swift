@@ -20,9 +20,10 @@ extension Model {
     /// Every weight as stored: an int8 kernel at 1 byte a value, a bf16 kernel at 2, an int8
     /// kernel's scale and every other weight at 4.
     func storedWeights() throws -> [StoredWeight] {
-        let kernels = try compressedKernels()
+        let graph = try makeGraph(batchSize: 1)
+        let kernels = Self.compressedKernels(in: graph)
         let scales = Set(kernels.values.compactMap(\.scale))
-        return try makeGraph(batchSize: 1).parameters.map { spec in
+        return graph.parameters.map { spec in
             let mode = kernels[spec.name]?.mode
             return StoredWeight(name: spec.name, values: spec.shape.elementCount,
                                 bytesPerValue: mode == .int8 ? 1 : mode == .bf16 ? 2 : 4,
@@ -31,8 +32,8 @@ extension Model {
     }
 
     /// The bytes the model's weights take as GraphJIT stores them: an int8 kernel 1 byte a value,
-    /// a bf16 kernel 2, every other weight (an int8 kernel's scales included) 4. The float32 model's figure is its
-    /// parameter count times 4.
+    /// a bf16 kernel 2, every other weight (an int8 kernel's scales included) 4. The float32
+    /// model's figure is its parameter count times 4.
     /// - Throws: what building the model's graph throws.
     public func weightBytes() throws -> Int {
         try storedWeights().reduce(0) { $0 + $1.bytes }
