@@ -117,20 +117,8 @@ struct BenchmarkRunner {
     }
 
     private func time(_ compiled: CompiledModel, _ inputs: [Tensor]) throws -> TimingSummary {
-        let outputs = compiled.graph.outputs.map {
-            UnsafeMutableBufferPointer<Float>.allocate(capacity: compiled.graph[$0].shape.elementCount)
-        }
-        defer { outputs.forEach { $0.deallocate() } }
-        let inputBuffers = inputs.map { tensor in
-            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: tensor.elementCount)
-            _ = buffer.initialize(from: tensor.scalars)
-            return buffer
-        }
-        defer { inputBuffers.forEach { $0.deallocate() } }
-        let readOnly = inputBuffers.map { UnsafeBufferPointer($0) }
-        return try TimingSummary.measure(minimumRuns: quick ? 3 : 20, minimumSeconds: quick ? 0.02 : 0.5) {
-            try compiled.run(inputs: readOnly, outputs: outputs)
-        }
+        let call = PreparedCall(compiled, inputs: inputs)
+        return try TimingSummary.measure(minimumRuns: quick ? 3 : 20, minimumSeconds: quick ? 0.02 : 0.5) { try call() }
     }
 
     private mutating func record(_ model: String, _ batch: Int, _ variant: String, _ timing: TimingSummary,

@@ -23,6 +23,11 @@ struct GraphJITBench: ParsableCommand {
     @Option(help: .hidden)
     var memoryProbe: TutorialModel?
 
+    @Flag(help: ArgumentHelp(
+        "Serve timings for benchmarks/peers/run_peers.py on stdin/stdout instead (see TimingServer.swift).",
+        discussion: "Compiles --models at every batch size (instant, optimized, int8, bf16), prints one ready line, then answers one JSON request per line until end of input."))
+    var timingServer = false
+
     @Flag(help: "Measure compile time against model size (long Activation and Dense chains) instead.")
     var compileScaling = false
 
@@ -62,6 +67,10 @@ struct GraphJITBench: ParsableCommand {
             guard let trainDir else { throw ValidationError("--train-time needs --train-dir (written by --train-export)") }
             try TrainingTimer(tutorial: trainTime, directory: URL(fileURLWithPath: trainDir), batchSizes: batchSize,
                               quick: quick, curveSamples: trainSamples).run()
+            return
+        }
+        if timingServer {
+            try TimingServer(models: models).run()
             return
         }
         if compileScaling {
