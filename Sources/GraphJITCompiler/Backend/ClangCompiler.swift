@@ -6,7 +6,8 @@ import Foundation
 /// Compiles C source with clang into a shared object, cached on disk: GraphJIT's optimizing tier.
 ///
 /// Runs `clang -O3 -march=native -ffp-contract=fast -fPIC -shared -fno-math-errno` (no
-/// `-ffast-math`: it breaks NaN/Inf handling) and loads the result with `dlopen`. Shared objects are
+/// `-ffast-math`: it breaks NaN/Inf handling; `-march` as ``ClangTarget`` derives it from the runtime's
+/// instruction-set path) and loads the result with `dlopen`. Shared objects are
 /// cached in ``cacheDirectory`` under a SHA-256 key of the source, the full clang command line, clang's
 /// version string and the CPU identity (model name and feature flags, since `-march=native` code is
 /// only valid on the CPU it was built for). A cache hit costs a hash and a `dlopen`.
@@ -24,10 +25,11 @@ import Foundation
 public struct ClangCompiler: Sendable {
     // MARK: - Configuration
 
-    /// The optimizing tier's code-generation flags.
-    public static let defaultFlags = [
-        "-O3", "-march=native", "-ffp-contract=fast", "-fPIC", "-shared", "-fno-math-errno",
-    ]
+    /// The optimizing tier's code-generation flags, for the runtime's current instruction-set path
+    /// (``ClangTarget/current``).
+    public static var defaultFlags: [String] {
+        ["-O3"] + ClangTarget.current.flags + ["-ffp-contract=fast", "-fPIC", "-shared", "-fno-math-errno"]
+    }
 
     /// Arguments after the source file: fail at link time on undefined symbols (instead of at
     /// `dlopen`, after caching a broken object) and record libm as a dependency of the object.
