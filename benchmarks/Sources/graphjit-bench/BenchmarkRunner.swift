@@ -15,7 +15,7 @@ struct BenchmarkRunner {
 
     // MARK: Machine
 
-    private static func calibrate() -> MachineRecord {
+    static func calibrate() -> MachineRecord {
         progress("calibrating: FMA peak and L3 bandwidth ...")
         let single = RuntimeSettings.measurePeakGFLOPS()
         // Two cores: both threads run the calibration loop at once; their rates add.
@@ -74,7 +74,8 @@ struct BenchmarkRunner {
                        notes: "max abs diff vs reference \(differences[variant]!)")
             }
             if batch == batchSizes(for: tutorial).last || batch == 1 {
-                try profileKernels(name, batch, optimized, inputs)
+                file.kernels += try KernelProfile(machine: file.machine, repetitions: quick ? 3 : 15)
+                    .profile(name, batch, [instant, optimized], inputs)
             }
             if let peersDirectory { try export(model, name, batch, inputs, optimized, to: peersDirectory) }
             try measureCompressed(compressed, batch, inputs, against: try optimized.predict(inputs), flopsPerSample)
@@ -165,24 +166,6 @@ struct BenchmarkRunner {
                                           kernels: module!.kernels.count))
     }
 
-    // MARK: Kernels
-
-    private mutating func profileKernels(_ model: String, _ batch: Int, _ compiled: CompiledModel,
-                                         _ inputs: [Tensor]) throws {
-        let defaultThreads = RuntimeSettings.threads
-        defer { RuntimeSettings.threads = defaultThreads }
-        for threads in Set([1, defaultThreads]).sorted() {
-            RuntimeSettings.threads = threads
-            let peak = threads == 1 ? file.machine.peak_gflops_1core : (file.machine.peak_gflops_2cores ?? file.machine.peak_gflops_1core)
-            for timing in try compiled.profileKernels(inputs, repetitions: quick ? 3 : 15) {
-                file.kernels.append(KernelRecord(
-                    model: model, batch: batch, kernel: timing.name, layers: timing.layers.joined(separator: "+"),
-                    backend: timing.backend.rawValue, threads: threads, median_ms: timing.medianSeconds * 1000,
-                    gflops: timing.gflops, share_of_peak: timing.gflops / peak))
-            }
-        }
-    }
-
     // MARK: Memory
 
     private mutating func probeMemory(_ tutorial: TutorialModel) throws {
@@ -245,7 +228,7 @@ struct BenchmarkRunner {
             let check = result.notes.hasPrefix("max abs diff vs reference ")
                 ? result.notes.replacingOccurrences(of: "max abs diff vs reference ", with: "Δ ")
                 : result.notes.replacingOccurrences(of: "max abs diff vs float32 ", with: "Δ fp32 ")
-            print(row([result.model, "\(result.batch)", engine, fmt(result.median_ms), "\(fmt(result.p10_ms))-\(fmt(result.p90_ms))",
+            print(row([result.model, "\(result.batch)", engine, millisecondsText(result.median_ms), "\(millisecondsText(result.p10_ms))-\(millisecondsText(result.p90_ms))",
                        String(format: "%.0f", result.samples_per_s), String(format: "%.2f", result.gflops), speedup, check]))
         }
         for floor in file.floors {
@@ -255,14 +238,9 @@ struct BenchmarkRunner {
         print("\nCompile time per model (whole module; tcc median of 5; clang cold = fresh cache)")
         print(row(["model", "kernels", "tcc ms", "clang cold ms", "clang cached ms"]))
         for compile in file.compile {
-            print(row([compile.model, "\(compile.kernels)", fmt(compile.instant_ms), fmt(compile.optimized_cold_ms), fmt(compile.optimized_cached_ms)]))
+            print(row([compile.model, "\(compile.kernels)", millisecondsText(compile.instant_ms), millisecondsText(compile.optimized_cold_ms), millisecondsText(compile.optimized_cached_ms)]))
         }
-        print("\nKernels (optimized tier; GFLOP/s and share of the measured FMA peak for that many cores)")
-        print(row(["model", "batch", "kernel", "tier", "threads", "median ms", "GFLOP/s", "of peak"]))
-        for kernel in file.kernels where kernel.gflops > 0 {
-            print(row([kernel.model, "\(kernel.batch)", kernel.kernel, kernel.backend, "\(kernel.threads)", fmt(kernel.median_ms),
-                       String(format: "%.1f", kernel.gflops), String(format: "%.0f%%", kernel.share_of_peak * 100)]))
-        }
+        KernelProfile.printTable(file.kernels)
         for (title, records) in [("Compressed weights (each variant against the float32 model on seeded inputs)", file.quantization),
                                  ("Beyond Keras: every layer compressed (Conv2D, LSTM input kernels too), against the float32 model",
                                   file.beyond_keras)] {
@@ -277,7 +255,7 @@ struct BenchmarkRunner {
         }
         print(row(["model", "mode", "batch", "median ms", "max abs diff"]))
         for latency in file.beyond_keras_latency {
-            print(row([latency.model, latency.mode, "\(latency.batch)", fmt(latency.median_ms),
+            print(row([latency.model, latency.mode, "\(latency.batch)", millisecondsText(latency.median_ms),
                        String(format: "%.2e", latency.max_abs_diff_vs_fp32)]))
         }
         print("\nMemory (peak RSS of a process running the model at all its batch sizes, optimized tier)")
@@ -296,9 +274,6 @@ struct BenchmarkRunner {
         }.joined(separator: " ")
     }
 
-    private func fmt(_ milliseconds: Double) -> String {
-        milliseconds < 0.1 ? String(format: "%.4f", milliseconds) : String(format: "%.3f", milliseconds)
-    }
 }
 
 /// Prints a progress line to standard error.

@@ -28,6 +28,9 @@ struct GraphJITBench: ParsableCommand {
         discussion: "Compiles --models at every batch size (instant, optimized, int8, bf16), prints one ready line, then answers one JSON request per line until end of input."))
     var timingServer = false
 
+    @Flag(help: "Only profile each kernel of --models on both tiers (tcc, clang) at every batch size, and print the table.")
+    var kernels = false
+
     @Flag(help: "Measure compile time against model size (long Activation and Dense chains) instead.")
     var compileScaling = false
 
@@ -71,6 +74,19 @@ struct GraphJITBench: ParsableCommand {
         }
         if timingServer {
             try TimingServer(models: models).run()
+            return
+        }
+        if kernels {
+            let profile = KernelProfile(machine: BenchmarkRunner.calibrate(), repetitions: quick ? 5 : 30)
+            var records: [KernelRecord] = []
+            for tutorial in models {
+                let model = tutorial.make(seed: 0)
+                for batch in batchSizes(for: tutorial) {
+                    let plans = try [CompilationTier.instant, .optimized].map { try model.compiled(batchSize: batch, tier: $0) }
+                    records += try profile.profile(tutorial.rawValue, batch, plans, try seededInputs(for: model, batchSize: batch))
+                }
+            }
+            KernelProfile.printTable(records)
             return
         }
         if compileScaling {

@@ -32,3 +32,8 @@ extension Duration {
     /// The duration in seconds.
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
+
+/// A time in milliseconds for the tables: four decimals below 0.1 ms, three above.
+func millisecondsText(_ milliseconds: Double) -> String {
+    milliseconds < 0.1 ? String(format: "%.4f", milliseconds) : String(format: "%.3f", milliseconds)
+}
