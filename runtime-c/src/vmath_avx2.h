@@ -48,21 +48,24 @@ GJ_TARGET_AVX2 static inline __m256 gj256_sigmoid(__m256 x)
 
 GJ_TARGET_AVX2 static inline __m256 gj256_tanh(__m256 x)
 {
-    const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+    /* gj512_tanh's branch-free form: tanh|x| = m / (m + 2) with m = expm1(2|x|), 2|x| clamped to
+     * 20, sign restored at the end. n is in [0, 29] here, so 2^n is one exponent-bit shift. */
+    const __m256 sign_mask = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
     __m256 ax = _mm256_andnot_ps(sign_mask, x);
-    __m256 e = gj256_exp(_mm256_add_ps(ax, ax));
-    __m256 one = _mm256_set1_ps(1.0f);
-    __m256 big = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
-    big = _mm256_or_ps(big, _mm256_and_ps(sign_mask, x));
-    __m256 x2 = _mm256_mul_ps(x, x);
-    __m256 t = _mm256_set1_ps(GJ_TANH_C4);
-    t = _mm256_fmadd_ps(t, x2, _mm256_set1_ps(GJ_TANH_C3));
-    t = _mm256_fmadd_ps(t, x2, _mm256_set1_ps(GJ_TANH_C2));
-    t = _mm256_fmadd_ps(t, x2, _mm256_set1_ps(GJ_TANH_C1));
-    t = _mm256_fmadd_ps(t, x2, _mm256_set1_ps(GJ_TANH_C0));
-    __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(t, x2), x, x);
-    __m256 use_small = _mm256_cmp_ps(ax, _mm256_set1_ps(GJ_TANH_SMALL), _CMP_LT_OQ);
-    return _mm256_blendv_ps(big, small, use_small);
+    __m256 y = _mm256_min_ps(_mm256_set1_ps(20.0f), _mm256_add_ps(ax, ax)); /* NaN passes */
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(y, _mm256_set1_ps(GJ_LOG2E)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(GJ_LN2), y);
+    __m256 q = _mm256_set1_ps(GJ_EXP_C4);
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(GJ_EXP_C3));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(GJ_EXP_C2));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(GJ_EXP_C1));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(GJ_EXP_C0));
+    __m256 em1r = _mm256_fmadd_ps(q, _mm256_mul_ps(r, r), r); /* e^r - 1 */
+    __m256 s = gj256_pow2i(_mm256_cvtps_epi32(n));             /* 2^n; NaN lanes stay NaN via r */
+    __m256 m = _mm256_fmadd_ps(s, em1r, _mm256_sub_ps(s, one));
+    __m256 t = _mm256_div_ps(m, _mm256_add_ps(m, _mm256_set1_ps(2.0f)));
+    return _mm256_or_ps(t, _mm256_and_ps(sign_mask, x));
 }
 
 /* Activations beyond the classic four, kept out of line: inlined into every GEMM store epilogue
