@@ -1,6 +1,6 @@
 /*
  * vmath_avx2.c - activate / softmax over arrays with the 8-lane approximations of vmath_avx2.h.
- * Tails use maskload/maskstore.
+ * Tails use maskload/maskstore (rows of at most 16 avoid masked stores: slow on AMD cores).
  */
 #include <math.h>
 
@@ -57,10 +57,62 @@ GJ_TARGET_AVX2 __attribute__((noinline, cold)) static void softmax_special_row(f
     for (; j < n; j++) p[j] = p[j] != p[j] ? p[j] : 0.0f;
 }
 
+/* Rows of at most 16 (the softmax heads of classifiers), 4 rows in lockstep: one row alone is a
+ * latency chain (max, exp, sum, scale) far shorter than the pipeline. All 4 rows are loaded before
+ * any is stored and the rows are stored in order, so a full 8-float store that runs past its row
+ * only touches rows stored after it; stores that would run past the group use the (slow on AMD)
+ * masked form. Lanes past the row enter exp as 0, never as -inf: exp's 2^n would underflow to a
+ * denormal there, and denormal results cost a microcode assist each. Same rules and the same
+ * arithmetic as the long-row loop below. */
+#define GJ_SOFTMAX_GROUP 4
+GJ_TARGET_AVX2 static void softmax_short_rows(float *x, long rows, int n)
+{
+    const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
+    const __m256i m0 = gj256_mask(n), m1 = gj256_mask(n - 8);
+    const __m256 f0 = _mm256_castsi256_ps(m0), f1 = _mm256_castsi256_ps(m1);
+    for (long r = 0; r < rows; r += GJ_SOFTMAX_GROUP) {
+        const int g = rows - r < GJ_SOFTMAX_GROUP ? (int)(rows - r) : GJ_SOFTMAX_GROUP;
+        float *const base = x + r * (long)n, *const end = base + (long)g * n;
+        __m256 a[GJ_SOFTMAX_GROUP], b[GJ_SOFTMAX_GROUP];
+        float sum[GJ_SOFTMAX_GROUP];
+        for (int q = 0; q < g; q++) { /* lanes past n load as 0 (exp(0 - max) stays normal) */
+            const float *p = base + (long)q * n;
+            a[q] = _mm256_maskload_ps(p, m0);
+            b[q] = n > 8 ? _mm256_maskload_ps(p + 8, m1) : _mm256_setzero_ps();
+        }
+        for (int q = 0; q < g; q++) {
+            __m256 vm = _mm256_max_ps(_mm256_blendv_ps(neg_inf, a[q], f0), neg_inf);
+            if (n > 8) vm = _mm256_max_ps(_mm256_blendv_ps(neg_inf, b[q], f1), vm);
+            const __m256 m = _mm256_set1_ps(hmax256(vm));
+            a[q] = _mm256_and_ps(gj256_exp(_mm256_sub_ps(a[q], m)), f0);
+            b[q] = n > 8 ? _mm256_and_ps(gj256_exp(_mm256_sub_ps(b[q], m)), f1) : _mm256_setzero_ps();
+            sum[q] = hsum256(_mm256_add_ps(a[q], b[q]));
+        }
+        for (int q = 0; q < g; q++) {
+            float *p = base + (long)q * n;
+            __m256 inv = _mm256_set1_ps(1.0f / sum[q]);
+            const int special = sum[q] != sum[q]; /* a NaN or +inf entry, or a row of -inf */
+            if (special) inv = _mm256_set1_ps(1.0f);
+            const __m256 va = _mm256_mul_ps(a[q], inv), vb = _mm256_mul_ps(b[q], inv);
+            if (p + 8 <= end) _mm256_storeu_ps(p, va);
+            else _mm256_maskstore_ps(p, m0, va);
+            if (n > 8) {
+                if (p + 16 <= end) _mm256_storeu_ps(p + 8, vb);
+                else _mm256_maskstore_ps(p + 8, m1, vb);
+            }
+            if (special) softmax_special_row(p, n);
+        }
+    }
+}
+
 /* The rules of gj_softmax_rows_portable: the max skips NaN (vmaxps returns its second operand, the
  * running max, when the entry is NaN), and a NaN sum leaves NaN only where exp(x - max) is NaN. */
 GJ_TARGET_AVX2 void gj_softmax_rows_avx2(float *x, long rows, int n)
 {
+    if (n <= 16) {
+        softmax_short_rows(x, rows, n);
+        return;
+    }
     const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
     for (long r = 0; r < rows; r++) {
         float *p = x + r * (long)n;
