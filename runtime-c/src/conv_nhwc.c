@@ -155,6 +155,36 @@ GJ_TARGET_AVX2 static void im2col_pixel(const float *input, int W, int C, int KH
 GJ_TARGET_AVX2 static void im2col_interior(const float *src, long step, long row, int count, int KH, int run,
                                            float *col, int row_len)
 {
+    if (KH == 3 && run == 9) {
+        /* 3x3 over 3 channels (an RGB input layer): the 27-float pixel row is assembled in four
+         * vectors, each one load shifted back to where its kernel row starts plus a blend of the
+         * previous row's last floats (r1 - 1 and r2 - 2 are the floats just before those runs in
+         * the image: in bounds, never used), and written with four plain stores. The fourth store
+         * runs 5 floats into the next pixel's row, which that pixel then overwrites; the last
+         * pixel stores its tail of 3 floats alone. The fourth load is masked: it would read past
+         * the image at its bottom-right corner. */
+        const __m256i tail3 = _mm256_setr_epi32(-1, -1, -1, 0, 0, 0, 0, 0);
+        for (int p = 0; p < count; p++, src += step, col += row_len) {
+            const float *r0 = src, *r1 = src + row, *r2 = src + 2 * row;
+            const __m256 v0 = _mm256_loadu_ps(r0);
+            const __m256 v1 = _mm256_blend_ps(_mm256_loadu_ps(r1 - 1), _mm256_broadcast_ss(r0 + 8), 0x01);
+            const __m256 v2 = _mm256_blend_ps(_mm256_loadu_ps(r2 - 2),
+                                              _mm256_castps128_ps256(_mm_castpd_ps(_mm_load_sd((const double *)(r1 + 7)))),
+                                              0x03);
+            const __m256 v3 = _mm256_maskload_ps(r2 + 6, tail3);
+            _mm256_storeu_ps(col, v0);
+            _mm256_storeu_ps(col + 8, v1);
+            _mm256_storeu_ps(col + 16, v2);
+            if (p + 1 < count) {
+                _mm256_storeu_ps(col + 24, v3);
+            } else {
+                const __m128 t = _mm256_castps256_ps128(v3);
+                _mm_storel_pi((__m64 *)(col + 24), t);
+                _mm_store_ss(col + 26, _mm_movehl_ps(t, t));
+            }
+        }
+        return;
+    }
     if (run >= 8 && run <= 16) {
         for (int p = 0; p < count; p++, src += step, col += row_len)
             for (int kh = 0; kh < KH; kh++) {
