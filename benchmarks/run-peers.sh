@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# GraphJIT against its peers (ONNX Runtime, TensorFlow/Keras, Keras on JAX) on the four tutorial models.
+# GraphJIT against its peers (ONNX Runtime, OpenVINO, LiteRT, TensorFlow/Keras, Keras on JAX) on the
+# four tutorial models.
 #
 #   bash benchmarks/run-peers.sh [--quick] [--no-training] [--skip-swift]   (from the repository root)
 #
@@ -7,21 +8,24 @@
 # 2. creates/reuses benchmarks/.venv and installs benchmarks/peers/requirements.txt into it
 #    (only when that file changed since the last install);
 # 3. builds and runs graphjit-bench, which exports weights, inputs and GraphJIT's outputs and
-#    timings into benchmarks/results/latest;
-# 4. runs benchmarks/peers/run_peers.py (checks the peers agree with GraphJIT, times them);
+#    its own (separate-phase) timings into benchmarks/results/latest;
+# 4. runs benchmarks/peers/run_peers.py --bench graphjit-bench: checks the peers agree with GraphJIT,
+#    then times GraphJIT (graphjit-bench --timing-server: instant, optimized, int8, bf16) and the peers
+#    (ONNX Runtime fp32 and int8, OpenVINO, LiteRT, TensorFlow tf.function/XLA) interleaved, in rounds;
 # 5. runs benchmarks/peers/train_peers.py: training throughput of GraphJIT against Keras on TF
 #    (tf.function, XLA) and on JAX, engines interleaved over 3 rounds, and the loss curves;
 # 6. runs benchmarks/peers/report.py (the tables, report.json, report.png, training_losses.png).
 #
-# --quick        fewer timed runs in the peers run; one round and short curves in the training run
+# --quick        2 short rounds in the peers run; one round and short curves in the training run
 #                (a smoke test: a few minutes in all)
 # --no-training  skip step 5 (report.py then has no training table)
-# --skip-swift   reuse benchmarks/results/latest as it is (re-run the peers, training and the report;
-#                training uses the graphjit-bench built last)
-# GRAPHJIT_BENCH_ARGS="..."  extra arguments for graphjit-bench
+# --skip-swift   reuse benchmarks/results/latest as it is (re-run the peers, training and the report
+#                with the graphjit-bench built last, if there is one: without it GraphJIT's figures
+#                are graphjit.json's, not interleaved)
+# GRAPHJIT_BENCH_ARGS="..."  extra arguments for graphjit-bench (step 3)
 set -euo pipefail
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 
 QUICK=()
 SKIP_SWIFT=0
@@ -116,10 +120,16 @@ BIN=""
 if [ "$SKIP_SWIFT" -eq 1 ]; then
     step "Skipping the Swift benchmark (--skip-swift): reusing $RESULTS"
     [ -d "$RESULTS" ] || die "$RESULTS does not exist; run without --skip-swift first"
-    if [ "$TRAINING" -eq 1 ]; then
-        command -v swift >/dev/null 2>&1 || die "swift not found (the training run needs graphjit-bench; or pass --no-training)"
+    if command -v swift >/dev/null 2>&1; then
         BIN="$(swift build -c release --show-bin-path)/graphjit-bench"
-        [ -x "$BIN" ] || die "$BIN was never built: run without --skip-swift, or pass --no-training"
+        [ -x "$BIN" ] || BIN=""
+    fi
+    if [ -n "$BIN" ]; then
+        info "using the graphjit-bench built last: $BIN"
+    elif [ "$TRAINING" -eq 1 ]; then
+        die "graphjit-bench was never built (or swift is missing): the training run needs it; run without --skip-swift, or pass --no-training"
+    else
+        info "no graphjit-bench built: GraphJIT's figures will be graphjit.json's (not timed interleaved)"
     fi
 else
     command -v swift >/dev/null 2>&1 || die "swift not found"
@@ -141,9 +151,12 @@ fi
 
 # MARK: - The peers and the report
 
-step "Peers: ONNX Runtime and TensorFlow (run_peers.py${QUICK:+ --quick})"
+step "Inference: GraphJIT interleaved with ONNX Runtime, OpenVINO, LiteRT and TensorFlow (run_peers.py${BIN:+ --bench}${QUICK:+ --quick})"
+BENCH_ARG=()
+if [ -n "$BIN" ]; then BENCH_ARG=(--bench "$BIN"); fi
 PEERS_STATUS=0
-PYTHONUNBUFFERED=1 "$VENV/bin/python" benchmarks/peers/run_peers.py "$RESULTS" "${QUICK[@]}" || PEERS_STATUS=$?
+PYTHONUNBUFFERED=1 "$VENV/bin/python" benchmarks/peers/run_peers.py "$RESULTS" "${BENCH_ARG[@]}" "${QUICK[@]}" \
+    || PEERS_STATUS=$?
 
 TRAIN_STATUS=0
 if [ "$TRAINING" -eq 1 ]; then
@@ -164,7 +177,7 @@ info "JSON:  $RESULTS/graphjit.json, $RESULTS/peers.json$([ "$TRAINING" -eq 1 ] 
 info "chart: $RESULTS/report.png$([ "$TRAINING" -eq 1 ] && printf ', %s' "$RESULTS/training_losses.png")"
 info "took $((SECONDS - START)) s"
 if [ "$PEERS_STATUS" -ne 0 ]; then
-    die "run_peers.py failed (status $PEERS_STATUS): see the PEER OUTPUT CHECK above"
+    die "run_peers.py failed (status $PEERS_STATUS): see the PEER OUTPUT CHECK / failures listed above"
 fi
 if [ "$TRAIN_STATUS" -ne 0 ]; then
     die "train_peers.py failed (status $TRAIN_STATUS): see TRAINING RUNS FAILED above"

@@ -4,11 +4,17 @@
 Random weights (Glorot-uniform kernels, non-zero biases) for the four models, random inputs for
 every batch, "GraphJIT outputs" computed by the Keras models of ``models.py``, and a graphjit.json
 whose timings, floors, compile and memory figures are made up (notes say FAKE). Lets run_peers.py
-and report.py be tested end to end before (or without) the Swift benchmark::
+and report.py be tested end to end before (or without) the Swift benchmark -- with
+``fake_timing_server.py`` standing in for ``graphjit-bench --timing-server``, so that GraphJIT's
+(made-up) timings are interleaved with the peers' as in a real run::
 
     python benchmarks/peers/make_fake_graphjit_dir.py /tmp/fake
-    python benchmarks/peers/run_peers.py /tmp/fake --quick
+    python benchmarks/peers/run_peers.py /tmp/fake --quick --bench benchmarks/peers/fake_timing_server.py
     python benchmarks/peers/report.py /tmp/fake
+
+(Without ``--bench`` the report uses the fake graphjit.json's timings, as a run without the timing
+server does. The fake server's timings follow the same made-up formula as this file's, without its
+noise.)
 
 It also writes GraphJIT's int8 half, as graphjit-bench will (``--no-quantized``: not, the layout
 from before int8): graphjit.json records with variant "int8" (made-up timings), its top-level

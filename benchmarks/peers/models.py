@@ -3,7 +3,11 @@
 
 * ``build_keras(name, weights)``      a Keras 3 model (TensorFlow backend; JAX where the process
                                       chose it, see ``keras_modules``), layers named as GraphJIT
-                                      names them, every weight assigned by name;
+                                      names them, every weight assigned by name (``lstm_unroll``:
+                                      the LSTM with ``unroll=True``);
+* ``build_tflite(name, weights, batch)`` that model converted for LiteRT (SavedModel export with a
+                                      static batch, ``tf.lite.TFLiteConverter``, float32, no
+                                      optimizations);
 * ``build_onnx(name, weights, batch)`` the same model as an ONNX graph written by hand with
                                       ``onnx.helper`` (opset 17), validated with ``onnx.checker``;
                                       ``dense_op="matmul-add"`` writes every Dense as MatMul + Add
@@ -265,7 +269,7 @@ def keras_modules(backend: str = "tensorflow"):
     return _KERAS
 
 
-def _keras_model(name: str):
+def _keras_model(name: str, lstm_unroll: bool = False):
     tf, keras, AttentionLayer = _KERAS or keras_modules()
     L = keras.layers
     spec = SPECS[name]
@@ -278,7 +282,7 @@ def _keras_model(name: str):
         y = L.Dense(10, activation="softmax", name="dense_1")(h)
         return keras.Model(x, y, name=name)
     if name == "lstm":
-        h = L.LSTM(50, name="lstm")(x)
+        h = L.LSTM(50, name="lstm", unroll=lstm_unroll)(x)
         return keras.Model(x, L.Dense(10, activation="softmax", name="dense")(h), name=name)
     if name == "attention":
         h = AttentionLayer(64, name="attention_layer")(x)
@@ -317,10 +321,12 @@ def _named_variables(model) -> dict[str, object]:
     return names
 
 
-def build_keras(name: str, weights: dict[str, np.ndarray]):
-    """The Keras model with every weight assigned by GraphJIT's name."""
+def build_keras(name: str, weights: dict[str, np.ndarray], lstm_unroll: bool = False):
+    """The Keras model with every weight assigned by GraphJIT's name. ``lstm_unroll``: the LSTM
+    layer with ``unroll=True`` (its time loop written out step by step instead of a while loop; the
+    same arithmetic -- one of the formulations run_peers.py converts for LiteRT)."""
     check_weights(name, weights)
-    model = _keras_model(name)
+    model = _keras_model(name, lstm_unroll)
     variables = _named_variables(model)
     if set(variables) != set(SPECS[name].weights):
         raise RuntimeError(f"{name}: Keras weights {sorted(variables)} != {sorted(SPECS[name].weights)}")
@@ -329,6 +335,27 @@ def build_keras(name: str, weights: dict[str, np.ndarray]):
             raise ValueError(f"{name}: {key} shape {tuple(weights[key].shape)} != Keras {tuple(var.shape)}")
         var.assign(weights[key].astype(np.float32))
     return model
+
+
+def build_tflite(name: str, weights: dict[str, np.ndarray], batch: int, lstm_unroll: bool = False) -> bytes:
+    """The Keras model (``build_keras``) as a TFLite flatbuffer for LiteRT, with a static batch.
+
+    Exported as a TensorFlow SavedModel (``model.export(format="tf_saved_model")``, input signature
+    ``(batch, *input_shape)`` float32, named ``input``), then converted by
+    ``tf.lite.TFLiteConverter.from_saved_model``: float32, TFLite builtin ops only, no optimizations
+    and no quantization. (``from_keras_model`` cannot convert Keras 3's LSTM: its symbolic batch
+    leaves a TensorList whose element shape is unknown.) The outputs are the signature's
+    ``output_0``[, ``output_1``]. Raises (with the converter's message) if the conversion fails."""
+    tf, _, _ = keras_modules()
+    model = build_keras(name, weights, lstm_unroll)
+    spec = tf.TensorSpec((batch, *SPECS[name].input_shape), tf.float32, name="input")
+    with tempfile.TemporaryDirectory(prefix="graphjit-tflite-") as tmp:
+        with quiet_stderr():  # TF's and the converter's C++ chatter; errors still raise
+            model.export(tmp, format="tf_saved_model", input_signature=[spec], verbose=False)
+            converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+            converter.optimizations = []
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+            return converter.convert()
 
 
 def keras_outputs(model, x: np.ndarray) -> list[np.ndarray]:

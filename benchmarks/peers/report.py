@@ -6,27 +6,40 @@ Usage::
     python benchmarks/peers/report.py DIR
 
 Reads DIR/graphjit.json (from ``graphjit-bench --peers-dir DIR``), DIR/peers.json (from
-``run_peers.py``) and DIR/training.json (from ``train_peers.py``); any may be missing. Prints one table -- model x batch x engine (variant) ->
-median ms, p10-p90, samples/s, GFLOP/s and the ratio to ONNX Runtime -- then the headline: GraphJIT's
-best variant against ONNX Runtime, with the goals (batch 1: <= 0.5x ORT for lstm, attention and
-multitask, <= 1.0x for cnn, beside its weight-streaming floor; bigger batches: <= 0.8x) marked met or
-missed. With quantized results (GraphJIT records with variant "int8"/"bf16", ONNX Runtime's int8
-records from run_peers.py, the "quantization" arrays of graphjit.json and peers.json) the "Compressed
-weights" tables follow: per model and batch GraphJIT fp32 (its best fp32 variant), GraphJIT int8 (and
-bf16), ORT fp32 and ORT int8 (each its fastest) in ms with the ratios GraphJIT int8 / ORT fp32 and /
-ORT int8; per model the weight bytes and the accuracy against fp32 (max |diff|, top-1 agreement per
-output) of GraphJIT's and ORT's int8; and the int8 goal (cnn batch 1 at int8 below half of ORT's fp32
-time and below ORT's int8 time, top-1 agreement with fp32 >= 99%) as PASS/MISS. Quantized rows never
-enter the fp32 table, the headline or the chart. Then the compile and memory sections when present.
-Then, with training.json, the training
-table: per model and engine the median train step at batch 32 and 64 (and samples/s), one fit epoch,
-and GraphJIT's ratio to the best of Keras/TF tf.function, Keras/TF XLA and Keras/JAX, with the goal
-(a GraphJIT train step at most half the best peer's: <= 0.5x) marked met or missed; and how close
-each Keras loss curve is to GraphJIT's. Writes DIR/report.json (everything merged, plus the ratios;
-training under "training"; the quantized rows under "quantized_rows", the compressed-weights tables and
-the int8 goal under "compressed"), DIR/report.png (median latency per model/batch, one bar per engine, log
-scale; a second panel with the train steps) and DIR/training_losses.png (loss per step over the
-epoch, GraphJIT against each Keras backend, one panel per model, and below it |Keras - GraphJIT|).
+``run_peers.py``) and DIR/training.json (from ``train_peers.py``); any may be missing.
+
+The fp32 table -- model x batch x engine (variant) -> median ms, p10-p90, samples/s, GFLOP/s, the
+ratio to ONNX Runtime and to the best peer -- has GraphJIT (its variants), ONNX Runtime, OpenVINO,
+LiteRT and TensorFlow (each peer its fastest setting whose outputs agree; a peer that failed to
+convert or run is a FAILED row with the reason). GraphJIT's figures are the ones timed interleaved
+with the peers (peers.json's records with engine "graphjit", from ``run_peers.py --bench``) when
+there are any -- the title says which -- with graphjit.json's separate-phase medians beside them;
+without them, graphjit.json's. Then the headline, per configuration: GraphJIT's best fp32 variant
+against the best peer (the fastest of ONNX Runtime, OpenVINO, LiteRT and TensorFlow, named), and
+against ONNX Runtime, with two goals marked met or missed and a summary line each: at most 0.8x the
+best peer everywhere (the goal), and at or below ONNX Runtime (<= 1.0x) everywhere; and, beside each,
+the weight-streaming (memory) floor graphjit.json gives for the batch.
+
+With quantized results (GraphJIT records with variant "int8"/"bf16" -- interleaved ones first --,
+ONNX Runtime's int8 records from run_peers.py, the "quantization" arrays of graphjit.json and
+peers.json) the "Compressed weights" tables follow: per model and batch GraphJIT fp32 (its best fp32
+variant), GraphJIT int8 (and bf16), ORT fp32 and ORT int8 (each its fastest) in ms with the ratios
+GraphJIT int8 / ORT fp32 and / ORT int8; per model the weight bytes and the accuracy against fp32
+(max |diff|, top-1 agreement per output) of GraphJIT's and ORT's int8; and the int8 goal (cnn batch 1
+at int8 below half of ORT's fp32 time and below ORT's int8 time, top-1 agreement with fp32 >= 99%) as
+PASS/MISS. Quantized rows never enter the fp32 table, the headline or the chart. Then the compile,
+set-up and memory sections when present. Then, with training.json, the training table: per model
+and engine the median train step at batch 32 and 64 (and samples/s), one fit epoch, and GraphJIT's
+ratio to the best of Keras/TF tf.function, Keras/TF XLA and Keras/JAX, with the goal (a GraphJIT
+train step at most half the best peer's: <= 0.5x) marked met or missed; and how close each Keras
+loss curve is to GraphJIT's.
+
+Writes DIR/report.json (everything merged, plus the ratios and "goals"; training under "training";
+the quantized rows under "quantized_rows", the compressed-weights tables and the int8 goal under
+"compressed"), DIR/report.png (median latency per model/batch, one bar per engine, log scale,
+GraphJIT's bars labelled with the ratio to the best peer; a second panel with the train steps) and
+DIR/training_losses.png (loss per step over the epoch, GraphJIT against each Keras backend, one panel
+per model, and below it |Keras - GraphJIT|).
 """
 
 from __future__ import annotations
@@ -39,10 +52,15 @@ import sys
 from pathlib import Path
 
 MODEL_ORDER = ("cnn", "lstm", "attention", "multitask")
-ENGINE_ORDER = ("graphjit", "onnxruntime", "tensorflow")
+ENGINE_ORDER = ("graphjit", "onnxruntime", "openvino", "litert", "tensorflow")
+PEER_ENGINES = ENGINE_ORDER[1:]
 GRAPHJIT_VARIANT_ORDER = ("optimized", "instant", "reference")
-ENGINE_LABEL = {"graphjit": "GraphJIT", "onnxruntime": "ONNX Runtime", "tensorflow": "TensorFlow"}
-ENGINE_COLOR = {"graphjit": "#d62728", "onnxruntime": "#1f77b4", "tensorflow": "#ff7f0e"}
+ENGINE_LABEL = {"graphjit": "GraphJIT", "onnxruntime": "ONNX Runtime", "openvino": "OpenVINO", "litert": "LiteRT",
+                "tensorflow": "TensorFlow"}
+ENGINE_SHORT = {"graphjit": "GraphJIT", "onnxruntime": "ORT", "openvino": "OpenVINO", "litert": "LiteRT",
+                "tensorflow": "TF"}
+ENGINE_COLOR = {"graphjit": "#d62728", "onnxruntime": "#1f77b4", "openvino": "#9467bd", "litert": "#2ca02c",
+                "tensorflow": "#ff7f0e"}
 TRAIN_ENGINES = ("graphjit", "keras-tf", "keras-xla", "keras-jax")
 TRAIN_PEERS = TRAIN_ENGINES[1:]
 TRAIN_LABEL = {"graphjit": "GraphJIT", "keras-tf": "Keras/TF tf.function", "keras-xla": "Keras/TF XLA",
@@ -50,18 +68,14 @@ TRAIN_LABEL = {"graphjit": "GraphJIT", "keras-tf": "Keras/TF tf.function", "kera
 TRAIN_COLOR = {"graphjit": "#d62728", "keras-tf": "#ff7f0e", "keras-xla": "#2ca02c", "keras-jax": "#9467bd"}
 TRAIN_STYLE = {"graphjit": ("-", 2.6), "keras-tf": ("--", 1.5), "keras-xla": (":", 1.8), "keras-jax": ("-.", 1.4)}
 TRAIN_GOAL = 0.5
+# The inference goals, on every configuration: GraphJIT's best fp32 variant / the best peer, and / ONNX Runtime.
+GOAL_BEST_PEER = 0.8
+GOAL_ONNXRUNTIME = 1.0
 QUANTIZED_MODES = ("int8", "bf16")
 INT8_GOAL = {"model": "cnn", "batch": 1, "max_ratio_to_onnxruntime_fp32": 0.5, "max_ratio_to_onnxruntime_int8": 1.0,
              "min_top1_agreement": 0.99,
              "text": "cnn batch 1 at int8 below half of ONNX Runtime's fp32 time and below ORT's int8 time, "
                      "top-1 agreement with fp32 >= 99%"}
-
-
-def goal_for(model: str, batch: int) -> float:
-    """The target ratio median(GraphJIT best) / median(ONNX Runtime)."""
-    if batch == 1:
-        return 1.0 if model == "cnn" else 0.5
-    return 0.8
 
 
 def precision_of(row: dict) -> str:
@@ -161,6 +175,11 @@ def fmt_ratio(value) -> str:
     return "-" if v is None else f"{v:.2f}x"
 
 
+def fmt_ratio3(value) -> str:
+    v = number(value)
+    return "-" if v is None else f"{v:.3f}x"
+
+
 def fmt_cell(key: str, value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -224,44 +243,107 @@ def floor_text(floor: dict | None) -> str:
     return "floor " + " / ".join(parts) if parts else ""
 
 
+def graphjit_rows(graphjit: dict | None, peers: dict | None) -> tuple[list[dict], str]:
+    """GraphJIT's rows and how they were timed: the interleaved records run_peers.py wrote into
+    peers.json (each with graphjit.json's separate-phase median beside it as "separate_phase_ms"),
+    plus graphjit.json's rows of variants the server did not time (e.g. "reference", marked
+    "secondary": never GraphJIT's best); without interleaved records, graphjit.json's rows."""
+    separate = clean_rows((graphjit or {}).get("results"), "graphjit")
+    separate = [r for r in separate if r["engine"] == "graphjit"]
+    interleaved = [r for r in clean_rows((peers or {}).get("results"), "onnxruntime") if r["engine"] == "graphjit"]
+    for r in separate:
+        r["timing"] = "separate phase"
+    if not interleaved:
+        return separate, "separate phase"
+    by_key = {(r["model"], r["batch"], r.get("variant")): r for r in separate}
+    for r in interleaved:
+        r["timing"] = "interleaved"
+        match = by_key.get((r["model"], r["batch"], r.get("variant")))
+        r["separate_phase_ms"] = match["median_ms"] if match else number(r.get("separate_phase_median_ms"))
+    have = {(r["model"], r["batch"], r.get("variant")) for r in interleaved}
+    extra = [dict(r, secondary=True) for r in separate if (r["model"], r["batch"], r.get("variant")) not in have]
+    return interleaved + extra, "interleaved"
+
+
+def failed_peer_rows(peers: dict | None) -> list[dict]:
+    """run_peers.py's records of a peer with no timed setting (conversion or run failed): no median."""
+    out = []
+    for r in (peers or {}).get("results") or []:
+        if isinstance(r, dict) and r.get("model") and number(r.get("median_ms")) is None and r.get("error"):
+            out.append({"model": r["model"], "batch": int(r.get("batch", 1)), "engine": r.get("engine", "?"),
+                        "error": str(r["error"])})
+    return out
+
+
+def goal_summary(headline: list[dict], key: str, goal: float) -> dict:
+    checked = [h for h in headline if h.get(key) is not None]
+    return {"goal_ratio": goal, "met": sum(1 for h in checked if h[key]), "checked": len(checked),
+            "missed": [f"{h['model']} b{h['batch']}" for h in checked if not h[key]]}
+
+
 def merge(graphjit: dict | None, peers: dict | None) -> dict:
-    rows = clean_rows((graphjit or {}).get("results"), "graphjit") + clean_rows((peers or {}).get("results"),
-                                                                               "onnxruntime")
+    gj_rows, gj_timing = graphjit_rows(graphjit, peers)
+    peer_rows = [r for r in clean_rows((peers or {}).get("results"), "onnxruntime") if r["engine"] != "graphjit"]
+    rows = gj_rows + peer_rows
     rows.sort(key=sort_key)
     quantized_rows = [r for r in rows if precision_of(r) != "fp32"]  # only in the compressed tables
     rows = [r for r in rows if precision_of(r) == "fp32"]
+    failed = failed_peer_rows(peers)
     floors = (graphjit or {}).get("floors") or []
     configs = []
-    for row in rows:
+    for row in rows + failed:
         key = (row["model"], row["batch"])
         if key not in configs:
             configs.append(key)
+    configs.sort(key=lambda k: (MODEL_ORDER.index(k[0]) if k[0] in MODEL_ORDER else len(MODEL_ORDER), k[0], k[1]))
 
     headline = []
     for model, batch in configs:
         group = [r for r in rows if (r["model"], r["batch"]) == (model, batch)]
-        ort = [r for r in group if r["engine"] == "onnxruntime"]
-        ort_ms = min((r["median_ms"] for r in ort), default=None)
-        gj = [r for r in group if r["engine"] == "graphjit"]
-        best_gj = min(gj, key=lambda r: r["median_ms"]) if gj else None
+        peers_best = {}
+        for engine in PEER_ENGINES:
+            fastest = _fastest([r for r in group if r["engine"] == engine])
+            if fastest:
+                peers_best[engine] = fastest
+        others = [r for r in group if r["engine"] not in ENGINE_ORDER]
+        for r in others:  # an engine this report does not know: still a peer
+            if r["engine"] not in peers_best or r["median_ms"] < peers_best[r["engine"]]["median_ms"]:
+                peers_best[r["engine"]] = r
+        ort = peers_best.get("onnxruntime")
+        ort_ms = ort["median_ms"] if ort else None
+        best_engine = min(peers_best, key=lambda e: peers_best[e]["median_ms"]) if peers_best else None
+        best_ms = peers_best[best_engine]["median_ms"] if best_engine else None
+        gj = [r for r in group if r["engine"] == "graphjit" and not r.get("secondary")]
+        best_gj = _fastest(gj)
         for r in group:
             r["ratio_to_onnxruntime"] = r["median_ms"] / ort_ms if ort_ms else None
+            r["ratio_to_best_peer"] = r["median_ms"] / best_ms if best_ms else None
             r["graphjit_best"] = r is best_gj
-        tf = [r for r in group if r["engine"] == "tensorflow"]
-        goal = goal_for(model, batch)
-        entry = {"model": model, "batch": batch, "goal_ratio": goal,
+        ratio = best_gj["median_ms"] / best_ms if best_gj and best_ms else None
+        ratio_ort = best_gj["median_ms"] / ort_ms if best_gj and ort_ms else None
+        entry = {"model": model, "batch": batch,
                  "graphjit_variant": best_gj.get("variant") if best_gj else None,
                  "graphjit_ms": best_gj["median_ms"] if best_gj else None,
-                 "onnxruntime_ms": ort_ms,
-                 "onnxruntime_variant": ort[0].get("variant") if ort else None,
-                 "tensorflow_ms": min((r["median_ms"] for r in tf), default=None),
-                 "ratio": best_gj["median_ms"] / ort_ms if best_gj and ort_ms else None}
-        entry["met"] = None if entry["ratio"] is None else entry["ratio"] <= goal
+                 "graphjit_timing": best_gj.get("timing") if best_gj else None,
+                 "graphjit_separate_phase_ms": number(best_gj.get("separate_phase_ms")) if best_gj else None,
+                 "peers_ms": {e: r["median_ms"] for e, r in peers_best.items()},
+                 "peers_variant": {e: r.get("variant") for e, r in peers_best.items()},
+                 "peers_failed": {f["engine"]: f["error"] for f in failed if (f["model"], f["batch"]) == (model, batch)},
+                 "best_peer": best_engine, "best_peer_ms": best_ms,
+                 "best_peer_variant": peers_best[best_engine].get("variant") if best_engine else None,
+                 "onnxruntime_ms": ort_ms, "onnxruntime_variant": ort.get("variant") if ort else None,
+                 "tensorflow_ms": peers_best["tensorflow"]["median_ms"] if "tensorflow" in peers_best else None,
+                 "ratio": ratio, "goal_ratio": GOAL_BEST_PEER,
+                 "met": None if ratio is None else ratio <= GOAL_BEST_PEER,
+                 "ratio_to_onnxruntime": ratio_ort, "goal_ratio_onnxruntime": GOAL_ONNXRUNTIME,
+                 "met_onnxruntime": None if ratio_ort is None else ratio_ort <= GOAL_ONNXRUNTIME}
         floor = floor_for(floors, model, batch)
         if floor:
             entry["floor"] = floor
         headline.append(entry)
 
+    goals = {"best_peer": goal_summary(headline, "met", GOAL_BEST_PEER),
+             "onnxruntime": goal_summary(headline, "met_onnxruntime", GOAL_ONNXRUNTIME)}
     known_gj = {"machine", "results", "floors", "compile", "memory", "quantization"}
     return {
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -272,20 +354,31 @@ def merge(graphjit: dict | None, peers: dict | None) -> dict:
         "peers_quick": (peers or {}).get("quick"),
         "peers_ok": (peers or {}).get("ok"),
         "peers_failures": (peers or {}).get("failures", []),
-        "have_graphjit": graphjit is not None,
+        "graphjit_timing": gj_timing,
+        "graphjit_timing_detail": (peers or {}).get("graphjit_timing"),
+        "have_graphjit": graphjit is not None or gj_timing == "interleaved",
         "have_peers": peers is not None,
         "rows": rows,
+        "failed_rows": failed,
         "headline": headline,
-        "goals_met": sum(1 for h in headline if h["met"]),
-        "goals_checked": sum(1 for h in headline if h["met"] is not None),
+        "goals": goals,
+        "goals_met": goals["best_peer"]["met"],
+        "goals_checked": goals["best_peer"]["checked"],
         "floors": floors,
         "compile": {"graphjit": (graphjit or {}).get("compile") or [],
                     "peers": (peers or {}).get("compile") or []},
         "memory": (graphjit or {}).get("memory") or [],
         "graphjit_other": {k: v for k, v in (graphjit or {}).items() if k not in known_gj},
         "quantized_rows": quantized_rows,
-        "compressed": merge_compressed(rows, quantized_rows, graphjit, peers),
+        "compressed": merge_compressed(primary(rows), primary(quantized_rows), graphjit, peers),
     }
+
+
+def primary(rows: list[dict]) -> list[dict]:
+    """Drops a "secondary" (separate-phase) GraphJIT row where an interleaved one of the same model,
+    batch and precision exists."""
+    have = {(r["model"], r["batch"], r["engine"], precision_of(r)) for r in rows if not r.get("secondary")}
+    return [r for r in rows if not r.get("secondary") or (r["model"], r["batch"], r["engine"], precision_of(r)) not in have]
 
 
 def _fastest(rows: list[dict]) -> dict | None:
@@ -410,6 +503,17 @@ def int8_goal(latency: list[dict], gj_quant: list[dict]) -> dict:
 # MARK: - Printing
 
 
+def timing_title(report: dict) -> str:
+    detail = report.get("graphjit_timing_detail") or {}
+    rounds = ((report.get("peers_settings") or {}).get("timing") or {}).get("rounds")
+    if report["graphjit_timing"] == "interleaved":
+        return (f"GraphJIT timed interleaved with the peers (graphjit-bench --timing-server"
+                + (f", {rounds} rounds" if rounds else "") + "); \"separate ms\": graphjit.json's own phase")
+    why = detail.get("why") if isinstance(detail, dict) else None
+    return ("GraphJIT's figures from graphjit.json (timed in a separate phase before the peers, NOT interleaved"
+            + (f": {why}" if why else "") + ")")
+
+
 def print_report(report: dict, directory: Path) -> None:
     print(f"GraphJIT vs peers -- {directory}")
     machine = report.get("machine") or {}
@@ -437,59 +541,102 @@ def print_report(report: dict, directory: Path) -> None:
     if not report["have_peers"]:
         print("(no peers.json: GraphJIT only, no ratios)")
     if not report["have_graphjit"]:
-        print("(no graphjit.json: peers only)")
+        print("(no GraphJIT results: peers only)")
     print()
 
+    interleaved = report["graphjit_timing"] == "interleaved"
+    print("fp32 inference, median latency per call -- " + timing_title(report))
     headline = {(h["model"], h["batch"]): h for h in report["headline"]}
+    failed = report.get("failed_rows") or []
     table, last = [], None
-    for r in report["rows"]:
-        key = (r["model"], r["batch"])
-        if last is not None and key != last:
+    for key in [(h["model"], h["batch"]) for h in report["headline"]]:
+        group = [r for r in report["rows"] if (r["model"], r["batch"]) == key]
+        if last is not None:
             table.append([])
-        first = key != last
         last = key
-        label = r["engine"] + (f" ({r['variant']})" if r.get("variant") else "")
-        if r.get("graphjit_best") and sum(1 for x in report["rows"] if x["engine"] == "graphjit"
-                                          and (x["model"], x["batch"]) == key) > 1:
-            label += " *"
-        goal = ""
-        if r.get("graphjit_best"):
-            h = headline[key]
-            if h["met"] is not None:
-                goal = f"<={h['goal_ratio']:.1f}x {'met' if h['met'] else 'MISSED'}"
-            else:
-                goal = f"<={h['goal_ratio']:.1f}x n/a (no ORT)"
-            if h.get("floor") and r["model"] == "cnn":  # the weight-bound one: say how close it can get
-                goal += "  " + floor_text(h["floor"])
-        if r.get("check") and r["check"] != "ok":
-            diff = number(r.get("max_abs_diff"))
-            goal = f"OUTPUT CHECK {r['check']} (max|diff| {'inf' if diff is None else f'{diff:.1e}'})  " + goal
-        p10, p90 = number(r.get("p10_ms")), number(r.get("p90_ms"))
-        table.append([r["model"] if first else "", str(r["batch"]) if first else "", label,
-                      fmt_ms(r["median_ms"]),
-                      f"{fmt_ms(p10)}-{fmt_ms(p90)}" if p10 is not None and p90 is not None else "-",
-                      fmt_num(r.get("samples_per_s")), fmt_num(r.get("gflops"), 2),
-                      fmt_ratio(r.get("ratio_to_onnxruntime")), goal])
-    print_table(["model", "batch", "engine (variant)", "median ms", "p10-p90 ms", "samples/s", "GFLOP/s",
-                 "vs ORT", "goal (GraphJIT best / ORT)"], table, right={1, 3, 4, 5, 6, 7})
+        first = True
+        for r in group + [f for f in failed if (f["model"], f["batch"]) == key]:
+            cells = [key[0] if first else "", str(key[1]) if first else ""]
+            first = False
+            if "median_ms" not in r:  # a peer that did not run
+                table.append(cells + [ENGINE_LABEL.get(r["engine"], r["engine"]), "FAILED", "", "", "", "", "", "",
+                                      r["error"][:140]])
+                continue
+            label = ENGINE_LABEL.get(r["engine"], r["engine"]) + (f" ({r['variant']})" if r.get("variant") else "")
+            if r.get("graphjit_best") and sum(1 for x in group if x["engine"] == "graphjit") > 1:
+                label += " *"
+            if r.get("secondary"):
+                label += " [separate phase]"
+            note = ""
+            if r.get("graphjit_best"):
+                h = headline[key]
+                if h["met"] is not None:
+                    note = (f"best peer {ENGINE_SHORT.get(h['best_peer'], h['best_peer'])}: "
+                            f"<={GOAL_BEST_PEER:.1f}x {'met' if h['met'] else 'MISSED'}")
+                else:
+                    note = "no peer"
+                if h["met_onnxruntime"] is not None:
+                    note += f"; <=ORT {'met' if h['met_onnxruntime'] else 'MISSED'}"
+                if h.get("floor"):  # the weight-bound batch-1 case: say how close it can get
+                    note += "  " + floor_text(h["floor"])
+            if r.get("check") and r["check"] != "ok":
+                diff = number(r.get("max_abs_diff"))
+                note = f"OUTPUT CHECK {r['check']} (max|diff| {'inf' if diff is None else f'{diff:.1e}'})  " + note
+            p10, p90 = number(r.get("p10_ms")), number(r.get("p90_ms"))
+            table.append(cells + [label, fmt_ms(r["median_ms"]),
+                                  f"{fmt_ms(p10)}-{fmt_ms(p90)}" if p10 is not None and p90 is not None else "-",
+                                  fmt_ms(r.get("separate_phase_ms")) if r["engine"] == "graphjit" and interleaved
+                                  and not r.get("secondary") else "",
+                                  fmt_num(r.get("samples_per_s")), fmt_num(r.get("gflops"), 2),
+                                  fmt_ratio(r.get("ratio_to_onnxruntime")), fmt_ratio(r.get("ratio_to_best_peer")), note])
+    headers = ["model", "batch", "engine (variant)", "median ms", "p10-p90 ms", "separate ms", "samples/s",
+               "GFLOP/s", "vs ORT", "vs best peer", "goals (GraphJIT best)"]
+    if not interleaved:  # no second GraphJIT figure to show
+        headers.pop(5)
+        table = [r[:5] + r[6:] if len(r) > 6 else r for r in table]
+    print_table(headers, table, right=set(range(3, len(headers) - 1)) | {1})
     if any(r.get("graphjit_best") for r in report["rows"]):
         print("* GraphJIT's best variant (its median is the headline ratio)")
 
+    peers_present = [e for e in PEER_ENGINES if any(e in h["peers_ms"] or e in h.get("peers_failed", {})
+                                                    for h in report["headline"])]
     rows = []
     for h in report["headline"]:
-        rows.append([h["model"], str(h["batch"]),
-                     f"{fmt_ms(h['graphjit_ms'])} ({h['graphjit_variant']})" if h["graphjit_ms"] else "-",
-                     f"{fmt_ms(h['onnxruntime_ms'])} ({h['onnxruntime_variant']})" if h["onnxruntime_ms"] else "-",
-                     fmt_ms(h["tensorflow_ms"]), fmt_ratio(h["ratio"]), f"<={h['goal_ratio']:.1f}x",
-                     "-" if h["met"] is None else ("met" if h["met"] else "MISSED"), floor_text(h.get("floor"))])
-    print("\nHeadline: median latency of GraphJIT's best variant / ONNX Runtime's")
-    print_table(["model", "batch", "GraphJIT ms", "ONNX Runtime ms", "TF ms", "ratio", "goal", "result",
-                 "weight-streaming floor"], rows, right={1, 4, 5})
-    if report["goals_checked"]:
-        print(f"goals met: {report['goals_met']} of {report['goals_checked']}")
+        cells = [h["model"], str(h["batch"]),
+                 f"{fmt_ms(h['graphjit_ms'])} ({h['graphjit_variant']})" if h["graphjit_ms"] else "-"]
+        for e in peers_present:
+            cells.append(fmt_ms(h["peers_ms"].get(e)) if e in h["peers_ms"]
+                         else ("FAILED" if e in h.get("peers_failed", {}) else "-"))
+        cells += [ENGINE_SHORT.get(h["best_peer"], h["best_peer"] or "-") if h["best_peer"] else "-",
+                  fmt_ratio3(h["ratio"]), "-" if h["met"] is None else ("met" if h["met"] else "MISSED"),
+                  fmt_ratio3(h["ratio_to_onnxruntime"]),
+                  "-" if h["met_onnxruntime"] is None else ("met" if h["met_onnxruntime"] else "MISSED"),
+                  floor_text(h.get("floor"))]
+        rows.append(cells)
+    print(f"\nHeadline: GraphJIT's best fp32 variant ({'interleaved' if interleaved else 'graphjit.json, separate phase'})"
+          f" / the best peer (fastest of {', '.join(ENGINE_SHORT[e] for e in peers_present)}), and / ONNX Runtime; "
+          "median ms")
+    headers = ["model", "batch", "GraphJIT ms"] + [f"{ENGINE_SHORT[e]} ms" for e in peers_present] + [
+        "best peer", "/ best", f"<={GOAL_BEST_PEER:.1f}x", "/ ORT", f"<={GOAL_ONNXRUNTIME:.1f}x",
+        "weight-streaming floor"]
+    n = len(peers_present)
+    print_table(headers, rows, right=set(range(1, 3 + n)) | {4 + n, 6 + n})
+    goals = report["goals"]
+    for key, text in (("best_peer", f"GraphJIT at most {GOAL_BEST_PEER:.1f}x the best peer on every configuration"),
+                      ("onnxruntime", f"GraphJIT at or below ONNX Runtime (<= {GOAL_ONNXRUNTIME:.1f}x) on every "
+                                      "configuration")):
+        g = goals[key]
+        if g["checked"]:
+            state = "MET" if g["met"] == g["checked"] else "MISSED"
+            unchecked = len(report["headline"]) - g["checked"]
+            print(f"goal: {text}: {state} -- {g['met']} of {g['checked']} configurations"
+                  + (f" (missed: {', '.join(g['missed'])})" if g["missed"] else "")
+                  + (f"; {unchecked} without GraphJIT or peer figures, not checked" if unchecked else ""))
+        else:
+            print(f"goal: {text}: n/a (no GraphJIT or no peer figures)")
 
     if report.get("peers_failures"):
-        print("\nPEER OUTPUT CHECK FAILED:")
+        print("\nPEER OUTPUT CHECK FAILED (or a peer / the timing server did not run):")
         for f in report["peers_failures"]:
             print(f"  {f}")
 
@@ -502,16 +649,25 @@ def print_report(report: dict, directory: Path) -> None:
     if peers_compile:
         rows = []
         for model, batch in dict.fromkeys((c.get("model"), c.get("batch")) for c in peers_compile):
-            group = [c for c in peers_compile if (c.get("model"), c.get("batch")) == (model, batch)]
-            sessions = [c["session_create_ms"] for c in group if number(c.get("session_create_ms"))]
-            first_ort = [c["first_run_ms"] for c in group if number(c.get("first_run_ms"))]
+            group = [c for c in peers_compile if (c.get("model"), c.get("batch")) == (model, batch)
+                     and c.get("precision", "fp32") == "fp32"]
+
+            def least(engine, key, group=group):
+                values = [c[key] for c in group if c.get("engine") == engine and number(c.get(key)) is not None]
+                return fmt_ms(min(values)) if values else "-"
+
             tf = {c.get("variant"): c.get("first_call_ms") for c in group if c.get("engine") == "tensorflow"}
-            rows.append([str(model), str(batch), fmt_ms(min(sessions)) if sessions else "-",
-                         fmt_ms(min(first_ort)) if first_ort else "-",
+            rows.append([str(model), str(batch), least("onnxruntime", "session_create_ms"),
+                         least("onnxruntime", "first_run_ms"), least("openvino", "compile_ms"),
+                         least("openvino", "first_run_ms"), least("litert", "convert_ms"),
+                         least("litert", "interpreter_create_ms"),
                          fmt_ms(tf.get("tf.function")), fmt_ms(tf.get("xla"))])
-        print("\nSet-up (peers): ORT session creation and first run; TF first call (tracing, XLA compile)")
-        print_table(["model", "batch", "ORT session ms", "ORT 1st run ms", "TF 1st call ms",
-                     "XLA 1st call ms"], rows, right={1, 2, 3, 4, 5})
+        print("\nSet-up (peers, fp32; the least over their settings): ORT session creation and first run; OpenVINO "
+              "compile_model and first run; LiteRT conversion (SavedModel export + TFLiteConverter) and interpreter; "
+              "TF first call (tracing, XLA compile)")
+        print_table(["model", "batch", "ORT session ms", "ORT 1st run ms", "OV compile ms", "OV 1st run ms",
+                     "LiteRT convert ms", "LiteRT interp. ms", "TF 1st call ms", "XLA 1st call ms"], rows,
+                    right=set(range(1, 10)))
     print_generic("Memory (GraphJIT)", report["memory"])
 
 
@@ -634,24 +790,29 @@ def draw_chart(report: dict, path: Path) -> bool:
 
 
 def draw_latency(ax, report: dict, configs: list) -> None:
-    engines = [e for e in ENGINE_ORDER if any(r["engine"] == e for r in report["rows"])]
-    engines += sorted({r["engine"] for r in report["rows"]} - set(engines))
+    rows = [r for r in report["rows"] if not r.get("secondary")]
+    engines = [e for e in ENGINE_ORDER if any(r["engine"] == e for r in rows)]
+    engines += sorted({r["engine"] for r in rows} - set(engines))
     width = 0.8 / max(len(engines), 1)
+    headline = {(h["model"], h["batch"]): h for h in report["headline"]}
     for e_index, engine in enumerate(engines):
-        xs, ys, labels = [], [], []
+        xs, ys, keys = [], [], []
         for c_index, key in enumerate(configs):
-            group = [r for r in report["rows"] if (r["model"], r["batch"]) == key and r["engine"] == engine]
+            group = [r for r in rows if (r["model"], r["batch"]) == key and r["engine"] == engine]
             if not group:
                 continue
             best = min(group, key=lambda r: r["median_ms"])
             xs.append(c_index + (e_index - (len(engines) - 1) / 2) * width)
             ys.append(best["median_ms"])
-            labels.append(best)
-        label = ENGINE_LABEL.get(engine, engine) + (" (best variant)" if engine == "graphjit" else "")
+            keys.append(key)
+        label = ENGINE_LABEL.get(engine, engine)
+        if engine == "graphjit":
+            label += " (best variant" + (", interleaved)" if report["graphjit_timing"] == "interleaved"
+                                         else ", separate phase)")
         bars = ax.bar(xs, ys, width * 0.92, label=label, color=ENGINE_COLOR.get(engine))
         if engine == "graphjit":
-            for bar, row in zip(bars, labels):
-                ratio = number(row.get("ratio_to_onnxruntime"))
+            for bar, key in zip(bars, keys):
+                ratio = number((headline.get(key) or {}).get("ratio"))
                 if ratio is not None:
                     ax.annotate(f"{ratio:.2f}x", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                                 xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=7)
@@ -660,7 +821,7 @@ def draw_latency(ax, report: dict, configs: list) -> None:
         floor = h.get("floor") or {}
         values = [number(floor.get(k)) for k in ("floor_ms_1thread", "floor_ms_2threads")]
         values = [v for v in values if v]
-        fastest = min((r["median_ms"] for r in report["rows"] if (r["model"], r["batch"]) == configs[c_index]),
+        fastest = min((r["median_ms"] for r in rows if (r["model"], r["batch"]) == configs[c_index]),
                       default=0.0)
         if values and min(values) >= 0.05 * fastest:  # only floors that bound something visible
             ax.hlines(min(values), c_index - 0.42, c_index + 0.42, colors="black", linestyles="dashed",
@@ -670,12 +831,15 @@ def draw_latency(ax, report: dict, configs: list) -> None:
     ax.set_xticks(range(len(configs)))
     ax.set_xticklabels([f"{m}\nbatch {b}" for m, b in configs])
     ax.set_ylabel("median latency per call (ms, log scale)")
-    title = "GraphJIT vs peers: median latency (lower is better; labels: GraphJIT / ONNX Runtime)"
+    title = ("GraphJIT vs peers: median fp32 latency (lower is better; labels: GraphJIT / the best peer, goal <= "
+             f"{GOAL_BEST_PEER:.1f}x)")
+    if report["graphjit_timing"] != "interleaved":
+        title += "\nGraphJIT from graphjit.json (separate phase, not interleaved)"
     if report.get("peers_quick"):
         title += " [quick]"
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, ncol=2)
 
 
 # MARK: - Training
