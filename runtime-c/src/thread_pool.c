@@ -69,6 +69,17 @@ static long now_ns(void)
     return (long)t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
+/* Whether the runtime was asked for parallel work less than GJ_SPIN_NS ago (and records this
+ * request): then the workers are spinning, or a caller is in a loop of calls and one wake-up buys
+ * awake workers for the calls after it. */
+static _Atomic long g_last_request_ns;
+
+int gj_pool_in_busy_period(void)
+{
+    const long now = now_ns();
+    return now - atomic_exchange_explicit(&g_last_request_ns, now, memory_order_relaxed) < GJ_SPIN_NS;
+}
+
 static void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
