@@ -54,13 +54,14 @@
  * last task sleeps and is woken ~25 us late. 4M multiply-adds are ~40 us of work: a job is split
  * only if every thread gets at least that much. */
 #define GJ_MIN_MACS_PER_THREAD (4L * 1024 * 1024)
-/* ... unless the pool is in a busy period (gj_pool_in_busy_period: a job was asked for less than
- * the workers' spin time ago, so they are awake or one wake-up serves the calls that follow): a
- * hand-off to a spinning worker costs well under a microsecond, and 256K multiply-adds (~2.5 us)
- * per thread pay for it. Measured on Zen 4, calls back to back: attention batch 1 0.014 -> 0.009 ms,
- * multitask batch 256 0.060 -> 0.043 ms; a call after an idle pause keeps the single-thread time
- * (with the low limit always on, it doubled: 0.019 -> 0.038 ms). */
-#define GJ_MIN_MACS_PER_THREAD_BUSY (256L * 1024)
+/* ... unless the pool is in a busy period (gj_pool_in_busy_period: the last few jobs were asked for
+ * less than the workers' spin time apart, so they are awake or one wake-up serves the calls that
+ * follow): a
+ * hand-off to a spinning worker costs well under a microsecond, and 128K multiply-adds (~1.2 us)
+ * per thread pay for it. Measured on Zen 4, calls back to back: attention batch 1 0.0124 -> 0.0086
+ * ms, multitask batch 256 0.054 -> 0.037 ms (256K: 0.042); a call after an idle pause keeps the
+ * single-thread time (with a low limit always on, it doubled: 0.019 -> 0.038 ms). */
+#define GJ_MIN_MACS_PER_THREAD_BUSY (128L * 1024)
 /* M == 1 is memory-bound: split it when each thread streams at least 2 MB of B (>= ~40 us from L3),
  * in GJ_MATVEC_TASKS slabs of K (the same for any thread count, see matvec_ksplit). */
 #define GJ_MATVEC_MIN_BYTES (2L << 20)

@@ -143,8 +143,8 @@ void gj_pool_run_threads(gj_task_fn fn, void *arg, int ntasks, int nthreads);
 void gj_pool_run(gj_task_fn fn, void *arg, int ntasks);
 /* The thread setting of this copy (gj_runtime_threads without routing). */
 int gj_pool_threads(void);
-/* 1 if parallel work was requested less than the workers' spin time ago (they are awake, or the
- * caller is calling in a loop); records this request. */
+/* 1 if the last few requests for parallel work came less than the workers' spin time apart (they
+ * are awake, or the caller is calling in a loop); records this request. */
 int gj_pool_in_busy_period(void);
 
 /* Parallel loops for generated kernels: gj_parallel_for and gj_max_workers (parallel_for.c), declared

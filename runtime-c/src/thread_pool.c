@@ -69,15 +69,28 @@ static long now_ns(void)
     return (long)t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
-/* Whether the runtime was asked for parallel work less than GJ_SPIN_NS ago (and records this
- * request): then the workers are spinning, or a caller is in a loop of calls and one wake-up buys
- * awake workers for the calls after it. */
+/* Whether the caller is in a busy period: the last GJ_BUSY_STREAK requests for parallel work each
+ * came less than GJ_SPIN_NS after the one before (records this request). Then the workers are
+ * spinning, or the caller is calling in a loop and one wake-up buys awake workers for the calls
+ * after it. One isolated model call makes only a few such requests (a kernel or two big enough to
+ * ask), so it never starts a busy period by itself and never pays a wake-up for a small job. */
+#define GJ_BUSY_STREAK 3
 static _Atomic long g_last_request_ns;
+static atomic_int g_request_streak;
+static atomic_int g_job_running; /* 1 while a job holds the pool: calls from its tasks run inline */
 
 int gj_pool_in_busy_period(void)
 {
+    /* inside a job (a task calling back in) nothing can be split: answer without the clock, and
+     * without writing the lines the other workers read (LSTM rows call a GEMM every step) */
+    if (atomic_load_explicit(&g_job_running, memory_order_relaxed)) return 0;
     const long now = now_ns();
-    return now - atomic_exchange_explicit(&g_last_request_ns, now, memory_order_relaxed) < GJ_SPIN_NS;
+    const long previous = atomic_exchange_explicit(&g_last_request_ns, now, memory_order_relaxed);
+    if (now - previous >= GJ_SPIN_NS) {
+        atomic_store_explicit(&g_request_streak, 0, memory_order_relaxed);
+        return 0;
+    }
+    return atomic_fetch_add_explicit(&g_request_streak, 1, memory_order_relaxed) + 1 >= GJ_BUSY_STREAK;
 }
 
 static void cpu_relax(void)
@@ -209,6 +222,7 @@ void gj_pool_run_threads(gj_task_fn fn, void *arg, int ntasks, int nthreads)
         for (int t = 0; t < ntasks; t++) fn(arg, t);
         return;
     }
+    atomic_store_explicit(&g_job_running, 1, memory_order_relaxed);
     int workers = ensure_workers(nthreads - 1);
     if (workers > nthreads - 1) workers = nthreads - 1;
     steer_workers();
@@ -227,13 +241,12 @@ void gj_pool_run_threads(gj_task_fn fn, void *arg, int ntasks, int nthreads)
 
     run_tasks(gen, fn, arg, ntasks);
 
-    if (spin_until(job_finished, &ntasks)) {
-        pthread_mutex_unlock(&g_busy);
-        return;
+    if (!spin_until(job_finished, &ntasks)) {
+        pthread_mutex_lock(&g_lock);
+        while (atomic_load(&g_finished) < ntasks) pthread_cond_wait(&g_done, &g_lock);
+        pthread_mutex_unlock(&g_lock);
     }
-    pthread_mutex_lock(&g_lock);
-    while (atomic_load(&g_finished) < ntasks) pthread_cond_wait(&g_done, &g_lock);
-    pthread_mutex_unlock(&g_lock);
+    atomic_store_explicit(&g_job_running, 0, memory_order_relaxed);
     pthread_mutex_unlock(&g_busy);
 }
 
