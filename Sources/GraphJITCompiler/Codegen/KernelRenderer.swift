@@ -187,12 +187,44 @@ private struct KernelWriter {
     }
 
     private mutating func renderGEMM(_ kernel: GEMMKernel) {
+        if plan.parallelism != nil, let rows = kernel.attentionRows {
+            renderAttentionRows(kernel, rows)
+            return
+        }
         let (m, n, k) = (constant("M", kernel.m), constant("N", kernel.n), constant("K", kernel.k))
         let product = hasScratch("product") ? scratch("product") : value(kernel.output)
         body.line("/* \(kernel.layer): [M x K] x [K x N], epilogue bias + \(kernel.epilogue.activation.runtimeName) */")
         body.line(gemm(m: m, n: n, k: k, a: value(kernel.x), lda: k, b: gemmOperand(kernel.weights), ldb: n,
                        c: product, ldc: n, epilogue: kernel.epilogue).description)
         renderChain(source: product)
+    }
+
+    /// The attention score kernel one batch row at a time on the worker pool: the row's scores,
+    /// their softmax and the weighted sum of its values, while its `T` scores are in cache.
+    private mutating func renderAttentionRows(_ kernel: GEMMKernel, _ rows: AttentionRows) {
+        let (t, k, d) = (constant("T", rows.steps), constant("K", kernel.k), constant("D", rows.depth))
+        let steps = plan.chains[chainIndex]
+        chainIndex += 1
+        guard steps.count == 2, steps[0].target == nil, let context = steps[1].target else {
+            preconditionFailure("the attention rows plan lacks its softmax and weighted-sum steps")
+        }
+        let (o, scores) = (CExpression.name("o"), CExpression.name("scores"))
+        var loop = CSourceWriter()
+        loop.line("/* \(kernel.layer) -> \(steps[0].stage.layer): softmax -> \(steps[1].stage.layer): weighted sum, "
+                  + "batch rows [begin, end), one at a time */")
+        loop.block("for (long o = begin; o < end; ++o)") { row in
+            row.line("float *const scores = \(scratch("product") + .long(o) * t);")
+            row.line(gemm(m: t, n: .literal(1), k: k, a: value(kernel.x) + .long(o) * t * k, lda: k,
+                          b: gemmOperand(kernel.weights), ldb: .literal(1), c: scores, ldc: .literal(1),
+                          epilogue: kernel.epilogue).description)
+            row.line(RuntimeCall.softmaxRows(scores, rows: 1, width: rows.steps).description
+                     + "  /* softmax over the \(rows.steps) steps */")
+            row.line(RuntimeCall.sgemm(m: .literal(1), n: d, k: t, a: scores, lda: t, b: value(rows.values) + .long(o) * t * d,
+                                       ldb: d, c: name(context) + .long(o) * d, ldc: d, bias: .null,
+                                       activation: .linear, accumulate: false).description
+                     + "  /* context = scores x values */")
+        }
+        renderParallel(loop)
     }
 
     private mutating func renderSiblings(_ kernel: SiblingGEMMKernel) {

@@ -75,6 +75,13 @@ struct KernelPlanner {
                 ? .scratch(floats: gemm.m * gemm.n, label: "product") : .value(gemm.output)
             builder.write(product)
             builder.chain(gemm.stages, sourceIsWritable: true, finalTarget: .value(gemm.output), graph)
+            if let rows = gemm.attentionRows, rows.outer > 1, builder.materialized.isEmpty {
+                // Score, softmax and weighted sum of one batch row after another, rows split over
+                // the workers: a row's scores stay in cache between the three. (Not when a training
+                // graph keeps the softmax: it must reach its own buffer.)
+                parallelism = .init(count: rows.outer, grain: grain(.saturatingProduct(rows.steps, gemm.k + rows.depth)),
+                                    label: "rows")
+            }
         case let .siblingGEMM(siblings):
             let total = siblings.branches.map(\.width).reduce(0, +)
             multiplyAdds = .saturatingProduct(siblings.m, total, siblings.k)
@@ -267,5 +274,29 @@ struct KernelPlanner {
             }
             chains.append(steps)
         }
+    }
+}
+
+/// An attention layer's score kernel: `scores = x · v` (one column) over `outer` rows of `steps`
+/// time steps, then a softmax over each row's steps, then the weighted sum of that row's `values`
+/// (`[steps, depth]`). Each batch row is independent of the others, so the kernel runs row by row,
+/// in parallel.
+struct AttentionRows: Equatable, Sendable {
+    let outer: Int
+    let steps: Int
+    let depth: Int
+    let values: ValueID
+}
+
+extension GEMMKernel {
+    /// The attention score pattern, if this GEMM and its stages are one: a one-column product
+    /// followed by exactly a softmax over the time axis and the weighted sum over it.
+    var attentionRows: AttentionRows? {
+        guard n == 1, stages.count == 2,
+              case let .softmax(outer, extent, 1) = stages[0].stage,
+              case let .weightedSum(values, sumOuter, steps, 1, depth) = stages[1].stage,
+              sumOuter == outer, steps == extent, m == outer * steps
+        else { return nil }
+        return AttentionRows(outer: outer, steps: steps, depth: depth, values: values)
     }
 }
