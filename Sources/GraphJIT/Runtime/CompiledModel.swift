@@ -24,7 +24,7 @@ public final class CompiledModel: Sendable {
     let plan: ExecutionPlan
     let weights: WeightStorage
     let table: Mutex<KernelTable>
-    private let pool = Mutex<[ExecutionContext]>([])
+    private let pool = ExecutionContextPool()
     private let report: Mutex<CompileReport>
     private let optimizing = DispatchGroup()
     /// The optimized tier's compile, until it is started (``CompilationTier/automatic`` only).
@@ -177,8 +177,8 @@ public final class CompiledModel: Sendable {
             startOptimizingIfPending()
         }
         let kernels = table.withLock { $0 }
-        let context = pool.withLock { $0.popLast() } ?? ExecutionContext(plan: plan, weights: weights)
-        defer { pool.withLock { $0.append(context) } }
+        let context = pool.take() ?? ExecutionContext(plan: plan, weights: weights)
+        defer { pool.put(context) }
         withExtendedLifetime(kernels) {
             if plan.updates.isEmpty {
                 weights.withReadAccess { context.run(plan: plan, kernels: kernels.functions, inputs: inputs, outputs: outputs) }
