@@ -90,7 +90,12 @@ int gj_pool_in_busy_period(void)
         atomic_store_explicit(&g_request_streak, 0, memory_order_relaxed);
         return 0;
     }
-    return atomic_fetch_add_explicit(&g_request_streak, 1, memory_order_relaxed) + 1 >= GJ_BUSY_STREAK;
+    /* counted up to GJ_BUSY_STREAK only: a serving loop makes millions of requests, and an
+     * unbounded count would wrap to negative and end the busy period after 2^31 of them */
+    const int streak = atomic_load_explicit(&g_request_streak, memory_order_relaxed);
+    if (streak >= GJ_BUSY_STREAK) return 1;
+    atomic_store_explicit(&g_request_streak, streak + 1, memory_order_relaxed);
+    return streak + 1 >= GJ_BUSY_STREAK;
 }
 
 static void cpu_relax(void)
