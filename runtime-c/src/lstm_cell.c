@@ -44,6 +44,15 @@ void gj_lstm_cell_portable(int rows, int units, const float *z, int ldz, float *
  * error 1.6e-8 with float coefficients) and vscalefps.
  * Up to 4 vectors of 16 units are processed in lockstep: one vector alone is a chain of ~40
  * dependent operations, and interleaving 4 of them keeps the FP pipes busy. */
+/* 2^f on [-1/2, 1/2], degree 6 (see lstm_exp), shared by both vector paths' cell exponentials */
+#define GJ_LSTM_P6 1.5345807500116268e-4f
+#define GJ_LSTM_P5 1.3399931182875885e-3f
+#define GJ_LSTM_P4 9.6184889738522156e-3f
+#define GJ_LSTM_P3 5.5503287770782159e-2f
+#define GJ_LSTM_P2 2.4022646890479554e-1f
+#define GJ_LSTM_P1 6.9314720573719679e-1f
+#define GJ_LSTM_P0 1.0000000005541874f
+
 GJ_TARGET_AVX512 static inline __m512 clamp512(__m512 x, float lo, float hi)
 {
     return _mm512_min_ps(_mm512_set1_ps(hi), _mm512_max_ps(_mm512_set1_ps(lo), x));
@@ -54,13 +63,13 @@ GJ_TARGET_AVX512 static inline __m512 lstm_exp(__m512 x) /* |x| <= 60 */
     const __m512 log2e = _mm512_set1_ps(1.44269504088896341f);
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 f = _mm512_fmsub_ps(x, log2e, n);
-    __m512 p = _mm512_set1_ps(1.5345807500116268e-4f);
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.3399931182875885e-3f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6184889738522156e-3f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5503287770782159e-2f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022646890479554e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314720573719679e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0000000005541874f));
+    __m512 p = _mm512_set1_ps(GJ_LSTM_P6);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(GJ_LSTM_P5));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(GJ_LSTM_P4));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(GJ_LSTM_P3));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(GJ_LSTM_P2));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(GJ_LSTM_P1));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(GJ_LSTM_P0));
     return _mm512_scalef_ps(p, n);
 }
 
@@ -142,13 +151,13 @@ GJ_TARGET_AVX2 static inline __m256 lstm_exp256(__m256 x) /* |x| <= 60 */
     const __m256 log2e = _mm256_set1_ps(1.44269504088896341f);
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 f = _mm256_fmsub_ps(x, log2e, n);
-    __m256 p = _mm256_set1_ps(1.5345807500116268e-4f);
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.3399931182875885e-3f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(9.6184889738522156e-3f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(5.5503287770782159e-2f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.4022646890479554e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.9314720573719679e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0000000005541874f));
+    __m256 p = _mm256_set1_ps(GJ_LSTM_P6);
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(GJ_LSTM_P5));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(GJ_LSTM_P4));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(GJ_LSTM_P3));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(GJ_LSTM_P2));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(GJ_LSTM_P1));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(GJ_LSTM_P0));
     const __m256i scale = _mm256_slli_epi32(_mm256_cvtps_epi32(n), 23);
     return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), scale));
 }
